@@ -1,0 +1,376 @@
+"""Reference data: row models for every table in ``data/`` and their loaders.
+
+Every row of every table carries ``source`` (a URL or document) and ``as_of`` (ISO date). Rows are
+validated by pydantic when loaded; a row that fails raises :class:`DataError` naming the file, the
+row number and the field, so a broken table stops the planner instead of producing wrong numbers.
+
+Fields whose value could not be confirmed from a primary source are listed in the row's
+``unconfirmed`` column (semicolon-separated field names) and are shown as such by the UI.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from planner.errors import DataError
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+Precision = Literal["fp16", "bf16", "fp8", "int8", "int4"]
+PRECISIONS: tuple[Precision, ...] = ("fp16", "bf16", "fp8", "int8", "int4")
+PricingPlan = Literal["payg", "spot", "reserved-1y", "reserved-3y", "savings-1y", "savings-3y"]
+PRICING_PLANS: tuple[PricingPlan, ...] = (
+    "payg", "spot", "reserved-1y", "reserved-3y", "savings-1y", "savings-3y",
+)
+
+
+def _split_list(value: object) -> object:
+    """CSV cells holding lists are semicolon-separated; empty means an empty list."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(";") if part.strip()]
+    return value
+
+
+class Row(BaseModel):
+    """Base of every reference row: provenance is mandatory."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: str = Field(min_length=1)
+    as_of: dt.date
+    notes: str = ""
+    unconfirmed: tuple[str, ...] = ()
+
+    @field_validator("unconfirmed", mode="before")
+    @classmethod
+    def _split_unconfirmed(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("source")
+    @classmethod
+    def _source_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("source must not be blank")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _unconfirmed_names_fields(self) -> Row:
+        unknown = [name for name in self.unconfirmed if name not in type(self).model_fields]
+        if unknown:
+            raise ValueError(f"unconfirmed names unknown field(s): {', '.join(unknown)}")
+        return self
+
+
+class ModelSpec(Row):
+    """An open-weights model's architecture, from its config file."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    name: str
+    family: str
+    hf_id: str
+    params_b: float = Field(gt=0, description="total parameters, billions")
+    active_params_b: float = Field(gt=0, description="parameters used per token, billions (MoE)")
+    layers: int = Field(gt=0)
+    hidden_size: int = Field(gt=0)
+    attention_heads: int = Field(gt=0)
+    kv_heads: int = Field(gt=0)
+    head_dim: int = Field(gt=0)
+    vocab_size: int = Field(gt=0)
+    max_context_tokens: int = Field(gt=0)
+    experts: int = Field(default=1, gt=0, description="MoE experts per layer (1 = dense)")
+    experts_per_token: int = Field(default=1, gt=0, description="MoE experts routed per token")
+    license: str
+    mmlu_5shot: float | None = Field(default=None, ge=0, le=100)
+    mmlu_source: str = ""
+
+    @model_validator(mode="after")
+    def _check_architecture(self) -> ModelSpec:
+        if self.attention_heads % self.kv_heads:
+            raise ValueError(
+                f"kv_heads ({self.kv_heads}) must divide attention_heads ({self.attention_heads})"
+            )
+        if self.active_params_b > self.params_b:
+            raise ValueError("active_params_b cannot exceed params_b")
+        if self.experts_per_token > self.experts:
+            raise ValueError("experts_per_token cannot exceed experts")
+        if self.experts == 1 and self.active_params_b != self.params_b:
+            raise ValueError("a dense model (experts = 1) has active_params_b = params_b")
+        if self.mmlu_5shot is not None and not self.mmlu_source.strip():
+            raise ValueError("mmlu_5shot needs mmlu_source")
+        return self
+
+
+class ApiModel(Row):
+    """A hosted model sold per token."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    name: str
+    provider: str
+    input_usd_per_million_tokens: float = Field(ge=0)
+    output_usd_per_million_tokens: float = Field(ge=0)
+    mmlu_5shot: float | None = Field(default=None, ge=0, le=100)
+    mmlu_source: str = ""
+
+    @model_validator(mode="after")
+    def _check_quality_source(self) -> ApiModel:
+        if self.mmlu_5shot is not None and not self.mmlu_source.strip():
+            raise ValueError("mmlu_5shot needs mmlu_source")
+        return self
+
+
+class GpuSpec(Row):
+    """An accelerator's datasheet figures. TFLOPS are dense (no 2:4 sparsity)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    name: str
+    vendor: str
+    mem_gb: float = Field(gt=0, description="device memory, GB (10^9 bytes)")
+    mem_bandwidth_gb_per_s: float = Field(gt=0)
+    fp16_tflops: float | None = Field(default=None, gt=0)
+    fp8_tflops: float | None = Field(default=None, gt=0)
+    int8_tops: float | None = Field(default=None, gt=0)
+    tdp_w: float | None = Field(default=None, gt=0)
+    idle_w: float | None = Field(default=None, gt=0)
+    native_precisions: tuple[Precision, ...]
+
+    @field_validator("native_precisions", mode="before")
+    @classmethod
+    def _split_precisions(cls, value: object) -> object:
+        return _split_list(value)
+
+
+class AzureSku(Row):
+    """An Azure GPU VM size usable as an AKS node pool."""
+
+    id: str = Field(pattern=r"^Standard_[A-Za-z0-9_]+$")
+    series: str
+    gpu_id: str
+    gpu_count: int = Field(gt=0)
+    vcpus: int = Field(gt=0)
+    ram_gb: float = Field(gt=0)
+    retired: bool = False
+
+
+class LocalHardware(Row):
+    """An on-premises or edge machine bought outright."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    name: str
+    gpu_id: str
+    gpu_count: int = Field(gt=0)
+    purchase_usd: float | None = Field(default=None, gt=0)
+    host_power_w: float = Field(ge=0, description="power of everything but the GPUs, W")
+
+
+class Region(Row):
+    """Energy facts for a region (Azure region, or where local hardware runs)."""
+
+    id: str = Field(pattern=r"^[a-z0-9]+$")
+    name: str
+    pue: float = Field(ge=1.0)
+    pue_source: str = Field(min_length=1)
+    grid_gco2_per_kwh: float = Field(ge=0)
+    grid_source: str = Field(min_length=1)
+    electricity_usd_per_kwh: float | None = Field(default=None, gt=0)
+    electricity_source: str = ""
+
+
+PriceStatus = Literal["quoted", "estimated", "missing"]
+
+
+def _check_price_status(status: str, price: float | None) -> None:
+    """``missing`` means no price (never 0); any other status needs one."""
+    if status == "missing" and price is not None:
+        raise ValueError("a missing price must have an empty price_per_hour")
+    if status != "missing" and price is None:
+        raise ValueError(f"a {status} price needs price_per_hour")
+
+
+class PriceRow(Row):
+    """One hourly Linux price of one VM size in one region under one plan.
+
+    ``status`` says what the number is: ``quoted`` (a retail price read from the API or a copy of it),
+    ``estimated`` (derived, e.g. from a documented discount; ``notes`` says how), or ``missing``
+    (no confirmed price: ``price_per_hour`` is empty and the engine flags it, never uses 0).
+    """
+
+    sku: str = Field(pattern=r"^Standard_[A-Za-z0-9_]+$")
+    region: str = Field(pattern=r"^[a-z0-9]+$")
+    plan: PricingPlan
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    price_per_hour: float | None = Field(default=None, gt=0)
+    status: PriceStatus
+    effective_start_date: dt.date | None = None
+    meter_id: str = ""
+
+    @model_validator(mode="after")
+    def _price_matches_status(self) -> PriceRow:
+        _check_price_status(self.status, self.price_per_hour)
+        return self
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.sku, self.region, self.plan)
+
+
+class PlatformPrice(Row):
+    """An AKS price that is not a GPU node: cluster management tiers, system-pool VMs.
+
+    ``region`` is ``*`` for prices that are the same everywhere. A price of 0 is a real price
+    (the Free tier), not an unknown; unknown is ``status = missing`` with an empty price.
+    """
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    region: str = Field(pattern=r"^([a-z0-9]+|\*)$")
+    description: str
+    price_per_hour: float | None = Field(default=None, ge=0)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    status: PriceStatus
+
+    @model_validator(mode="after")
+    def _price_matches_status(self) -> PlatformPrice:
+        _check_price_status(self.status, self.price_per_hour)
+        return self
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.id, self.region)
+
+
+R = TypeVar("R", bound=Row)
+
+
+def _blank_to_none(row: dict[str, str | None]) -> dict[str, str]:
+    return {k: v for k, v in row.items() if k is not None and v not in ("", None)}
+
+
+def load_rows(path: Path, row_model: type[R]) -> list[R]:
+    """Read a CSV table and validate each row; raises DataError naming file, row and field."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            raw_rows = list(reader)
+            header = reader.fieldnames or []
+    except FileNotFoundError as exc:
+        raise DataError(f"{path.name}: file not found") from exc
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path.name}: unreadable CSV ({exc})") from exc
+    unknown = [name for name in header if name not in row_model.model_fields]
+    if unknown:
+        raise DataError(f"{path.name}: unknown column(s) {', '.join(unknown)}")
+    rows: list[R] = []
+    for number, raw in enumerate(raw_rows, start=2):  # row 1 is the header
+        if None in raw:
+            raise DataError(f"{path.name} row {number}: more cells than columns")
+        try:
+            rows.append(row_model.model_validate(_blank_to_none(raw)))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or "(row)"
+            raise DataError(f"{path.name} row {number}, field {field}: {first['msg']}") from exc
+    return rows
+
+
+def _index(rows: Iterable[R], path_name: str, key: str = "id") -> dict[str, R]:
+    out: dict[str, R] = {}
+    for row in rows:
+        value = getattr(row, key)
+        if value in out:
+            raise DataError(f"{path_name}: duplicate id {value!r}")
+        out[value] = row
+    return out
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """All reference tables, validated and cross-checked. Build with :func:`load_catalog`."""
+
+    models: dict[str, ModelSpec]
+    api_models: dict[str, ApiModel]
+    gpus: dict[str, GpuSpec]
+    skus: dict[str, AzureSku]
+    local_hardware: dict[str, LocalHardware]
+    regions: dict[str, Region]
+    prices: tuple[PriceRow, ...]
+    platform_prices: tuple[PlatformPrice, ...]
+    data_dir: Path
+
+    @cached_property
+    def price_index(self) -> dict[tuple[str, str, str], PriceRow]:
+        return {row.key: row for row in self.prices}
+
+    @property
+    def prices_as_of(self) -> dt.date | None:
+        """Date of the newest price in the snapshot (rows flagged missing carry no price)."""
+        dates = [row.as_of for row in self.prices if row.status != "missing"]
+        return max(dates) if dates else None
+
+    def price(self, sku: str, region: str, plan: str) -> PriceRow | None:
+        return self.price_index.get((sku, region, plan))
+
+    def platform_price(self, price_id: str, region: str) -> PlatformPrice | None:
+        """A platform price for the region, else its region-independent (``*``) row."""
+        by_key = {row.key: row for row in self.platform_prices}
+        return by_key.get((price_id, region)) or by_key.get((price_id, "*"))
+
+    def sku_regions(self, sku: str) -> list[str]:
+        """Regions where the snapshot has any row (priced or flagged missing) for this SKU."""
+        return sorted({row.region for row in self.prices if row.sku == sku})
+
+
+TABLES: dict[str, tuple[str, type[Row]]] = {
+    "models": ("models.csv", ModelSpec),
+    "api_models": ("api_models.csv", ApiModel),
+    "gpus": ("gpus.csv", GpuSpec),
+    "skus": ("azure_skus.csv", AzureSku),
+    "local_hardware": ("local_hardware.csv", LocalHardware),
+    "regions": ("regions.csv", Region),
+}
+PRICES_FILE = Path("prices") / "azure_retail_prices.csv"
+PLATFORM_PRICES_FILE = "azure_platform_prices.csv"
+
+
+def load_catalog(data_dir: Path = DATA_DIR, prices_path: Path | None = None) -> Catalog:
+    """Load and cross-check every table. Raises DataError on the first problem found."""
+    tables = {
+        name: _index(load_rows(data_dir / file, model), file)
+        for name, (file, model) in TABLES.items()
+    }
+    prices_file = prices_path or data_dir / PRICES_FILE
+    prices = load_rows(prices_file, PriceRow)
+    seen: set[tuple[str, str, str]] = set()
+    for row in prices:
+        if row.key in seen:
+            raise DataError(f"{prices_file.name}: duplicate price {row.key}")
+        seen.add(row.key)
+    platform = load_rows(data_dir / PLATFORM_PRICES_FILE, PlatformPrice)
+    keys = [row.key for row in platform]
+    if len(keys) != len(set(keys)):
+        raise DataError(f"{PLATFORM_PRICES_FILE}: duplicate (id, region)")
+    catalog = Catalog(prices=tuple(prices), platform_prices=tuple(platform),  # type: ignore[arg-type]
+                      data_dir=data_dir, **tables)
+    _cross_check(catalog, prices_file.name)
+    return catalog
+
+
+def _cross_check(catalog: Catalog, prices_name: str) -> None:
+    for sku in catalog.skus.values():
+        if sku.gpu_id not in catalog.gpus:
+            raise DataError(f"azure_skus.csv: {sku.id} names unknown gpu_id {sku.gpu_id!r}")
+    for hw in catalog.local_hardware.values():
+        if hw.gpu_id not in catalog.gpus:
+            raise DataError(f"local_hardware.csv: {hw.id} names unknown gpu_id {hw.gpu_id!r}")
+    clash = set(catalog.models) & set(catalog.api_models)
+    if clash:
+        raise DataError(f"model ids used by both models.csv and api_models.csv: {sorted(clash)}")
+    for row in catalog.prices:
+        if row.sku not in catalog.skus:
+            raise DataError(f"{prices_name}: price for unknown SKU {row.sku!r}")

@@ -1,0 +1,154 @@
+"""Command line: ``python -m planner <command> ...``. Every command is a thin layer over the engine."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from planner.errors import PlannerError
+from planner.render import render
+
+FORMATS = ("table", "csv", "json")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _catalog_records(table: str, data_dir: Path | None) -> list[dict]:
+    from planner.catalog import DATA_DIR, load_catalog
+
+    catalog = load_catalog(data_dir or DATA_DIR)
+    if table == "prices":
+        return [_ordered(row.model_dump(mode="json")) for row in catalog.prices]
+    source = {
+        "models": catalog.models,
+        "api-models": catalog.api_models,
+        "gpus": catalog.gpus,
+        "skus": catalog.skus,
+        "hardware": catalog.local_hardware,
+        "regions": catalog.regions,
+    }[table]
+    return [_ordered(row.model_dump(mode="json")) for row in source.values()]
+
+
+PROVENANCE = ("source", "as_of", "unconfirmed", "notes")
+
+
+def _ordered(record: dict) -> dict:
+    """Identity first, provenance last: easier to read in a table."""
+    head = {k: record[k] for k in ("id", "name") if k in record}
+    body = {k: v for k, v in record.items() if k not in head and k not in PROVENANCE}
+    return {**head, **body, **{k: record[k] for k in PROVENANCE if k in record}}
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    records = _catalog_records(args.table, args.data_dir)
+    sys.stdout.write(render(records, args.format))
+    return 0
+
+
+def cmd_throughput(args: argparse.Namespace) -> int:
+    from planner.catalog import load_catalog
+    from planner.estimate import estimate_throughput
+
+    catalog = load_catalog()
+    result = estimate_throughput(
+        catalog, model_id=args.model, gpu_id=args.gpu, precision=args.precision, tp=args.tp,
+        batch=args.batch, input_tokens=args.input_tokens, output_tokens=args.output_tokens,
+        engine=args.engine, kv_cache_dtype=args.kv_cache_dtype, context_tokens=args.context_tokens,
+    )
+    sys.stdout.write(render([result], args.format) if args.format != "json"
+                     else render_json(result))
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from planner.catalog import load_catalog
+    from planner.plan import plan_scenario
+    from planner.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    result = plan_scenario(scenario, load_catalog())
+    if args.format == "json":
+        sys.stdout.write(render_json(result.model_dump(mode="json")))
+    elif args.format == "csv":
+        from planner.export import plan_csv
+
+        sys.stdout.write(plan_csv(result))
+    else:
+        sys.stdout.write(render(result.summary_rows(), "table", columns=TABLE_COLUMNS))
+        for plan in result.deployments:
+            sys.stdout.write(f"\n{plan.label}: {plan.fit_reason}\n")
+            for line in plan.cost_lines:
+                amount = "MISSING" if line.monthly_usd is None else f"${line.monthly_usd:,.2f}"
+                sys.stdout.write(f"  {line.name}: {amount}\n")
+            for warning in plan.warnings:
+                sys.stdout.write(f"  ! {warning}\n")
+        if result.cheapest_label:
+            sys.stdout.write(f"\ncheapest that meets the SLOs: {result.cheapest_label}\n")
+    return 0
+
+
+TABLE_COLUMNS = ["label", "model", "target", "tp", "batch", "replicas", "gpus", "nodes",
+                 "monthly_cost_usd", "cost_per_million_output_tokens_usd", "tpot_ms", "ttft_ms",
+                 "energy_kwh_per_month", "co2_kg_per_month"]
+
+
+def render_json(data: object) -> str:
+    from planner.render import to_json
+
+    return to_json(data) + "\n"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m planner",
+        description="Cost and capacity planner for language-model deployments.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("catalog", help="print a reference table")
+    p.add_argument("table", choices=["models", "api-models", "gpus", "skus", "prices",
+                                     "hardware", "regions"])
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--data-dir", type=Path, default=None, help="read tables from this folder")
+    p.set_defaults(handler=cmd_catalog)
+
+    p = sub.add_parser("throughput", help="memory fit and tokens/s of one replica")
+    p.add_argument("--model", required=True)
+    p.add_argument("--gpu", required=True)
+    p.add_argument("--precision", required=True, choices=["fp16", "bf16", "fp8", "int8", "int4"])
+    p.add_argument("--tp", type=int, default=None, help="tensor-parallel degree (default: smallest that fits)")
+    p.add_argument("--batch", type=int, default=None, help="concurrent requests (default: largest that fits, max 256)")
+    p.add_argument("--input-tokens", type=int, default=800)
+    p.add_argument("--output-tokens", type=int, default=200)
+    p.add_argument("--engine", default="vllm", choices=["vllm", "tensorrt-llm", "llama.cpp"])
+    p.add_argument("--kv-cache-dtype", default="fp16", choices=["fp16", "fp8"])
+    p.add_argument("--context-tokens", type=int, default=None, help="max model length served")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.set_defaults(handler=cmd_throughput)
+
+    p = sub.add_parser("plan", help="plan every deployment of a scenario file")
+    p.add_argument("--scenario", type=Path, required=True, help="JSON or YAML scenario")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.set_defaults(handler=cmd_plan)
+
+    from planner import prices_cli
+
+    for module in (prices_cli,):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except PlannerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0

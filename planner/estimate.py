@@ -1,0 +1,77 @@
+"""One replica's memory fit and throughput, outside any scenario (the ``throughput`` command)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from planner.catalog import Catalog
+from planner.errors import ScenarioError
+from planner.memory import kv_cache_bytes_per_token, smallest_fitting_tp, weights_gb
+from planner.scenario import gpu_runs_precision
+from planner.throughput import (
+    DEFAULT_PROFILES,
+    EngineProfile,
+    estimate_at_batch,
+    memory_cap,
+    throughput_curve,
+)
+
+MAX_GPUS_FOR_TP = 8
+
+
+def estimate_throughput(catalog: Catalog, *, model_id: str, gpu_id: str, precision: str,
+                        tp: int | None = None, batch: int | None = None,
+                        input_tokens: int = 800, output_tokens: int = 200, engine: str = "vllm",
+                        kv_cache_dtype: str = "fp16", context_tokens: int | None = None,
+                        profiles: dict[str, EngineProfile] | None = None) -> dict[str, Any]:
+    """Memory and throughput of one replica. ``batch`` None = the largest that fits memory
+    (capped by the engine). Raises ScenarioError for unknown ids or impossible inputs."""
+    model = catalog.models.get(model_id)
+    if model is None:
+        raise ScenarioError(f"--model: unknown model {model_id!r}")
+    gpu = catalog.gpus.get(gpu_id)
+    if gpu is None:
+        raise ScenarioError(f"--gpu: unknown GPU {gpu_id!r}")
+    if not gpu_runs_precision(gpu.native_precisions, precision):
+        raise ScenarioError(f"--precision: {gpu.name} cannot run {precision}")
+    if tp is not None and tp not in (1, 2, 4, 8):
+        raise ScenarioError("--tp: must be 1, 2, 4 or 8")
+    if batch is not None and not 1 <= batch <= 4096:
+        raise ScenarioError("--batch: must be between 1 and 4096")
+    if input_tokens < 0 or output_tokens < 1:
+        raise ScenarioError("--input-tokens must be >= 0 and --output-tokens >= 1")
+    profile = (profiles or DEFAULT_PROFILES).get(engine)
+    if profile is None:
+        raise ScenarioError(f"--engine: unknown engine {engine!r}")
+
+    out: dict[str, Any] = {
+        "model": model.id, "gpu": gpu.id, "precision": precision, "engine": engine,
+        "weights_gb": round(weights_gb(model, precision), 4),
+        "kv_cache_bytes_per_token": kv_cache_bytes_per_token(model, kv_cache_dtype),
+        "input_tokens": input_tokens, "output_tokens": output_tokens,
+    }
+    fit = smallest_fitting_tp(model, gpu, precision, MAX_GPUS_FOR_TP, kv_cache_dtype,
+                              context_tokens, tp)
+    out["fits"] = fit.fits
+    out["fit_reason"] = fit.reason
+    if fit.memory is None:
+        out.update(tp=tp, max_batch=0, batch=None, prefill_tokens_per_s=None,
+                   decode_tokens_per_s=None, output_tokens_per_s=None, tpot_ms=None,
+                   ttft_ms=None)
+        return out
+    mem = fit.memory
+    cap = memory_cap(mem, input_tokens, output_tokens)
+    chosen = batch if batch is not None else max(1, min(cap, profile.max_batch))
+    curve = throughput_curve(model, gpu, precision, mem.tp, profile, input_tokens, output_tokens,
+                             chosen, kv_cache_dtype)
+    est = estimate_at_batch(curve, chosen)
+    out.update(
+        tp=mem.tp, max_batch=cap, batch=est.batch,
+        batch_fits_memory=est.batch <= cap,
+        prefill_tokens_per_s=est.prefill_tokens_per_s if input_tokens else None,
+        decode_tokens_per_s=est.decode_tokens_per_s,
+        output_tokens_per_s=est.output_tokens_per_s,
+        per_user_tokens_per_s=1000 / est.tpot_ms,
+        tpot_ms=est.tpot_ms, ttft_ms=est.ttft_ms, decode_step_ms=est.decode_step_ms,
+    )
+    return out

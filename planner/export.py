@@ -1,0 +1,52 @@
+"""CSV export of a planned scenario: one row per deployment, then one per cost line.
+
+Units are in the column headers; the scenario (as JSON) and the price snapshot date are recorded in
+leading comment-free metadata rows so the file stands on its own in a spreadsheet. Every text cell
+is neutralised against formula injection (see planner.render.spreadsheet_safe).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from planner.plan import PlanResult, summary_row
+from planner.render import CSV_DIGITS, cell_text, spreadsheet_safe
+
+DEPLOYMENT_COLUMNS = [
+    "label", "model", "target", "precision", "tp", "batch", "replicas", "gpus", "nodes",
+    "monthly_cost_usd", "cost_per_million_output_tokens_usd",
+    "usage_cost_per_million_output_tokens_usd", "cost_per_thousand_requests_usd", "utilization",
+    "tpot_ms", "ttft_ms", "energy_kwh_per_month", "co2_kg_per_month", "warnings",
+]
+COST_LINE_COLUMNS = ["label", "cost_line", "quantity", "unit", "unit_price_usd", "monthly_usd",
+                     "price_status", "price_key", "price_source", "note"]
+
+
+def _row(values: list) -> list:
+    return [spreadsheet_safe(cell_text(v, CSV_DIGITS)) for v in values]
+
+
+def plan_csv(result: PlanResult) -> str:
+    """The comparison as CSV text (metadata, deployments, cost lines)."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(_row(["scenario_name", result.scenario.name]))
+    w.writerow(_row(["prices_as_of", result.prices_as_of]))
+    w.writerow(_row(["cheapest", result.cheapest_label or ""]))
+    w.writerow(_row(["scenario_json", json.dumps(result.scenario.model_dump(mode="json"),
+                                                 separators=(",", ":"))]))
+    w.writerow([])
+    w.writerow(DEPLOYMENT_COLUMNS)
+    for plan in result.deployments:
+        row = summary_row(plan)
+        w.writerow(_row([row[c] for c in DEPLOYMENT_COLUMNS]))
+    w.writerow([])
+    w.writerow(COST_LINE_COLUMNS)
+    for plan in result.deployments:
+        for line in plan.cost_lines:
+            w.writerow(_row([plan.label, line.name, line.quantity, line.unit, line.unit_price_usd,
+                             line.monthly_usd, line.status, line.price_key, line.source,
+                             line.note]))
+    return out.getvalue()

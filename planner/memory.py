@@ -1,0 +1,151 @@
+"""Memory per GPU: weights, KV cache, runtime overhead, communication buffers; fit and max batch.
+
+Buckets are kept separate because each has its own error (the lesson of KAITO's and llm-d's
+published memory models: weights within ~1 %, KV pool within ~0.3 % when kept apart).
+All sizes are in bytes unless the name says GB (10^9 bytes) or GiB (2^30 bytes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from planner.catalog import GpuSpec, ModelSpec
+from planner.units import GB, GIB
+
+# Bytes per weight by serving precision.
+BYTES_PER_PARAM: dict[str, float] = {"fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
+
+# Quantisation metadata, bytes per weight. int4 (GPTQ/AWQ, group size 128): one fp16 scale and one
+# fp16 zero point per 128 weights = 32 bits / 128 = 0.25 bit = 0.03125 byte per weight.
+# int8/fp8 use per-channel (or per-tensor) scales: negligible (< 0.01 %), counted as 0.
+QUANT_OVERHEAD_BYTES_PER_PARAM: dict[str, float] = {
+    "fp16": 0.0, "bf16": 0.0, "fp8": 0.0, "int8": 0.0, "int4": 32 / 128 / 8,
+}
+
+KV_BYTES: dict[str, float] = {"fp16": 2.0, "fp8": 1.0}
+
+# KAITO's SKU calculation (kaito-project/kaito presets/workspace/generator/model-sku-calculation.md,
+# measured on vLLM v0.10.1): activations <= 1.7 GiB per GPU, non-PyTorch (CUDA context etc.)
+# <= 0.6 GiB per GPU, weights in memory ~= 1.02 x file size.
+ACTIVATION_GIB_PER_GPU = 1.7
+NON_TORCH_GIB_PER_GPU = 0.6
+WEIGHT_LOAD_FACTOR = 1.02
+# NCCL buffers when tensor-parallel (TP >= 2): about 2 GiB per GPU (llm-d planner memory notes,
+# as summarised in our reference material). An estimate.
+NCCL_GIB_PER_GPU_TP = 2.0
+# vLLM's default gpu_memory_utilization is 0.9: the share of device memory the server may use.
+USABLE_MEMORY_FRACTION = 0.90
+
+TP_CANDIDATES = (1, 2, 4, 8)
+
+
+def weight_bytes(params_b: float, precision: str) -> float:
+    """Bytes of model weights at ``precision`` (quantisation scales included), whole model."""
+    per_param = BYTES_PER_PARAM[precision] + QUANT_OVERHEAD_BYTES_PER_PARAM[precision]
+    return params_b * 1e9 * per_param
+
+
+def weights_gb(model: ModelSpec, precision: str) -> float:
+    """Weights of the whole model in GB (10^9 bytes), before the load factor."""
+    return weight_bytes(model.params_b, precision) / GB
+
+
+def kv_cache_bytes_per_token(model: ModelSpec, kv_dtype: str = "fp16") -> float:
+    """KV cache per token, whole model: 2 (K and V) x layers x KV heads x head_dim x bytes.
+
+    Grouped-query and multi-query attention count through ``kv_heads``.
+    """
+    return 2 * model.layers * model.kv_heads * model.head_dim * KV_BYTES[kv_dtype]
+
+
+def tp_divides_heads(model: ModelSpec, tp: int) -> bool:
+    """Tensor parallelism splits attention heads: ``tp`` must divide query and KV heads."""
+    return model.attention_heads % tp == 0 and model.kv_heads % tp == 0
+
+
+@dataclass(frozen=True)
+class MemoryBreakdown:
+    """Per-GPU memory at a tensor-parallel degree, in GB (10^9 bytes)."""
+
+    tp: int
+    gpu_mem_gb: float
+    usable_gb: float
+    weights_gb: float
+    runtime_overhead_gb: float
+    comm_buffers_gb: float
+    kv_budget_gb: float
+    kv_bytes_per_token_per_gpu: float
+    context_tokens: int
+    full_context_kv_gb: float
+
+    @property
+    def fits(self) -> bool:
+        """Weights, overheads and the KV cache of one full-context request fit."""
+        return self.kv_budget_gb >= self.full_context_kv_gb
+
+    def max_batch(self, tokens_per_request: int) -> int:
+        """Concurrent requests of ``tokens_per_request`` tokens whose KV cache fits."""
+        if self.kv_budget_gb <= 0:
+            return 0
+        return int(self.kv_budget_gb * GB // (self.kv_bytes_per_token_per_gpu * tokens_per_request))
+
+
+def memory_breakdown(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
+                     kv_dtype: str = "fp16", context_tokens: int | None = None) -> MemoryBreakdown:
+    """Memory per GPU when the model is split over ``tp`` GPUs."""
+    ctx = context_tokens or model.max_context_tokens
+    usable = gpu.mem_gb * USABLE_MEMORY_FRACTION
+    w = weight_bytes(model.params_b, precision) * WEIGHT_LOAD_FACTOR / tp / GB
+    runtime = (ACTIVATION_GIB_PER_GPU + NON_TORCH_GIB_PER_GPU) * GIB / GB
+    comm = NCCL_GIB_PER_GPU_TP * GIB / GB if tp > 1 else 0.0
+    kv_per_gpu = kv_cache_bytes_per_token(model, kv_dtype) / tp
+    return MemoryBreakdown(
+        tp=tp,
+        gpu_mem_gb=gpu.mem_gb,
+        usable_gb=usable,
+        weights_gb=w,
+        runtime_overhead_gb=runtime,
+        comm_buffers_gb=comm,
+        kv_budget_gb=usable - w - runtime - comm,
+        kv_bytes_per_token_per_gpu=kv_per_gpu,
+        context_tokens=ctx,
+        full_context_kv_gb=kv_per_gpu * ctx / GB,
+    )
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The smallest tensor-parallel degree that fits, or why none does."""
+
+    memory: MemoryBreakdown | None
+    reason: str
+
+    @property
+    def fits(self) -> bool:
+        return self.memory is not None
+
+
+def smallest_fitting_tp(model: ModelSpec, gpu: GpuSpec, precision: str, max_gpus: int,
+                        kv_dtype: str = "fp16", context_tokens: int | None = None,
+                        tp: int | None = None) -> FitResult:
+    """Smallest TP in (1, 2, 4, 8) within ``max_gpus`` that fits; or the explicit ``tp``."""
+    candidates = [tp] if tp else [t for t in TP_CANDIDATES if t <= max_gpus]
+    tried: list[str] = []
+    for t in candidates:
+        if t > max_gpus:
+            return FitResult(None, f"tp={t} needs more GPUs than the {max_gpus} available per node")
+        if not tp_divides_heads(model, t):
+            tried.append(f"tp={t} does not divide {model.attention_heads} attention heads and "
+                         f"{model.kv_heads} KV heads")
+            continue
+        mem = memory_breakdown(model, gpu, precision, t, kv_dtype, context_tokens)
+        if mem.fits:
+            return FitResult(mem, f"fits at tp={t}")
+        need = mem.weights_gb + mem.runtime_overhead_gb + mem.comm_buffers_gb + mem.full_context_kv_gb
+        tried.append(f"tp={t} needs {need:.1f} GB per GPU (weights {mem.weights_gb:.1f}, "
+                     f"KV for {mem.context_tokens:,} tokens {mem.full_context_kv_gb:.1f}) "
+                     f"of {mem.usable_gb:.1f} GB usable")
+    reason = f"{model.name} at {precision} does not fit {gpu.name}: " + "; ".join(tried)
+    if context_tokens is None and model.max_context_tokens > 8192:
+        reason += "; a shorter context_tokens (max model length) may fit"
+    return FitResult(None, reason)

@@ -1,0 +1,240 @@
+"""The one input model: a workload and the deployments to compare.
+
+The CLI, the dashboard and share links all build a :class:`Scenario`. It is frozen and rejects
+unknown keys; every number is bounded so hostile input cannot ask for absurd work. Checks that need
+the reference data (known model, SKU sold in the region, precision the GPU runs) are in
+:func:`check_against_catalog`, which raises :class:`ScenarioError` naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from planner.catalog import Catalog, Precision, PricingPlan
+from planner.errors import ScenarioError
+
+MAX_DEPLOYMENTS = 12
+MAX_SCENARIO_BYTES = 64_000
+
+EngineName = Literal["vllm", "tensorrt-llm", "llama.cpp"]
+KvDtype = Literal["fp16", "fp8"]
+
+_STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+
+
+class Workload(BaseModel):
+    """Traffic and service-level objectives. Token counts are per request."""
+
+    model_config = _STRICT
+
+    requests_per_day: float = Field(default=100_000, ge=0, le=1e10)
+    input_tokens: int = Field(default=800, ge=1, le=1_000_000)
+    output_tokens: int = Field(default=200, ge=1, le=100_000)
+    peak_to_average: float = Field(default=3.0, ge=1, le=100)
+    ttft_slo_ms: float = Field(default=2000, gt=0, le=600_000)
+    tpot_slo_ms: float = Field(default=100, gt=0, le=60_000)
+    min_replicas: int = Field(default=1, ge=1, le=1000)
+    monthly_growth: float = Field(default=0.0, ge=-0.9, le=5.0,
+                                  description="month-on-month traffic growth, 0.1 = +10 %")
+    target_utilization: float = Field(default=0.8, gt=0, le=1.0,
+                                      description="share of a replica's capacity used at peak")
+
+
+class AzureTarget(BaseModel):
+    """An AKS GPU node pool of one VM size."""
+
+    model_config = _STRICT
+
+    kind: Literal["azure"] = "azure"
+    vm_sku: str = Field(min_length=1, max_length=64)
+    region: str = Field(default="eastus", min_length=1, max_length=40)
+    pricing: PricingPlan = "payg"
+    cluster_tier: Literal["free", "standard"] = "standard"
+    system_nodes: int = Field(default=1, ge=0, le=100,
+                              description="nodes in the AKS system pool (CPU VMs)")
+
+
+class LocalTarget(BaseModel):
+    """Machines bought outright and run on premises."""
+
+    model_config = _STRICT
+
+    kind: Literal["local"] = "local"
+    hardware: str = Field(min_length=1, max_length=64)
+    amortization_years: float = Field(default=3.0, gt=0, le=15)
+    region: str = Field(default="eastus", min_length=1, max_length=40,
+                        description="where it runs: electricity price and grid carbon")
+    pue: float | None = Field(default=None, ge=1.0, le=3.0,
+                              description="site PUE; default is the industry average")
+    electricity_usd_per_kwh: float | None = Field(default=None, gt=0, le=5.0)
+
+
+class ApiTarget(BaseModel):
+    """A hosted model billed per token."""
+
+    model_config = _STRICT
+
+    kind: Literal["api"] = "api"
+
+
+Target = Annotated[AzureTarget | LocalTarget | ApiTarget, Field(discriminator="kind")]
+
+
+class Deployment(BaseModel):
+    """One option to compare: a model on a target."""
+
+    model_config = _STRICT
+
+    label: str = Field(min_length=1, max_length=60)
+    model: str = Field(min_length=1, max_length=64)
+    precision: Precision = "fp16"
+    engine: EngineName = "vllm"
+    kv_cache_dtype: KvDtype = "fp16"
+    tp: int | None = Field(default=None, description="tensor-parallel degree; None = smallest that fits")
+    context_tokens: int | None = Field(
+        default=None, ge=1, le=10_000_000,
+        description="longest request the server accepts (max model length); default = model's maximum",
+    )
+    target: Target
+
+    @field_validator("tp")
+    @classmethod
+    def _tp_power_of_two(cls, value: int | None) -> int | None:
+        if value is not None and value not in (1, 2, 4, 8):
+            raise ValueError("tp must be 1, 2, 4 or 8")
+        return value
+
+
+class Scenario(BaseModel):
+    """A named workload and the deployments to compare for it."""
+
+    model_config = _STRICT
+
+    name: str = Field(default="scenario", min_length=1, max_length=100)
+    workload: Workload = Workload()
+    deployments: tuple[Deployment, ...] = Field(min_length=1, max_length=MAX_DEPLOYMENTS)
+
+    @model_validator(mode="after")
+    def _unique_labels(self) -> Scenario:
+        labels = [d.label for d in self.deployments]
+        dupes = sorted({label for label in labels if labels.count(label) > 1})
+        if dupes:
+            raise ValueError(f"deployment labels must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem, each naming the field path (``deployments[1].target.vm_sku``)."""
+    lines = []
+    for err in exc.errors():
+        path = ""
+        for part in err["loc"]:
+            if isinstance(part, int):
+                path += f"[{part}]"
+            elif part in ("azure", "local", "api"):
+                continue  # discriminator tag pydantic inserts into the path
+            else:
+                path += f".{part}" if path else str(part)
+        lines.append(f"{path or '(scenario)'}: {err['msg']}")
+    return "; ".join(lines)
+
+
+def scenario_from_dict(data: Any) -> Scenario:
+    """Validate a parsed scenario; raises ScenarioError naming every bad field."""
+    if not isinstance(data, dict):
+        raise ScenarioError("a scenario must be an object with 'workload' and 'deployments'")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(describe_validation_error(exc)) from exc
+
+
+def parse_scenario_text(text: str, fmt: str = "auto") -> Scenario:
+    """Parse JSON or YAML text (``fmt`` = json, yaml or auto)."""
+    if len(text.encode("utf-8", errors="replace")) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(f"scenario is larger than {MAX_SCENARIO_BYTES} bytes")
+    try:
+        if fmt == "json" or (fmt == "auto" and text.lstrip().startswith("{")):
+            data = json.loads(text)
+        else:
+            data = yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ScenarioError(f"scenario is not valid {fmt if fmt != 'auto' else 'JSON/YAML'}: "
+                            f"{str(exc).splitlines()[0]}") from exc
+    except RecursionError as exc:
+        raise ScenarioError("scenario is nested too deeply") from exc
+    return scenario_from_dict(data)
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read a scenario file (.json, .yaml or .yml)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"cannot read scenario {path.name}: {exc}") from exc
+    fmt = "json" if path.suffix.lower() == ".json" else "yaml" if path.suffix.lower() in (
+        ".yaml", ".yml") else "auto"
+    return parse_scenario_text(text, fmt)
+
+
+def check_against_catalog(scenario: Scenario, catalog: Catalog) -> None:
+    """Raise ScenarioError for references the catalog does not know, naming the field."""
+    problems = [msg for i, dep in enumerate(scenario.deployments)
+                for msg in deployment_problems(dep, catalog, f"deployments[{i}]")]
+    if problems:
+        raise ScenarioError("; ".join(problems))
+
+
+def deployment_problems(dep: Deployment, catalog: Catalog, where: str) -> list[str]:
+    """Every way this deployment does not match the catalog (empty list = consistent)."""
+    target = dep.target
+    if isinstance(target, ApiTarget):
+        if dep.model not in catalog.api_models:
+            hint = " (an open-weights model: choose an azure or local target)" \
+                if dep.model in catalog.models else ""
+            return [f"{where}.model: unknown API model {dep.model!r}{hint}"]
+        return []
+    problems: list[str] = []
+    if dep.model not in catalog.models:
+        hint = " (an API-only model: use target kind 'api')" if dep.model in catalog.api_models else ""
+        problems.append(f"{where}.model: unknown model {dep.model!r}{hint}")
+    if isinstance(target, AzureTarget):
+        sku = catalog.skus.get(target.vm_sku)
+        if sku is None:
+            return [*problems, f"{where}.target.vm_sku: unknown VM size {target.vm_sku!r}"]
+        regions = catalog.sku_regions(sku.id)
+        if target.region not in regions:
+            problems.append(
+                f"{where}.target.region: {sku.id} has no price in {target.region!r} "
+                f"(regions in the snapshot: {', '.join(regions) or 'none'})")
+        gpu_id = sku.gpu_id
+    else:
+        hw = catalog.local_hardware.get(target.hardware)
+        if hw is None:
+            return [*problems, f"{where}.target.hardware: unknown hardware {target.hardware!r}"]
+        if target.region not in catalog.regions:
+            problems.append(f"{where}.target.region: unknown region {target.region!r}")
+        gpu_id = hw.gpu_id
+    gpu = catalog.gpus[gpu_id]
+    if not gpu_runs_precision(gpu.native_precisions, dep.precision):
+        problems.append(f"{where}.precision: {gpu.name} cannot run {dep.precision} "
+                        f"(runs {', '.join(gpu.native_precisions)})")
+    if dep.kv_cache_dtype == "fp8" and "fp8" not in gpu.native_precisions:
+        problems.append(f"{where}.kv_cache_dtype: {gpu.name} has no native fp8")
+    return problems
+
+
+def gpu_runs_precision(native: tuple[str, ...], precision: str) -> bool:
+    """Whether a GPU can serve weights in ``precision``.
+
+    Native precisions run directly. int8 and int4 weight-only quantisation (GPTQ/AWQ-style, compute
+    in 16-bit) also runs on any GPU that has a 16-bit format, so it is allowed everywhere.
+    """
+    if precision in native:
+        return True
+    return precision in ("int8", "int4") and bool({"fp16", "bf16"} & set(native))
