@@ -119,8 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True)
     p.add_argument("--gpu", required=True)
     p.add_argument("--precision", required=True, choices=["fp16", "bf16", "fp8", "int8", "int4"])
-    p.add_argument("--tp", type=int, default=None, help="tensor-parallel degree (default: smallest that fits)")
-    p.add_argument("--batch", type=int, default=None, help="concurrent requests (default: largest that fits, max 256)")
+    p.add_argument("--tp", type=int, default=None,
+                   help="tensor-parallel degree (default: smallest that fits)")
+    p.add_argument("--batch", type=int, default=None,
+                   help="concurrent requests (default: largest that fits, capped by the engine)")
     p.add_argument("--input-tokens", type=int, default=800)
     p.add_argument("--output-tokens", type=int, default=200)
     p.add_argument("--engine", default="vllm", choices=["vllm", "tensorrt-llm", "llama.cpp"])

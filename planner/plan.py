@@ -7,7 +7,6 @@ a table, CSV, JSON or charts without further arithmetic.
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,12 +27,7 @@ from planner.energy import (
     gpu_idle_w,
     gpu_power_w,
 )
-from planner.memory import (
-    MemoryBreakdown,
-    kv_cache_bytes_per_token,
-    smallest_fitting_tp,
-    weights_gb,
-)
+from planner.memory import MemoryBreakdown, kv_cache_bytes_per_token, smallest_fitting_tp
 from planner.scenario import (
     ApiTarget,
     AzureTarget,
@@ -50,7 +44,7 @@ from planner.throughput import (
     memory_cap,
     throughput_curve,
 )
-from planner.units import DAYS_PER_MONTH, HOURS_PER_MONTH, SECONDS_PER_MONTH, TOKENS_PER_MILLION
+from planner.units import DAYS_PER_MONTH, HOURS_PER_MONTH, TOKENS_PER_MILLION
 
 SYSTEM_NODE_PRICE_ID = "system-node-Standard_D4ds_v5"
 SYSTEM_NODE_VM = "Standard_D4ds_v5"
@@ -430,9 +424,3 @@ def _energy(gpu: GpuSpec, active_gpus: int, nodes: int, gpus_per_node: int, util
         return kwh, None, warnings
     return kwh, co2_kg(kwh, region.grid_gco2_per_kwh), warnings
 
-
-def is_finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
-
-
-__all__ = ["DeploymentPlan", "PlanResult", "plan_scenario", "weights_gb", "SECONDS_PER_MONTH"]
