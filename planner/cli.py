@@ -136,9 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(handler=cmd_plan)
 
-    from planner import prices_cli
+    from planner import deploy_cli, prices_cli, validate_cli
 
-    for module in (prices_cli,):
+    for module in (prices_cli, validate_cli, deploy_cli):
         module.register(sub)
     return parser
 

@@ -9,9 +9,9 @@ from planner.errors import ScenarioError
 from planner.memory import kv_cache_bytes_per_token, smallest_fitting_tp, weights_gb
 from planner.scenario import gpu_runs_precision
 from planner.throughput import (
-    DEFAULT_PROFILES,
     EngineProfile,
     estimate_at_batch,
+    load_profiles,
     memory_cap,
     throughput_curve,
 )
@@ -40,7 +40,7 @@ def estimate_throughput(catalog: Catalog, *, model_id: str, gpu_id: str, precisi
         raise ScenarioError("--batch: must be between 1 and 4096")
     if input_tokens < 0 or output_tokens < 1:
         raise ScenarioError("--input-tokens must be >= 0 and --output-tokens >= 1")
-    profile = (profiles or DEFAULT_PROFILES).get(engine)
+    profile = (profiles or load_profiles()).get(engine)
     if profile is None:
         raise ScenarioError(f"--engine: unknown engine {engine!r}")
 

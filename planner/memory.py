@@ -125,6 +125,18 @@ class FitResult:
         return self.memory is not None
 
 
+def fitting_tps(model: ModelSpec, gpu: GpuSpec, precision: str, max_gpus: int,
+                kv_dtype: str = "fp16", context_tokens: int | None = None) -> list[MemoryBreakdown]:
+    """Every tensor-parallel degree within ``max_gpus`` that divides the heads and fits."""
+    out = []
+    for t in TP_CANDIDATES:
+        if t <= max_gpus and tp_divides_heads(model, t):
+            mem = memory_breakdown(model, gpu, precision, t, kv_dtype, context_tokens)
+            if mem.fits:
+                out.append(mem)
+    return out
+
+
 def smallest_fitting_tp(model: ModelSpec, gpu: GpuSpec, precision: str, max_gpus: int,
                         kv_dtype: str = "fp16", context_tokens: int | None = None,
                         tp: int | None = None) -> FitResult:

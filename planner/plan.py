@@ -7,6 +7,7 @@ a table, CSV, JSON or charts without further arithmetic.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
@@ -27,7 +28,12 @@ from planner.energy import (
     gpu_idle_w,
     gpu_power_w,
 )
-from planner.memory import MemoryBreakdown, kv_cache_bytes_per_token, smallest_fitting_tp
+from planner.memory import (
+    MemoryBreakdown,
+    fitting_tps,
+    kv_cache_bytes_per_token,
+    smallest_fitting_tp,
+)
 from planner.scenario import (
     ApiTarget,
     AzureTarget,
@@ -38,9 +44,10 @@ from planner.scenario import (
     check_against_catalog,
 )
 from planner.throughput import (
-    DEFAULT_PROFILES,
+    BatchChoice,
     EngineProfile,
     choose_batch,
+    load_profiles,
     memory_cap,
     throughput_curve,
 )
@@ -179,7 +186,7 @@ def plan_scenario(scenario: Scenario, catalog: Catalog,
                   profiles: dict[str, EngineProfile] | None = None) -> PlanResult:
     """Plan every deployment of the scenario. Raises ScenarioError if it names unknown data."""
     check_against_catalog(scenario, catalog)
-    profiles = profiles or DEFAULT_PROFILES
+    profiles = profiles or load_profiles()
     plans = [plan_deployment(dep, scenario.workload, catalog, profiles)
              for dep in scenario.deployments]
     eligible = [p for p in plans if p.monthly_cost_usd is not None and p.fits
@@ -262,24 +269,26 @@ def _plan_self_hosted(dep: Deployment, workload: Workload, catalog: Catalog,
     if fit.memory is None:
         return DeploymentPlan(**base, fits=False, fit_reason=fit.reason,
                               warnings=[*warnings, f"does not fit: {fit.reason}"])
-    mem = fit.memory
-    tp = mem.tp
-    cap = memory_cap(mem, workload.input_tokens, workload.output_tokens)
+    # Larger TP costs more GPUs per replica but runs faster: when TP is not given, try every
+    # degree that fits and keep the one that meets the SLOs on the fewest nodes.
+    candidates = [fit.memory] if dep.tp else fitting_tps(
+        model, gpu, dep.precision, gpus_per_node, dep.kv_cache_dtype, context)
     try:
-        curve = throughput_curve(model, gpu, dep.precision, tp, profile, workload.input_tokens,
-                                 workload.output_tokens, min(cap, profile.max_batch),
-                                 dep.kv_cache_dtype)
+        options = [_size_replicas(mem, model, gpu, dep, workload, profile, gpus_per_node)
+                   for mem in candidates]
     except ValueError as exc:
         return DeploymentPlan(**base, fits=False, fit_reason=str(exc),
                               warnings=[*warnings, f"throughput unknown: {exc}"])
-    choice = choose_batch(curve, cap, profile.max_batch, workload.ttft_slo_ms, workload.tpot_slo_ms)
+    best = min(options, key=lambda o: (not o.choice.meets_slo, o.nodes, o.replicas * o.mem.tp,
+                                       o.mem.tp))
+    mem, choice, replicas, nodes = best.mem, best.choice, best.replicas, best.nodes
+    tp = mem.tp
+    cap = best.memory_max_batch
+    fit_reason = fit.reason if tp == fit.memory.tp else (
+        f"{fit.reason}; tp={tp} chosen: {'meets the SLOs on' if choice.meets_slo else 'needs'} "
+        f"{nodes} node(s)")
     if not choice.meets_slo:
         warnings.append(f"SLO unmet: {choice.reason}")
-
-    peak = peak_requests_per_s(workload.requests_per_day, workload.peak_to_average)
-    replicas = replicas_needed(peak, choice.requests_per_s, workload.target_utilization,
-                               workload.min_replicas)
-    nodes = nodes_needed(replicas, gpus_per_node, tp)
     nodes_by_month = [
         nodes_needed(replicas_needed(peak_requests_per_s(rpd, workload.peak_to_average),
                                      choice.requests_per_s, workload.target_utilization,
@@ -311,7 +320,7 @@ def _plan_self_hosted(dep: Deployment, workload: Workload, catalog: Catalog,
     usage_k = per_k * utilization if per_k is not None else None
     memory_report = _memory_report(mem, model, dep, choice.batch, workload, cap)
     return DeploymentPlan(
-        **base, fits=True, fit_reason=fit.reason, tp=tp, replicas=replicas, gpus=replicas * tp,
+        **base, fits=True, fit_reason=fit_reason, tp=tp, replicas=replicas, gpus=replicas * tp,
         nodes=nodes, memory=memory_report,
         throughput=ThroughputReport(
             engine=profile.name, tp=tp, batch=choice.batch, batch_reason=choice.reason,
@@ -327,6 +336,32 @@ def _plan_self_hosted(dep: Deployment, workload: Workload, catalog: Catalog,
         energy_kwh_per_month=energy_kwh, co2_kg_per_month=co2, nodes_by_month=nodes_by_month,
         warnings=warnings,
     )
+
+
+@dataclass(frozen=True)
+class _Sized:
+    """One tensor-parallel option sized for the workload."""
+
+    mem: MemoryBreakdown
+    choice: BatchChoice
+    memory_max_batch: int
+    replicas: int
+    nodes: int
+
+
+def _size_replicas(mem: MemoryBreakdown, model: ModelSpec, gpu: GpuSpec, dep: Deployment,
+                   workload: Workload, profile: EngineProfile, gpus_per_node: int) -> _Sized:
+    """Batch, replicas and nodes for one TP option (raises ValueError if throughput unknown)."""
+    cap = memory_cap(mem, workload.input_tokens, workload.output_tokens)
+    curve = throughput_curve(model, gpu, dep.precision, mem.tp, profile, workload.input_tokens,
+                             workload.output_tokens, min(cap, profile.max_batch),
+                             dep.kv_cache_dtype)
+    choice = choose_batch(curve, cap, profile.max_batch, workload.ttft_slo_ms,
+                          workload.tpot_slo_ms)
+    peak = peak_requests_per_s(workload.requests_per_day, workload.peak_to_average)
+    replicas = replicas_needed(peak, choice.requests_per_s, workload.target_utilization,
+                               workload.min_replicas)
+    return _Sized(mem, choice, cap, replicas, nodes_needed(replicas, gpus_per_node, mem.tp))
 
 
 def _memory_report(mem: MemoryBreakdown, model: ModelSpec, dep: Deployment, batch: int,
@@ -376,12 +411,17 @@ def _azure_lines(target: AzureTarget, nodes: int, catalog: Catalog) -> list[Cost
 def _local_lines(target: LocalTarget, hw, machines: int, energy_kwh: float | None,
                  catalog: Catalog) -> list[CostLine]:
     months = target.amortization_years * 12
+    if target.purchase_usd_per_machine is not None:
+        purchase, status, source = target.purchase_usd_per_machine, "assumed", "scenario input"
+    else:
+        purchase, source = hw.purchase_usd, hw.source
+        status = "estimated" if "purchase_usd" in hw.unconfirmed else "quoted"
     lines = [cost_line(
         f"Hardware: {machines} x {hw.name}, straight-line over {target.amortization_years:g} y",
-        machines, "machine-month",
-        hw.purchase_usd / months if hw.purchase_usd is not None else None,
-        "estimated" if "purchase_usd" in hw.unconfirmed else "quoted", f"{hw.id}/purchase_usd",
-        hw.source, "" if hw.purchase_usd is not None else "no purchase price in local_hardware.csv")]
+        machines, "machine-month", purchase / months if purchase is not None else None,
+        status, f"{hw.id}/purchase_usd", source,
+        "" if purchase is not None else
+        "no purchase price in local_hardware.csv: enter your quote (purchase_usd_per_machine)")]
     region = catalog.regions.get(target.region)
     if target.electricity_usd_per_kwh is not None:
         price, status, source = target.electricity_usd_per_kwh, "assumed", "scenario input"

@@ -72,6 +72,9 @@ class LocalTarget(BaseModel):
     pue: float | None = Field(default=None, ge=1.0, le=3.0,
                               description="site PUE; default is the industry average")
     electricity_usd_per_kwh: float | None = Field(default=None, gt=0, le=5.0)
+    purchase_usd_per_machine: float | None = Field(
+        default=None, gt=0, le=100_000_000,
+        description="your quote for one machine; default is the catalog's price, if any")
 
 
 class ApiTarget(BaseModel):

@@ -14,8 +14,10 @@ every factor is physical (a share of a datasheet peak, a per-step overhead), nev
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -49,6 +51,32 @@ DEFAULT_PROFILES: dict[str, EngineProfile] = {
     "llama.cpp": EngineProfile("llama.cpp", 0.65, 0.30, 0.35, 2.0, 0.15, 16,
                                "prior; parallel slots are few in practice"),
 }
+
+
+CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "data" / "benchmarks" / "engine_profiles.json"
+
+
+def load_profiles(path: Path = CALIBRATION_FILE) -> dict[str, EngineProfile]:
+    """Engine profiles fitted by calibration (``profiles`` key of the JSON file), falling back to
+    the priors for any engine the file does not cover or when the file is absent."""
+    profiles = dict(DEFAULT_PROFILES)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return profiles
+    for name, fields in data.get("profiles", {}).items():
+        base = asdict(profiles[name]) if name in profiles else {}
+        profiles[name] = EngineProfile(**{**base, **fields, "name": name})
+    return profiles
+
+
+def throughput_accuracy(path: Path = CALIBRATION_FILE) -> dict | None:
+    """The calibrated model's error against published measurements (``validation`` key:
+    median_ape, within_25, within_50, n, cv_median_ape, per_engine), or None if uncalibrated."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("validation")
+    except FileNotFoundError:
+        return None
 
 
 def peak_tflops(gpu: GpuSpec, precision: str) -> float | None:
