@@ -1,10 +1,131 @@
-"""``python -m planner prices ...``: the Azure price snapshot."""
+"""``python -m planner prices ...``: refresh the Azure price snapshot and report its age.
+
+``prices refresh`` fetches Linux hourly prices from the Azure Retail Prices API and merges them into
+the snapshot CSV (atomically; a failed refresh leaves the file untouched and exits non-zero).
+``prices status`` prints the snapshot's row count, newest ``as_of`` and its age in days.
+
+The HTTP client lives in :mod:`planner.azure_prices`, imported only when a command runs.
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from planner.errors import PlannerError
+
+PRICE_TYPES = ("Consumption", "Reservation")
+
+
+def _csv_list(value: str) -> list[str]:
+    """``'eastus, westeurope'`` -> ``['eastus', 'westeurope']``; an empty list is an error."""
+    items = [part.strip() for part in value.split(",") if part.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("expected a comma-separated list")
+    return items
+
+
+def _positive_seconds(value: str) -> float:
+    """A positive, finite number of seconds."""
+    try:
+        seconds = float(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from exc
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return seconds
+
+
+def _stderr_progress(pages: int, items: int) -> None:
+    print(f"prices: page {pages} fetched, {items} item(s) so far", file=sys.stderr, flush=True)
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    """Run a refresh and print what changed; errors propagate as PlannerError (exit 2)."""
+    from planner.azure_prices import SKUS_FILE, refresh_snapshot, report_lines
+    from planner.catalog import DATA_DIR, PRICES_FILE
+
+    data_dir: Path = args.data_dir or DATA_DIR
+    out: Path = args.out or data_dir / PRICES_FILE
+    try:
+        report = refresh_snapshot(
+            regions=args.regions,
+            currency=args.currency,
+            base_url=args.base_url,
+            out_path=out,
+            progress=None if args.quiet else _stderr_progress,
+            skus=args.skus,
+            skus_path=data_dir / SKUS_FILE,
+            price_type=args.price_type,
+            timeout=args.timeout,
+            max_retries=args.retries,
+            dry_run=args.dry_run,
+        )
+    except PlannerError as exc:
+        exc.args = (f"{exc} [nothing written; {out} unchanged]",)  # same type, one line
+        raise
+    for line in report_lines(report):
+        print(line)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print row count, newest as_of and age in days of a snapshot."""
+    from planner.azure_prices import snapshot_status
+    from planner.catalog import DATA_DIR, PRICES_FILE
+
+    path: Path = args.file or (args.data_dir or DATA_DIR) / PRICES_FILE
+    status = snapshot_status(path, dt.date.today())
+    counts = ", ".join(f"{name} {count}" for name, count in sorted(status.by_status.items()))
+    print(f"snapshot: {status.path}")
+    print(f"rows: {status.rows}" + (f" ({counts})" if counts else ""))
+    print(f"regions: {', '.join(status.regions) or 'none'}")
+    print(f"newest as_of: {status.newest_as_of or 'none'}")
+    print(f"age: {'unknown' if status.age_days is None else f'{status.age_days} days'}")
+    if status.oldest_price_as_of is not None:
+        print(f"oldest priced row as_of: {status.oldest_price_as_of} "
+              f"({status.oldest_price_age_days} days old)")
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the ``prices`` command group (refresh arrives with the prices client)."""
-    sub.add_parser("prices", help="Azure price snapshot")
+    """Add the ``prices`` command group (``refresh``, ``status``)."""
+    parser = sub.add_parser("prices", help="Azure price snapshot (refresh, status)")
+    actions = parser.add_subparsers(dest="prices_command", required=True, metavar="ACTION")
+
+    refresh = actions.add_parser(
+        "refresh",
+        help="fetch Linux VM prices from the Azure Retail Prices API into the snapshot",
+        description=(
+            "Fetch hourly Linux prices (payg, spot, reserved-1y/3y, savings-1y/3y) for the "
+            "catalog's GPU SKUs and merge them into the snapshot. Nothing is written on any error."
+        ),
+    )
+    refresh.add_argument("--regions", type=_csv_list, default=None,
+                         help="comma-separated ARM regions (default: those in the snapshot)")
+    refresh.add_argument("--skus", type=_csv_list, default=None,
+                         help="comma-separated VM sizes (default: all in azure_skus.csv)")
+    refresh.add_argument("--currency", default="USD", help="ISO currency code (default USD)")
+    refresh.add_argument("--base-url", default="https://prices.azure.com/api/retail/prices",
+                         help="API endpoint (default: %(default)s)")
+    refresh.add_argument("--out", type=Path, default=None,
+                         help="snapshot CSV to merge into and replace (default: the shipped one)")
+    refresh.add_argument("--data-dir", type=Path, default=None,
+                         help="read azure_skus.csv (and the default snapshot) from this folder")
+    refresh.add_argument("--price-type", choices=PRICE_TYPES, default=None,
+                         help="refresh only Consumption (payg/spot/savings) or Reservation rows")
+    refresh.add_argument("--timeout", type=_positive_seconds, default=30.0,
+                         help="per-request timeout, seconds (default 30)")
+    refresh.add_argument("--retries", type=int, choices=range(0, 11), default=4, metavar="N",
+                         help="retries for 429/5xx/network errors, 0-10 (default 4)")
+    refresh.add_argument("--dry-run", action="store_true", help="report changes, write nothing")
+    refresh.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    refresh.set_defaults(handler=cmd_refresh)
+
+    status = actions.add_parser("status", help="row count, newest as_of and age of the snapshot")
+    status.add_argument("--file", type=Path, default=None, help="snapshot CSV (default: shipped)")
+    status.add_argument("--data-dir", type=Path, default=None,
+                        help="use <DIR>/prices/azure_retail_prices.csv")
+    status.set_defaults(handler=cmd_status)
