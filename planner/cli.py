@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from planner.errors import PlannerError
+from planner.errors import PlannerError, ScenarioError
 from planner.render import render
 
 FORMATS = ("table", "csv", "json")
@@ -90,6 +90,54 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _csv_list(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip()) if text else ()
+
+
+def cmd_advise(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from planner.advisor import OUTPUT_COLUMNS, SearchSpace, advise
+    from planner.catalog import PRECISIONS, load_catalog
+    from planner.scenario import describe_validation_error, load_scenario, scenario_from_dict
+
+    scenario = (load_scenario(args.scenario) if args.scenario else
+                scenario_from_dict({"deployments": [{"label": "-", "model": "gpt-4o-mini",
+                                                     "target": {"kind": "api"}}]}))
+    try:
+        space = SearchSpace(
+            models=_csv_list(args.models), min_mmlu=args.min_mmlu,
+            regions=_csv_list(args.regions) or ("eastus",),
+            plans=_csv_list(args.plans) or ("payg", "spot", "reserved-1y", "reserved-3y"),
+            precisions=_csv_list(args.precisions) or PRECISIONS, engine=args.engine,
+            include_local=not args.no_local, include_api=not args.no_api)
+    except ValidationError as exc:
+        raise ScenarioError("search options: " + describe_validation_error(exc)) from exc
+    result = advise(scenario.workload, space, load_catalog(), top=args.top)
+    rows = result.ranked.head(args.top)[OUTPUT_COLUMNS].to_dict("records") \
+        if not result.ranked.empty else []
+    if args.format == "json":
+        sys.stdout.write(render_json({
+            "options_evaluated": result.options_evaluated,
+            "ranked": rows,
+            "top_plans": [p.model_dump(mode="json") for p in result.top_plans],
+            "rejected": result.rejected.to_dict("records"),
+        }))
+    elif args.format == "csv":
+        sys.stdout.write(render(rows, "csv", columns=OUTPUT_COLUMNS))
+    else:
+        sys.stdout.write(f"{result.options_evaluated:,} options evaluated; "
+                         f"{len(result.ranked):,} meet the SLOs with a known price\n\n")
+        sys.stdout.write(render(rows, "table", columns=OUTPUT_COLUMNS))
+        if not result.rejected.empty:
+            by_reason = result.rejected.groupby("reason")["options"].sum().sort_values(
+                ascending=False)
+            sys.stdout.write("\nrejected, by reason:\n")
+            for reason, n in by_reason.head(15).items():
+                sys.stdout.write(f"  {n:6,}  {reason}\n")
+    return 0
+
+
 TABLE_COLUMNS = ["label", "model", "target", "tp", "batch", "replicas", "gpus", "nodes",
                  "monthly_cost_usd", "cost_per_million_output_tokens_usd", "tpot_ms", "ttft_ms",
                  "energy_kwh_per_month", "co2_kg_per_month"]
@@ -135,6 +183,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", type=Path, required=True, help="JSON or YAML scenario")
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(handler=cmd_plan)
+
+    p = sub.add_parser("advise", help="search every option for the scenario's workload")
+    p.add_argument("--scenario", type=Path, default=None,
+                   help="scenario whose workload to serve (default: the default workload)")
+    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--models", help="comma-separated model ids (default: all)")
+    p.add_argument("--min-mmlu", type=float, default=None, help="quality floor, MMLU 5-shot")
+    p.add_argument("--regions", help="comma-separated Azure regions (default: eastus)")
+    p.add_argument("--plans", help="comma-separated pricing plans (default: payg,spot,reserved-1y,"
+                   "reserved-3y)")
+    p.add_argument("--precisions", help="comma-separated precisions (default: all)")
+    p.add_argument("--engine", default="vllm", choices=["vllm", "tensorrt-llm", "llama.cpp"])
+    p.add_argument("--no-local", action="store_true", help="leave out local hardware")
+    p.add_argument("--no-api", action="store_true", help="leave out hosted APIs")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.set_defaults(handler=cmd_advise)
 
     from planner import deploy_cli, prices_cli, validate_cli
 

@@ -1,0 +1,339 @@
+"""Advisor: search the whole option space for a workload and rank what meets the SLOs.
+
+The space is every allowed model x precision x tensor-parallel degree x GPU type, then every
+Azure VM size carrying that GPU x region x pricing plan, plus local hardware and hosted APIs.
+Performance depends only on (model, GPU, precision, TP, engine), so it is computed once per such
+combination and shared by every VM size, region and plan that uses the GPU; prices are joined
+afterwards in vectorised form. The winners are then re-planned through :func:`plan_scenario`,
+so what the advisor reports is exactly what the planner computes for a deployment a user types.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from planner.capacity import peak_requests_per_s, replicas_needed
+from planner.catalog import PRECISIONS, Catalog, PricingPlan
+from planner.errors import ScenarioError
+from planner.memory import memory_breakdown, tp_divides_heads
+from planner.plan import SYSTEM_NODE_PRICE_ID, DeploymentPlan, plan_deployment
+from planner.scenario import (
+    ApiTarget,
+    AzureTarget,
+    Deployment,
+    EngineName,
+    LocalTarget,
+    Workload,
+    gpu_runs_precision,
+)
+from planner.throughput import EngineProfile, choose_batch, load_profiles, memory_cap, throughput_curve
+from planner.units import HOURS_PER_MONTH
+
+MAX_OPTIONS = 500_000  # bound on the evaluated space; a larger request is refused, not truncated
+TP_DEGREES = (1, 2, 4, 8)
+
+
+class SearchSpace(BaseModel):
+    """What the advisor may choose from. Empty lists mean 'everything in the catalog'."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    models: tuple[str, ...] = ()
+    min_mmlu: float | None = Field(default=None, ge=0, le=100)
+    regions: tuple[str, ...] = ("eastus",)
+    plans: tuple[PricingPlan, ...] = ("payg", "spot", "reserved-1y", "reserved-3y")
+    precisions: tuple[str, ...] = PRECISIONS
+    engine: EngineName = "vllm"
+    skus: tuple[str, ...] = ()
+    include_retired: bool = False
+    include_local: bool = True
+    include_api: bool = True
+    context_tokens: int | None = Field(default=None, ge=1, le=10_000_000,
+                                       description="max model length; default = workload need")
+    cluster_tier: str = "standard"
+    system_nodes: int = Field(default=1, ge=0, le=100)
+
+
+@dataclass(frozen=True)
+class Performance:
+    """One (model, GPU, precision, TP) option sized for the workload."""
+
+    model: str
+    gpu: str
+    precision: str
+    tp: int
+    batch: int
+    meets_slo: bool
+    requests_per_s: float
+    tpot_ms: float
+    ttft_ms: float
+    replicas: int
+
+
+@dataclass
+class AdvisorResult:
+    """Ranked options, why the rest were rejected, and how big the space was."""
+
+    ranked: pd.DataFrame  # one row per option that meets the SLOs and has a full price
+    rejected: pd.DataFrame  # (family, reason, options) counts
+    options_evaluated: int
+    top_plans: list[DeploymentPlan]
+
+
+def _models_in_scope(space: SearchSpace, catalog: Catalog) -> tuple[list[str], Counter]:
+    rejected: Counter = Counter()
+    ids = list(space.models) or sorted(catalog.models)
+    unknown = [m for m in ids if m not in catalog.models and m not in catalog.api_models]
+    if unknown:
+        raise ScenarioError(f"search.models: unknown model(s) {', '.join(unknown)}")
+    chosen = []
+    for model_id in ids:
+        if model_id not in catalog.models:
+            continue
+        mmlu = catalog.models[model_id].mmlu_5shot
+        if space.min_mmlu is not None and (mmlu is None or mmlu < space.min_mmlu):
+            why = "no published MMLU" if mmlu is None else "below the quality floor"
+            rejected[(model_id if mmlu is None else f"{model_id} (MMLU {mmlu:g})", why)] += 1
+            continue
+        chosen.append(model_id)
+    return chosen, rejected
+
+
+def evaluate_performance(model_ids: list[str], gpu_ids: dict[str, int], space: SearchSpace,
+                         workload: Workload, catalog: Catalog, profile: EngineProfile,
+                         ) -> tuple[list[Performance], Counter]:
+    """Size every (model, GPU, precision, TP) once. ``gpu_ids`` maps GPU -> most GPUs per node."""
+    perf: list[Performance] = []
+    rejected: Counter = Counter()
+    peak = peak_requests_per_s(workload.requests_per_day, workload.peak_to_average)
+    tokens = workload.input_tokens + workload.output_tokens
+    for model_id in model_ids:
+        model = catalog.models[model_id]
+        context = min(space.context_tokens or tokens, model.max_context_tokens)
+        if tokens > context:
+            rejected[(model_id, "request longer than the context")] += 1
+            continue
+        for gpu_id, max_gpus in gpu_ids.items():
+            gpu = catalog.gpus[gpu_id]
+            family = f"{model_id} on {gpu_id}"
+            for precision in space.precisions:
+                if not gpu_runs_precision(gpu.native_precisions, precision):
+                    rejected[(f"{family} ({precision})", "precision not supported by the GPU")] += 1
+                    continue
+                fitted = False
+                for tp in TP_DEGREES:
+                    if tp > max_gpus or not tp_divides_heads(model, tp):
+                        continue
+                    mem = memory_breakdown(model, gpu, precision, tp, "fp16", context)
+                    if not mem.fits:
+                        continue
+                    fitted = True
+                    cap = memory_cap(mem, workload.input_tokens, workload.output_tokens)
+                    try:
+                        curve = throughput_curve(model, gpu, precision, tp, profile,
+                                                 workload.input_tokens, workload.output_tokens,
+                                                 min(cap, profile.max_batch))
+                    except ValueError:
+                        rejected[(f"{family} ({precision})", "no published compute peak")] += 1
+                        continue
+                    choice = choose_batch(curve, cap, profile.max_batch, workload.ttft_slo_ms,
+                                          workload.tpot_slo_ms)
+                    if not choice.meets_slo:
+                        rejected[(f"{family} ({precision}, tp={tp})", "SLO unmet")] += 1
+                        continue
+                    replicas = replicas_needed(peak, choice.requests_per_s,
+                                               workload.target_utilization, workload.min_replicas)
+                    perf.append(Performance(model_id, gpu_id, precision, tp, choice.batch, True,
+                                            choice.requests_per_s, choice.tpot_ms, choice.ttft_ms,
+                                            replicas))
+                if not fitted:
+                    rejected[(f"{family} ({precision})", "does not fit")] += 1
+    return perf, rejected
+
+
+def _azure_options(perf: pd.DataFrame, space: SearchSpace, catalog: Catalog) -> pd.DataFrame:
+    """Join performance rows with every VM size, region and plan; vectorised node costs."""
+    skus = pd.DataFrame([
+        {"sku": s.id, "gpu": s.gpu_id, "gpus_per_node": s.gpu_count}
+        for s in catalog.skus.values()
+        if (not space.skus or s.id in space.skus) and (space.include_retired or not s.retired)
+    ])
+    prices = pd.DataFrame([
+        {"sku": p.sku, "region": p.region, "plan": p.plan, "price_per_hour": p.price_per_hour,
+         "price_status": p.status}
+        for p in catalog.prices if p.region in space.regions and p.plan in space.plans
+    ])
+    if perf.empty or skus.empty or prices.empty:
+        return pd.DataFrame()
+    df = perf.merge(skus, on="gpu").merge(prices, on="sku")
+    df = df[df["tp"] <= df["gpus_per_node"]]
+    per_node = df["gpus_per_node"] // df["tp"]
+    df = df.assign(nodes=np.ceil(df["replicas"] / per_node).astype(int), kind="azure")
+    fixed = {region: _fixed_azure_usd(region, space, catalog) for region in space.regions}
+    df["fixed_usd"] = df["region"].map(fixed)
+    df["monthly_cost_usd"] = df["nodes"] * df["price_per_hour"] * HOURS_PER_MONTH + df["fixed_usd"]
+    return df
+
+
+def _fixed_azure_usd(region: str, space: SearchSpace, catalog: Catalog) -> float:
+    """Monthly AKS management fee plus system pool for a region (NaN if a price is missing)."""
+    tier = catalog.platform_price(f"aks-tier-{space.cluster_tier}", region)
+    system = catalog.platform_price(SYSTEM_NODE_PRICE_ID, region)
+    total = 0.0
+    for row, count in ((tier, 1), (system, space.system_nodes)):
+        if count == 0:
+            continue
+        if row is None or row.price_per_hour is None:
+            return math.nan
+        total += row.price_per_hour * count * HOURS_PER_MONTH
+    return total
+
+
+def deployment_for(row: dict, space: SearchSpace) -> Deployment:
+    """The deployment a user would type for an option row (labels are unique per option)."""
+    kind = row["kind"]
+    label = f"{row['model']} {row.get('precision') or ''} {row['where']}".strip()[:60]
+    if kind == "api":
+        return Deployment(label=label, model=row["model"], target=ApiTarget())
+    common = {"label": label, "model": row["model"], "precision": row["precision"],
+              "engine": space.engine, "tp": int(row["tp"]),
+              "context_tokens": space.context_tokens}
+    if kind == "azure":
+        target = AzureTarget(vm_sku=row["sku"], region=row["region"], pricing=row["plan"],
+                             cluster_tier=space.cluster_tier, system_nodes=space.system_nodes)
+    else:
+        target = LocalTarget(hardware=row["sku"], region=space.regions[0])
+    return Deployment(**common, target=target)
+
+
+def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 10,
+           profiles: dict[str, EngineProfile] | None = None) -> AdvisorResult:
+    """Rank every option in ``space`` that meets the workload's SLOs, cheapest first."""
+    profile = (profiles or load_profiles())[space.engine]
+    for region in space.regions:
+        if region not in catalog.regions and not any(p.region == region for p in catalog.prices):
+            raise ScenarioError(f"search.regions: unknown region {region!r}")
+    models, rejected = _models_in_scope(space, catalog)
+    azure_gpus: dict[str, int] = {}
+    for sku in catalog.skus.values():
+        if (not space.skus or sku.id in space.skus) and (space.include_retired or not sku.retired):
+            azure_gpus[sku.gpu_id] = max(azure_gpus.get(sku.gpu_id, 0), sku.gpu_count)
+    size = len(models) * len(azure_gpus) * len(space.precisions) * len(TP_DEGREES) * max(
+        1, len(space.regions) * len(space.plans))
+    if size > MAX_OPTIONS:
+        raise ScenarioError(f"search space of {size:,} options exceeds the limit of "
+                            f"{MAX_OPTIONS:,}: narrow models, regions or plans")
+    perf, perf_rejected = evaluate_performance(models, azure_gpus, space, workload, catalog,
+                                               profile)
+    rejected.update(perf_rejected)
+    perf_df = pd.DataFrame([p.__dict__ for p in perf])
+    frames = []
+    azure = _azure_options(perf_df, space, catalog)
+    evaluated = len(perf) + sum(perf_rejected.values())
+    if not azure.empty:
+        evaluated += len(azure)
+        missing = azure[azure["monthly_cost_usd"].isna()]
+        for (model, sku, plan), n in missing.groupby(["model", "sku", "plan"]).size().items():
+            rejected[(f"{model} on {sku} ({plan})", "price missing")] += int(n)
+        azure = azure.dropna(subset=["monthly_cost_usd"])
+        azure["where"] = azure["sku"] + " " + azure["region"] + " " + azure["plan"]
+        frames.append(azure)
+    others = _local_and_api(models, space, workload, catalog, rejected, {space.engine: profile})
+    evaluated += len(others)
+    if others:
+        frames.append(pd.DataFrame(others))
+    ranked = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not ranked.empty:
+        ranked["mmlu_5shot"] = ranked["model"].map(
+            lambda m: (catalog.models.get(m) or catalog.api_models.get(m)).mmlu_5shot)
+        ranked = ranked.sort_values(["monthly_cost_usd", "nodes", "tp"], na_position="last",
+                                    kind="stable").reset_index(drop=True)
+        ranked["pareto_cost_quality"] = pareto_front(ranked["monthly_cost_usd"],
+                                                     -ranked["mmlu_5shot"].fillna(-np.inf))
+        ranked["pareto_cost_latency"] = pareto_front(ranked["monthly_cost_usd"],
+                                                     ranked["tpot_ms"].fillna(np.inf))
+    top_plans = [plan_deployment(deployment_for(row, space), workload, catalog,
+                                 {space.engine: profile})
+                 for row in ranked.head(top).to_dict("records")] if not ranked.empty else []
+    rej = pd.DataFrame([{"family": f, "reason": r, "options": n}
+                        for (f, r), n in sorted(rejected.items())])
+    return AdvisorResult(ranked=ranked, rejected=rej, options_evaluated=evaluated,
+                         top_plans=top_plans)
+
+
+def _local_and_api(models: list[str], space: SearchSpace, workload: Workload, catalog: Catalog,
+                   rejected: Counter, profiles: dict[str, EngineProfile]) -> list[dict]:
+    """Local hardware and hosted APIs, planned one by one (few options)."""
+    rows: list[dict] = []
+    if space.include_local:
+        for hw in catalog.local_hardware.values():
+            if hw.purchase_usd is None:
+                rejected[(hw.id, "no purchase price in the catalog (plan it as a deployment "
+                          "with your quote)")] += len(models)
+                continue
+            for model_id in models:
+                for precision in space.precisions:
+                    gpu = catalog.gpus[hw.gpu_id]
+                    if not gpu_runs_precision(gpu.native_precisions, precision):
+                        continue
+                    dep = Deployment(label="x", model=model_id, precision=precision,
+                                     engine=space.engine, context_tokens=space.context_tokens,
+                                     target=LocalTarget(hardware=hw.id, region=space.regions[0]))
+                    plan = plan_deployment(dep, workload, catalog, profiles)
+                    family = f"{model_id} on {hw.id}"
+                    if not plan.fits:
+                        rejected[(f"{family} ({precision})", "does not fit")] += 1
+                    elif not plan.throughput.meets_slo:
+                        rejected[(f"{family} ({precision})", "SLO unmet")] += 1
+                    elif plan.monthly_cost_usd is None:
+                        rejected[(f"{family} ({precision})", "price missing")] += 1
+                    else:
+                        rows.append(_row_from_plan(plan, "local", hw.id, precision))
+    if space.include_api:
+        ids = [m for m in (space.models or sorted(catalog.api_models)) if m in catalog.api_models]
+        for api_id in ids:
+            mmlu = catalog.api_models[api_id].mmlu_5shot
+            if space.min_mmlu is not None and (mmlu is None or mmlu < space.min_mmlu):
+                rejected[(api_id, "below the quality floor" if mmlu is not None
+                          else "no published MMLU")] += 1
+                continue
+            plan = plan_deployment(Deployment(label="x", model=api_id, target=ApiTarget()),
+                                   workload, catalog, {})
+            rows.append(_row_from_plan(plan, "api", "api", None))
+    return rows
+
+
+def _row_from_plan(plan: DeploymentPlan, kind: str, where: str, precision: str | None) -> dict:
+    t = plan.throughput
+    return {
+        "model": plan.model, "kind": kind, "sku": where, "where": where, "region": None,
+        "plan": None, "precision": precision, "tp": plan.tp, "batch": t.batch if t else None,
+        "replicas": plan.replicas, "nodes": plan.nodes, "monthly_cost_usd": plan.monthly_cost_usd,
+        "tpot_ms": t.tpot_ms if t else None, "ttft_ms": t.ttft_ms if t else None,
+        "meets_slo": True,
+    }
+
+
+def pareto_front(cost: pd.Series, worse: pd.Series) -> np.ndarray:
+    """True where no other option is both no dearer and no worse (and strictly better in one).
+
+    ``worse`` is the second objective, lower is better (pass -quality for quality)."""
+    c, w = cost.to_numpy(dtype=float), worse.to_numpy(dtype=float)
+    order = np.lexsort((w, c))
+    w_sorted = w[order]
+    # an option is on the front when it beats every cheaper option on the second objective
+    best_before = np.concatenate(([np.inf], np.minimum.accumulate(w_sorted)[:-1]))
+    front = np.zeros(len(c), dtype=bool)
+    front[order] = w_sorted < best_before
+    return front
+
+
+OUTPUT_COLUMNS = ["model", "kind", "where", "precision", "tp", "batch", "replicas", "nodes",
+                  "monthly_cost_usd", "tpot_ms", "ttft_ms", "mmlu_5shot", "pareto_cost_quality",
+                  "pareto_cost_latency"]

@@ -1,0 +1,104 @@
+"""Advisor: its top choice is never beaten by an option a user could type (brute force)."""
+
+import itertools
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planner.advisor import SearchSpace, advise, pareto_front
+from planner.errors import ScenarioError
+from planner.plan import plan_deployment
+from planner.scenario import AzureTarget, Deployment, Workload
+from planner.throughput import load_profiles
+
+MODELS = ("llama-3-8b", "phi-3-mini-4k", "mistral-7b", "llama-3-70b")
+SKUS = ("Standard_NC24ads_A100_v4", "Standard_NV36ads_A10_v5", "Standard_NC4as_T4_v3",
+        "Standard_ND96isr_H100_v5", "Standard_NC48ads_A100_v4")
+REGIONS = ("eastus", "westus2")
+PLANS = ("payg", "spot")
+
+
+@pytest.mark.parametrize("rpd", [5_000, 300_000, 5_000_000])
+def test_top_choice_is_never_beaten_by_brute_force(catalog, rpd):
+    workload = Workload(requests_per_day=rpd, input_tokens=700, output_tokens=250,
+                        tpot_slo_ms=80, min_replicas=1)
+    space = SearchSpace(models=MODELS, skus=SKUS, regions=REGIONS, plans=PLANS,
+                        include_local=False, include_api=False, context_tokens=4096)
+    result = advise(workload, space, catalog, top=3)
+    assert not result.ranked.empty
+    best = result.ranked.iloc[0]["monthly_cost_usd"]
+    # the advisor's figure is what the planner computes for that deployment
+    assert result.top_plans[0].monthly_cost_usd == pytest.approx(best, rel=1e-9)
+
+    profiles = load_profiles()
+    brute = []
+    for model, sku, region, plan, precision, tp in itertools.product(
+            MODELS, SKUS, REGIONS, PLANS, ("fp16", "bf16", "fp8", "int8", "int4"),
+            (None, 1, 2, 4, 8)):
+        try:
+            dep = Deployment(label="u", model=model, precision=precision, tp=tp,
+                             context_tokens=4096,
+                             target=AzureTarget(vm_sku=sku, region=region, pricing=plan))
+        except ValueError:
+            continue
+        gpu = catalog.gpus[catalog.skus[sku].gpu_id]
+        from planner.scenario import gpu_runs_precision
+        if not gpu_runs_precision(gpu.native_precisions, precision):
+            continue
+        if tp is not None and tp > catalog.skus[sku].gpu_count:
+            continue
+        p = plan_deployment(dep, workload, catalog, profiles)
+        if p.fits and p.throughput.meets_slo and p.monthly_cost_usd is not None:
+            brute.append(p.monthly_cost_usd)
+    assert brute
+    assert best <= min(brute) + 1e-6
+    assert best == pytest.approx(min(brute), rel=1e-9)
+
+
+def test_quality_floor_and_reasons(catalog):
+    workload = Workload(requests_per_day=50_000)
+    result = advise(workload, SearchSpace(min_mmlu=70, include_local=False), catalog)
+    mmlu = result.ranked["mmlu_5shot"]
+    assert (mmlu >= 70).all()
+    reasons = set(result.rejected["reason"])
+    assert {"below the quality floor", "price missing", "does not fit"} <= reasons
+
+
+def test_pareto_front():
+    cost = pd.Series([1.0, 2.0, 3.0, 3.0, 4.0])
+    worse = pd.Series([5.0, 6.0, 2.0, 1.0, 1.0])
+    assert pareto_front(cost, worse).tolist() == [True, False, False, True, False]
+
+
+def test_space_is_bounded(catalog):
+    regions = tuple(sorted({p.region for p in catalog.prices}))
+    space = SearchSpace(regions=regions * 40)
+    with pytest.raises(ScenarioError, match="exceeds the limit"):
+        advise(Workload(), space, catalog)
+
+
+def test_unknown_region_is_an_error(catalog):
+    with pytest.raises(ScenarioError, match=r"search\.regions"):
+        advise(Workload(), SearchSpace(regions=("moon",)), catalog)
+
+
+def test_advise_cli_json():
+    out = subprocess.run([sys.executable, "-m", "planner", "advise", "--scenario",
+                          "examples/support-bot.json", "--top", "3", "--min-mmlu", "65",
+                          "--format", "json"], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert len(data["ranked"]) == 3 and data["options_evaluated"] > 1000
+    costs = [r["monthly_cost_usd"] for r in data["ranked"]]
+    assert costs == sorted(costs)
+    assert np.isclose(data["top_plans"][0]["monthly_cost_usd"], costs[0])
+
+
+def test_advise_cli_bad_option():
+    out = subprocess.run([sys.executable, "-m", "planner", "advise", "--plans", "cheap"],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 2 and "plans" in out.stderr and "Traceback" not in out.stderr
