@@ -309,7 +309,14 @@ class Catalog:
 
     @property
     def prices_as_of(self) -> dt.date | None:
-        """Date of the newest price in the snapshot (rows flagged missing carry no price)."""
+        """Date of the oldest price in the snapshot: every price is at least this recent.
+        (Rows flagged missing carry no price and are not counted.)"""
+        dates = [row.as_of for row in self.prices if row.status != "missing"]
+        return min(dates) if dates else None
+
+    @property
+    def prices_newest(self) -> dt.date | None:
+        """Date of the newest price in the snapshot."""
         dates = [row.as_of for row in self.prices if row.status != "missing"]
         return max(dates) if dates else None
 
