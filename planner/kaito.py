@@ -1,0 +1,411 @@
+"""Deploy what was planned: a KAITO Workspace manifest and the ``az aks nodepool add`` command.
+
+Both artefacts are generated from one Azure deployment of a planned scenario and from data:
+``data/kaito_presets.csv`` maps the planner's model ids to KAITO preset names (with source), the
+plan gives the VM size, node counts and pricing plan. Nothing here touches the network.
+
+Policy for models without a KAITO preset: the manifest is still produced, headed by a comment
+that says plainly "KAITO has no preset for <model>", and it names the model by its Hugging Face id
+in ``inference.preset.name`` -- the best-effort path KAITO supports since v0.9.0
+(kaito-project/kaito website/docs/presets.md, "Generic HuggingFace Models"). The same sentence is
+returned in ``warnings`` so the CLI prints it on stderr and the dashboard can show it.
+
+Every text that came from a user (deployment labels, scenario names) reaches a YAML or shell
+comment only through :func:`comment_text`, which drops line breaks and other control characters,
+and reaches a YAML value or a shell argument only in sanitised form (DNS-1123 names, label values,
+node-pool names) or through ``yaml.safe_dump`` / ``shlex.quote``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from planner.capacity import nodes_needed
+from planner.catalog import Catalog, GpuSpec, ModelSpec, Row, load_rows
+from planner.errors import DataError, PlannerError
+from planner.plan import DeploymentPlan
+from planner.scenario import AzureTarget, Deployment, Scenario
+
+KAITO_PRESETS_FILE = "kaito_presets.csv"
+
+# Workspace shape: kaito-project/kaito examples/inference/kaito_workspace_phi_3_mini_4k.yaml @ HEAD
+# (v1beta1; `resource` and `inference` are top-level, no `spec`), quoted in facts.md section 4.1.
+KAITO_API_VERSION = "kaito.sh/v1beta1"
+KAITO_KIND = "Workspace"
+KAITO_SOURCE = "kaito-project/kaito @ 056b8280b1a8 (tag v0.12.0)"
+# Name of the Secret holding a Hugging Face token, as in KAITO's llama-3.3-70b-instruct example.
+HF_TOKEN_SECRET = "hf-token"
+# Label key KAITO's examples use in resource.labelSelector; the az command puts the same label on
+# the nodes so KAITO can use them (KAITO FAQ: nodes must carry the labelSelector's labels).
+NODE_LABEL_KEY = "apps"
+# Presets serve 16-bit weights by default (KAITO presets run vLLM at the model's 16-bit dtype).
+KAITO_DEFAULT_PRECISIONS = ("fp16", "bf16")
+
+# CUDA compute capability by GPU id (NVIDIA, https://developer.nvidia.com/cuda-gpus): Turing T4 7.5,
+# Volta V100 7.0, Ampere A100 8.0 / A10 8.6, Ada L4 / L40S / RTX 4090 / RTX 6000 Ada 8.9,
+# Hopper H100 / H200 9.0. Not in gpus.csv (a column there would be better; reported upstream).
+COMPUTE_CAPABILITY: dict[str, float] = {
+    "t4": 7.5, "v100-16gb": 7.0, "a10": 8.6, "l4": 8.9, "l40s": 8.9,
+    "a100-40gb-sxm": 8.0, "a100-40gb-pcie": 8.0, "a100-80gb-pcie": 8.0, "a100-80gb-sxm": 8.0,
+    "h100-pcie": 9.0, "h100-nvl": 9.0, "h100-sxm": 9.0, "h200": 9.0,
+    "rtx-4090": 8.9, "rtx-6000-ada": 8.9,
+}
+# KAITO's vLLM runtime at HEAD fails on GPUs below compute capability 8.0 (V100, T4):
+# kaito-project/kaito issue #2114 (open, 2026-07), "vLLM runtime failure on Standard_NC6s_v3 /
+# Standard_NC4as_T4_v3"; a user workaround there forces the TRITON_ATTN backend and eager mode.
+KAITO_MIN_COMPUTE_CAPABILITY = 8.0
+KAITO_CC_SOURCE = "kaito-project/kaito#2114"
+
+# az aks nodepool add flags: https://learn.microsoft.com/cli/azure/aks/nodepool#az-aks-nodepool-add
+# (--resource-group --cluster-name --name --node-vm-size --node-count --enable-cluster-autoscaler
+# --min-count --max-count --labels --node-taints --priority {Regular,Spot} --eviction-policy
+# {Deallocate,Delete} --spot-max-price); the spot combination and `--spot-max-price -1` ("pay up to
+# the on-demand price, never evicted for price") as in https://learn.microsoft.com/azure/aks/spot-node-pool.
+AZ_DOCS = "https://learn.microsoft.com/cli/azure/aks/nodepool#az-aks-nodepool-add"
+AZ_SPOT_DOCS = "https://learn.microsoft.com/azure/aks/spot-node-pool"
+# The GPU taint of AKS's GPU guides; KAITO's GPU node claims carry the same taint (sku=gpu).
+GPU_TAINT = "sku=gpu:NoSchedule"
+SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"  # added by AKS to spot pools
+RESOURCE_GROUP_VAR = "RESOURCE_GROUP"
+CLUSTER_NAME_VAR = "CLUSTER_NAME"
+# AKS node-pool names: lowercase letters and digits, starting with a letter, at most 12 characters
+# for Linux pools (az aks nodepool add --name).
+NODEPOOL_NAME_MAX = 12
+
+
+class ExportError(PlannerError):
+    """A deployment cannot be exported (not on Azure, does not fit, unknown label)."""
+
+
+PresetStatus = Literal["preset", "deprecated", "none"]
+
+
+class KaitoPreset(Row):
+    """Which KAITO inference preset serves a planner model, if any."""
+
+    model_id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    preset: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9.\-]*)?$")
+    status: PresetStatus
+    preset_hf_id: str = ""
+    requires_hf_token: bool
+    multi_gpu: bool = True
+
+    @model_validator(mode="after")
+    def _preset_matches_status(self) -> KaitoPreset:
+        if self.status == "none" and self.preset:
+            raise ValueError("status 'none' must leave preset empty")
+        if self.status != "none" and not self.preset:
+            raise ValueError(f"status {self.status!r} needs a preset name")
+        return self
+
+
+def load_kaito_presets(data_dir: Path) -> dict[str, KaitoPreset]:
+    """``data_dir/kaito_presets.csv`` keyed by planner model id; raises DataError on bad rows."""
+    rows = load_rows(data_dir / KAITO_PRESETS_FILE, KaitoPreset)
+    out: dict[str, KaitoPreset] = {}
+    for row in rows:
+        if row.model_id in out:
+            raise DataError(f"{KAITO_PRESETS_FILE}: duplicate model_id {row.model_id!r}")
+        out[row.model_id] = row
+    return out
+
+
+# --- names -------------------------------------------------------------------------------------
+
+
+def comment_text(text: str) -> str:
+    """Text safe inside a one-line YAML or shell comment: no line breaks or control characters."""
+    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
+
+
+def _slug(text: str) -> str:
+    """Lowercase letters, digits and single hyphens (DNS-1123 label characters)."""
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]+", "-", text.lower())).strip("-")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def workspace_name(label: str) -> str:
+    """``workspace-<label>`` as a DNS-1123 label (<= 63 characters, the Service name KAITO makes)."""
+    slug = _slug(label) or _digest(label)
+    return ("workspace-" + slug)[:63].rstrip("-")
+
+
+def label_value(label: str) -> str:
+    """A Kubernetes label value for the deployment (<= 63 characters, alphanumeric at both ends)."""
+    slug = _slug(label) or "d" + _digest(label)
+    return slug[:63].rstrip("-")
+
+
+def nodepool_name(label: str) -> str:
+    """An AKS node-pool name: lowercase alphanumeric, starts with a letter, <= 12 characters."""
+    alnum = re.sub(r"[^a-z0-9]", "", label.lower())
+    if not alnum:
+        alnum = "gpu" + _digest(label)
+    elif not alnum[0].isalpha():
+        alnum = "gpu" + alnum
+    return alnum[:NODEPOOL_NAME_MAX]
+
+
+# --- shared context ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _AzureContext:
+    plan: DeploymentPlan
+    deployment: Deployment
+    target: AzureTarget
+    model: ModelSpec
+    gpu: GpuSpec
+    scenario_name: str
+    min_nodes: int
+    max_nodes: int
+
+
+def _azure_context(plan: DeploymentPlan, scenario: Scenario, catalog: Catalog) -> _AzureContext:
+    dep = next((d for d in scenario.deployments if d.label == plan.label), None)
+    if dep is None:
+        raise ExportError(f"deployment {plan.label!r} is not in scenario {scenario.name!r}")
+    if not isinstance(dep.target, AzureTarget):
+        raise ExportError(f"deployment {plan.label!r} runs on a {dep.target.kind} target: KAITO "
+                          "manifests and node pools are exported for Azure deployments only")
+    if not plan.fits or plan.nodes is None or plan.tp is None or plan.gpus_per_node is None:
+        raise ExportError(f"deployment {plan.label!r} has no node plan to export: {plan.fit_reason}")
+    sku = catalog.skus.get(dep.target.vm_sku)
+    model = catalog.models.get(dep.model)
+    if sku is None or model is None:
+        raise ExportError(f"deployment {plan.label!r} names data the catalog does not have")
+    min_nodes = nodes_needed(scenario.workload.min_replicas, plan.gpus_per_node, plan.tp)
+    max_nodes = max([plan.nodes, *plan.nodes_by_month])
+    return _AzureContext(plan=plan, deployment=dep, target=dep.target, model=model,
+                         gpu=catalog.gpus[sku.gpu_id], scenario_name=scenario.name,
+                         min_nodes=min(min_nodes, plan.nodes), max_nodes=max_nodes)
+
+
+def _gpu_warnings(gpu: GpuSpec) -> list[str]:
+    cc = COMPUTE_CAPABILITY.get(gpu.id)
+    if cc is None:
+        return [f"{gpu.name}: CUDA compute capability unknown; KAITO preset images are built for "
+                f"NVIDIA GPUs with compute capability >= {KAITO_MIN_COMPUTE_CAPABILITY:.1f} "
+                "(support for this GPU is not confirmed)"]
+    if cc < KAITO_MIN_COMPUTE_CAPABILITY:
+        return [f"{gpu.name} has CUDA compute capability {cc:.1f}; KAITO's vLLM runtime at HEAD "
+                f"needs >= {KAITO_MIN_COMPUTE_CAPABILITY:.1f} and fails on T4/V100 nodes "
+                f"({KAITO_CC_SOURCE}): choose an A10/A100/H100-class SKU"]
+    return []
+
+
+# --- KAITO Workspace ---------------------------------------------------------------------------
+
+
+class KaitoExport(BaseModel):
+    """A KAITO Workspace for one planned Azure deployment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    workspace_name: str
+    model: str
+    has_preset: bool
+    preset_name: str  # what goes into inference.preset.name (a preset, else a Hugging Face id)
+    instance_type: str
+    node_count: int
+    manifest: dict
+    yaml_text: str
+    warnings: list[str]
+
+
+def _preset_for(model: ModelSpec, catalog: Catalog) -> tuple[KaitoPreset | None, list[str]]:
+    presets = load_kaito_presets(catalog.data_dir)
+    row = presets.get(model.id)
+    if row is None:
+        return None, [f"{model.id} is not in {KAITO_PRESETS_FILE}: treated as having no preset"]
+    return row, []
+
+
+def kaito_export(plan: DeploymentPlan, scenario: Scenario, catalog: Catalog) -> KaitoExport:
+    """Build the Workspace manifest and its warnings for an Azure deployment of a plan."""
+    ctx = _azure_context(plan, scenario, catalog)
+    model, gpu, dep = ctx.model, ctx.gpu, ctx.deployment
+    row, warnings = _preset_for(model, catalog)
+    preset_row = row if row is not None and row.status != "none" else None
+    has_preset = preset_row is not None
+    needs_token = row.requires_hf_token if row is not None else True
+    if preset_row is not None:
+        row = preset_row
+        preset_name = row.preset
+        if row.status == "deprecated":
+            warnings.append(f"the KAITO preset {row.preset} is deprecated at {KAITO_SOURCE}")
+        if row.preset_hf_id and row.preset_hf_id != model.hf_id:
+            warnings.append(f"the KAITO preset {row.preset} serves {row.preset_hf_id}; the plan "
+                            f"models {model.hf_id}")
+    else:
+        preset_name = model.hf_id
+        warnings.insert(0, f"KAITO has no preset for {model.name} ({model.id}): the manifest uses "
+                           f"the Hugging Face id {model.hf_id} (best effort, KAITO >= v0.9.0)")
+    warnings += _gpu_warnings(gpu)
+    if row is not None and not row.multi_gpu and (plan.tp or 1) > 1:
+        warnings.append(f"KAITO's {model.name} preset does not support multi-GPU serving, but the "
+                        f"plan uses tensor parallelism tp={plan.tp}")
+    if dep.precision not in KAITO_DEFAULT_PRECISIONS:
+        warnings.append(f"the plan assumes {dep.precision} weights; KAITO serves presets at 16-bit "
+                        "(fp16/bf16) by default, so each replica needs more GPU memory than planned")
+    if dep.kv_cache_dtype != "fp16":
+        warnings.append(f"the plan assumes a {dep.kv_cache_dtype} KV cache; set it in a vLLM "
+                        "inference ConfigMap (inference.config), KAITO's default is 16-bit")
+    if (plan.replicas or 1) > 1:
+        warnings.append(f"resource.count is the plan's {plan.nodes} node(s) for {plan.replicas} "
+                        "replicas; KAITO treats count as the node budget of one inference "
+                        "instance and 'may use fewer nodes' (website/docs/multi-node-inference.md)"
+                        ": for independent replicas create one Workspace per replica or an "
+                        "InferenceSet (kaito.sh/v1alpha1) with spec.replicas")
+    if ctx.target.pricing == "spot":
+        warnings.append("the plan prices spot VMs; KAITO's node auto-provisioning is not known to "
+                        "request spot capacity: create the spot pool with the az command and run "
+                        "KAITO on those nodes (bring-your-own nodes)")
+    if plan.throughput is not None and not plan.throughput.meets_slo:
+        warnings.append("the plan does not meet its latency SLOs at this size")
+    if needs_token:
+        warnings.append(f"create a Secret named {HF_TOKEN_SECRET} with a Hugging Face token in the "
+                        "Workspace's namespace before applying")
+
+    preset: dict = {"name": preset_name}
+    if needs_token:
+        preset["presetOptions"] = {"modelAccessSecret": HF_TOKEN_SECRET}
+    name = workspace_name(plan.label)
+    manifest = {
+        "apiVersion": KAITO_API_VERSION,
+        "kind": KAITO_KIND,
+        "metadata": {"name": name},
+        "resource": {
+            "instanceType": ctx.target.vm_sku,
+            "count": plan.nodes,
+            "labelSelector": {"matchLabels": {NODE_LABEL_KEY: label_value(plan.label)}},
+        },
+        "inference": {"preset": preset},
+    }
+    header = [
+        f"KAITO Workspace generated by planner for deployment {plan.label!r} of scenario "
+        f"{ctx.scenario_name!r}.",
+        f"Plan: {plan.replicas} replica(s) x tp={plan.tp} of {model.name} at {dep.precision} on "
+        f"{ctx.target.vm_sku} ({plan.gpus_per_node} GPU/node) in {ctx.target.region}, "
+        f"{ctx.target.pricing}: {plan.nodes} node(s) now, {ctx.min_nodes}..{ctx.max_nodes} "
+        "over the year.",
+        (f"Preset {preset_name} (data/kaito_presets.csv; {preset_row.source})." if preset_row
+         else f"KAITO has no preset for {model.name}."),
+        f"Shape: {KAITO_API_VERSION} Workspace as in {KAITO_SOURCE} examples/inference.",
+    ]
+    lines = [f"# {comment_text(text)}" for text in header]
+    lines += [f"# WARNING: {comment_text(text)}" for text in warnings]
+    text = "\n".join(lines) + "\n" + yaml.safe_dump(manifest, sort_keys=False, width=100)
+    return KaitoExport(label=plan.label, workspace_name=name, model=model.id,
+                       has_preset=has_preset, preset_name=preset_name,
+                       instance_type=ctx.target.vm_sku, node_count=plan.nodes,
+                       manifest=manifest, yaml_text=text, warnings=warnings)
+
+
+def kaito_workspace_yaml(plan: DeploymentPlan, scenario: Scenario, catalog: Catalog) -> str:
+    """The KAITO Workspace manifest (YAML text with a comment header) for an Azure deployment.
+
+    Raises :class:`ExportError` for deployments that are not on Azure or have no node plan.
+    """
+    return kaito_export(plan, scenario, catalog).yaml_text
+
+
+# --- az aks nodepool add -----------------------------------------------------------------------
+
+
+class NodepoolExport(BaseModel):
+    """The ``az aks nodepool add`` command for one planned Azure deployment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    pool_name: str
+    vm_size: str
+    node_count: int
+    min_count: int
+    max_count: int
+    spot: bool
+    argv: list[str]  # arguments after "az"; RG and cluster are the literal "$RESOURCE_GROUP"/...
+    command: str
+    warnings: list[str]
+
+
+def nodepool_export(plan: DeploymentPlan, scenario: Scenario, catalog: Catalog) -> NodepoolExport:
+    """Build the node-pool command: GPU SKU, node count, autoscaler bounds, spot settings."""
+    ctx = _azure_context(plan, scenario, catalog)
+    pool = nodepool_name(plan.label)
+    spot = ctx.target.pricing == "spot"
+    args: list[tuple[str, ...]] = [
+        ("--resource-group", f"${RESOURCE_GROUP_VAR}"),
+        ("--cluster-name", f"${CLUSTER_NAME_VAR}"),
+        ("--name", pool),
+        ("--node-vm-size", ctx.target.vm_sku),
+        ("--node-count", str(plan.nodes)),
+        ("--enable-cluster-autoscaler",),
+        ("--min-count", str(ctx.min_nodes)),
+        ("--max-count", str(ctx.max_nodes)),
+        ("--labels", f"{NODE_LABEL_KEY}={label_value(plan.label)}"),
+        ("--node-taints", GPU_TAINT),
+    ]
+    if spot:
+        args += [("--priority", "Spot"), ("--eviction-policy", "Delete"), ("--spot-max-price", "-1")]
+    warnings = _gpu_warnings(ctx.gpu)
+    if spot:
+        warnings.append(f"spot nodes can be evicted at short notice, and AKS adds the taint "
+                        f"{SPOT_TAINT}: the serving pods need a matching toleration")
+    if pool != plan.label.lower():
+        warnings.append(f"node-pool name {pool!r} derived from the label (lowercase "
+                        f"alphanumeric, <= {NODEPOOL_NAME_MAX} characters): check it is unique "
+                        "in the cluster")
+    if ctx.target.pricing not in ("payg", "spot"):
+        warnings.append(f"the plan prices {ctx.target.pricing}: reservations and savings plans are "
+                        "bought separately, the node pool itself is the same")
+
+    def render(token: str) -> str:
+        if token in (f"${RESOURCE_GROUP_VAR}", f"${CLUSTER_NAME_VAR}"):
+            return f'"{token}"'  # expanded by the shell on purpose
+        return shlex.quote(token)
+
+    header = [
+        f"AKS GPU node pool generated by planner for deployment {plan.label!r} of scenario "
+        f"{ctx.scenario_name!r}.",
+        f"{plan.nodes} x {ctx.target.vm_sku} now; cluster autoscaler {ctx.min_nodes}..{ctx.max_nodes}"
+        f" nodes (min: {scenario.workload.min_replicas} min_replicas; max: peak month of the "
+        f"year's growth); {'spot' if spot else ctx.target.pricing} pricing in {ctx.target.region}.",
+        f"Flags: {AZ_DOCS}" + (f"; spot: {AZ_SPOT_DOCS}" if spot else ""),
+        f"Set {RESOURCE_GROUP_VAR} and {CLUSTER_NAME_VAR} first (the cluster must be in "
+        f"{ctx.target.region}).",
+    ]
+    lines = [f"# {comment_text(text)}" for text in header]
+    lines += [f"# WARNING: {comment_text(text)}" for text in warnings]
+    lines.append("az aks nodepool add \\")
+    for i, arg in enumerate(args):
+        tail = " \\" if i < len(args) - 1 else ""
+        lines.append("  " + " ".join(render(t) for t in arg) + tail)
+    argv = ["aks", "nodepool", "add", *[t for arg in args for t in arg]]
+    return NodepoolExport(label=plan.label, pool_name=pool, vm_size=ctx.target.vm_sku,
+                          node_count=plan.nodes, min_count=ctx.min_nodes, max_count=ctx.max_nodes,
+                          spot=spot, argv=argv, command="\n".join(lines) + "\n",
+                          warnings=warnings)
+
+
+def az_nodepool_command(plan: DeploymentPlan, scenario: Scenario, catalog: Catalog) -> str:
+    """The ``az aks nodepool add`` command (shell text with a comment header) for a deployment.
+
+    Resource group and cluster are the shell variables ``$RESOURCE_GROUP`` and ``$CLUSTER_NAME``;
+    every other value is quoted with :func:`shlex.quote`. Raises :class:`ExportError` for
+    deployments that are not on Azure or have no node plan.
+    """
+    return nodepool_export(plan, scenario, catalog).command

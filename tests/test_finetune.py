@@ -1,0 +1,253 @@
+"""Fine-tuning estimates: formulas, memory buckets, cost lines, published runs, CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from planner.catalog import DATA_DIR
+from planner.cli import main
+from planner.costs import cost_line
+from planner.finetune import (
+    DEFAULT_MFU,
+    LOW_MFU,
+    QLORA_BYTES_PER_PARAM,
+    QLORA_TIME_FACTOR,
+    FinetuneError,
+    FinetuneJob,
+    check_runs,
+    estimate_finetune,
+    finetune_memory,
+    load_finetune_runs,
+    lora_speedup_check,
+    lora_trainable_params,
+    median_abs_error,
+    training_flops,
+)
+from planner.units import GB
+
+ROOT = Path(__file__).resolve().parent.parent
+A100_SKU = "Standard_NC24ads_A100_v4"
+
+
+def job(**overrides) -> dict:
+    base = {"model": "llama-2-7b", "method": "lora", "dataset_examples": 10_000,
+            "tokens_per_example": 512, "epochs": 3, "vm_sku": A100_SKU}
+    return {**base, **overrides}
+
+
+# --- formulas ------------------------------------------------------------------------------------
+
+
+def test_flops_are_6nt_full_and_4nt_lora():
+    assert training_flops(7e9, 1e9, "full") == 6 * 7e9 * 1e9
+    assert training_flops(7e9, 1e9, "lora") == 4 * 7e9 * 1e9
+    assert training_flops(7e9, 1e9, "qlora") == 4 * 7e9 * 1e9
+
+
+def test_lora_speedup_against_the_lora_paper():
+    # LoRA paper (Hu et al. 2021) section 4.2 footnote: 32.5 -> 43.1 tokens/s per V100 on GPT-3
+    # 175B. The 4NT formula implies 1.5x; it is optimistic by < 15 %.
+    implied, measured = lora_speedup_check()
+    assert implied == 1.5
+    assert measured == pytest.approx(1.326, abs=0.001)
+    assert implied / measured - 1 < 0.15
+
+
+def test_lora_parameter_counts_match_litgpt(catalog):
+    # Lightning-AI/litgpt tutorials/resource-tables.md: r=8 on q and v.
+    assert lora_trainable_params(catalog.models["llama-2-7b"], 8, "qv") == 4_194_304
+    assert lora_trainable_params(catalog.models["llama-2-13b"], 8, "qv") == 6_553_600
+
+
+def test_all_linear_adapters_recover_the_mlp_width(catalog):
+    # Llama 2 7B: MLP width 11008 (config.json); r=8 on q,k,v,o,gate,up,down.
+    exact = 8 * 32 * (4 * 2 * 4096 + 3 * (4096 + 11008))
+    got = lora_trainable_params(catalog.models["llama-2-7b"], 8, "all-linear")
+    assert got == pytest.approx(exact, rel=0.01)
+
+
+def test_memory_buckets_follow_the_byte_counts():
+    full = finetune_memory(7e9, "full", 7e9, 1, 80, 0)
+    assert full.weights_gb + full.gradients_gb + full.optimizer_gb == pytest.approx(16 * 7e9 / GB)
+    sharded = finetune_memory(7e9, "full", 7e9, 8, 80, 0)
+    assert sharded.optimizer_gb == pytest.approx(full.optimizer_gb / 8)
+    qlora = finetune_memory(7e9, "qlora", 1e7, 1, 24, 0)
+    assert qlora.weights_gb == pytest.approx(7e9 * (4 + 0.127) / 8 / GB)
+    assert abs(QLORA_BYTES_PER_PARAM - 0.5159) < 1e-4
+    assert qlora.adapters_gb == pytest.approx(16 * 1e7 / GB)
+    assert qlora.gradients_gb == qlora.optimizer_gb == 0
+
+
+# --- estimates -----------------------------------------------------------------------------------
+
+
+def test_estimate_on_azure(catalog):
+    est = estimate_finetune(catalog, **job())
+    assert est.training_tokens == 10_000 * 512 * 3
+    assert est.training_flops == 4 * 6.74e9 * est.training_tokens
+    assert est.gpus == 1 and est.fits_memory and est.fit_reason.startswith("fits")
+    hours = est.training_flops / (312e12 * DEFAULT_MFU) / 3600
+    assert est.wall_clock_hours == pytest.approx(hours)
+    assert est.wall_clock_hours_at_low_mfu == pytest.approx(hours * DEFAULT_MFU / LOW_MFU)
+    price = catalog.price(A100_SKU, "eastus", "payg")
+    [line] = est.cost_lines
+    assert line == cost_line(line.name, hours, "node-hour", price.price_per_hour, "quoted",
+                             f"{A100_SKU}/eastus/payg", price.source)
+    assert est.cost_usd == pytest.approx(hours * price.price_per_hour)
+    assert est.cost_usd_at_low_mfu > est.cost_usd
+
+
+def test_job_object_and_keyword_forms_agree(catalog):
+    assert estimate_finetune(catalog, FinetuneJob(**job())) == estimate_finetune(catalog, **job())
+    more = estimate_finetune(catalog, FinetuneJob(**job()), epochs=6)
+    assert more.training_tokens == 2 * estimate_finetune(catalog, **job()).training_tokens
+
+
+def test_qlora_is_slower_and_smaller_than_lora(catalog):
+    lora = estimate_finetune(catalog, **job())
+    qlora = estimate_finetune(catalog, **job(method="qlora"))
+    full = estimate_finetune(catalog, **job(method="full"))
+    assert qlora.wall_clock_hours == pytest.approx(lora.wall_clock_hours * QLORA_TIME_FACTOR)
+    assert qlora.memory.total_gb < lora.memory.total_gb < full.memory.total_gb
+    assert full.wall_clock_hours == pytest.approx(lora.wall_clock_hours * 1.5)
+
+
+def test_what_fits_where(catalog):
+    big = estimate_finetune(catalog, **job(model="llama-3-70b", method="full"))
+    assert not big.fits_memory and "does not fit" in big.fit_reason and "LoRA" in big.fit_reason
+    sharded = estimate_finetune(catalog, **job(model="llama-3-70b", method="full",
+                                               vm_sku="Standard_ND96isr_H100_v5", nodes=2))
+    assert sharded.gpus == 16 and sharded.fits_memory
+    consumer = estimate_finetune(catalog, **job(method="qlora", vm_sku=None,
+                                                hardware="workstation-1x-rtx-4090"))
+    assert consumer.fits_memory
+    lora_consumer = estimate_finetune(catalog, **job(model="llama-2-13b", vm_sku=None,
+                                                     hardware="workstation-1x-rtx-4090"))
+    assert not lora_consumer.fits_memory and "QLoRA" in lora_consumer.fit_reason
+
+
+def test_missing_prices_are_flagged_not_zero(catalog):
+    spot = estimate_finetune(catalog, **job(vm_sku="Standard_NC40ads_H100_v5", pricing="spot"))
+    assert spot.cost_usd is None and spot.cost_lines[0].status == "missing"
+    assert any(w.startswith("price missing") for w in spot.warnings)
+    local = estimate_finetune(catalog, **job(vm_sku=None, hardware="workstation-1x-rtx-4090"))
+    assert local.cost_usd is None  # no purchase price in local_hardware.csv
+    assert local.cost_known_usd > 0  # electricity is known
+
+
+def test_bad_jobs_raise_typed_errors(catalog):
+    with pytest.raises(FinetuneError, match="model: unknown model"):
+        estimate_finetune(catalog, **job(model="gpt-5"))
+    with pytest.raises(FinetuneError, match="vm_sku: unknown VM size"):
+        estimate_finetune(catalog, **job(vm_sku="Standard_Nope"))
+    with pytest.raises(FinetuneError, match="exactly one of vm_sku"):
+        estimate_finetune(catalog, **job(hardware="workstation-1x-rtx-4090"))
+    with pytest.raises(FinetuneError, match="cannot train in bf16"):
+        estimate_finetune(catalog, **job(vm_sku="Standard_NC4as_T4_v3"))
+    assert estimate_finetune(catalog, **job(vm_sku="Standard_NC4as_T4_v3", precision="fp16"))
+    with pytest.raises(FinetuneError, match="dataset_examples"):
+        estimate_finetune(catalog, **job(dataset_examples=0))
+
+
+@settings(max_examples=40, deadline=None)
+@given(examples=st.integers(1, 10**7), tokens=st.integers(1, 8192),
+       epochs=st.floats(0.1, 20), extra=st.integers(1, 10**6), nodes=st.integers(1, 7),
+       method=st.sampled_from(["full", "lora", "qlora"]))
+def test_monotonic(catalog, examples, tokens, epochs, extra, nodes, method):
+    base = estimate_finetune(catalog, **job(method=method, dataset_examples=examples,
+                                            tokens_per_example=tokens, epochs=epochs,
+                                            vm_sku="Standard_ND96asr_v4", nodes=nodes))
+    bigger = estimate_finetune(catalog, **job(method=method, dataset_examples=examples + extra,
+                                              tokens_per_example=tokens, epochs=epochs,
+                                              vm_sku="Standard_ND96asr_v4", nodes=nodes))
+    wider = estimate_finetune(catalog, **job(method=method, dataset_examples=examples,
+                                             tokens_per_example=tokens, epochs=epochs,
+                                             vm_sku="Standard_ND96asr_v4", nodes=nodes + 1))
+    assert bigger.wall_clock_hours > base.wall_clock_hours
+    assert bigger.cost_usd > base.cost_usd
+    assert wider.wall_clock_hours < base.wall_clock_hours
+    assert wider.memory.total_gb <= base.memory.total_gb
+    assert base.cost_usd > 0 and base.cost_usd_at_low_mfu >= base.cost_usd
+
+
+# --- published runs ------------------------------------------------------------------------------
+
+
+def test_runs_table_keeps_provenance(catalog):
+    runs = load_finetune_runs(DATA_DIR)
+    assert len(runs) >= 10
+    for run in runs:
+        assert run.source.strip() and run.as_of.year >= 2023
+        assert not run.model_id or run.model_id in catalog.models
+        assert not run.gpu or run.gpu in catalog.gpus
+        assert run.reported_hours or run.reported_gpu_hours or run.reported_peak_mem_gb
+    assert {r.kind for r in runs} == {"pretraining", "fine-tuning"}
+    assert {r.method for r in runs} == {"full", "lora", "qlora"}
+
+
+def test_pretraining_runs_are_within_25_percent_for_llama_2(catalog):
+    # meta-llama/llama MODEL_CARD.md: 184,320 / 368,640 / 1,720,320 A100-80GB hours for 2T tokens.
+    checks = {c.id: c for c in check_runs(catalog)}
+    for run_id in ("llama-2-7b-pretraining", "llama-2-13b-pretraining", "llama-2-70b-pretraining"):
+        assert abs(checks[run_id].time_error) < 0.25, run_id
+
+
+def test_litgpt_lora_memory_within_10_percent(catalog):
+    # litgpt resource-tables.md: 21.30 GB (7B) and 38.12 GB (13B) on one A100 40GB.
+    checks = {c.id: c for c in check_runs(catalog)}
+    for run_id in ("litgpt-llama2-7b-lora", "litgpt-llama2-13b-lora"):
+        assert abs(checks[run_id].mem_error) < 0.10, run_id
+    # Known gap: QLoRA peaks are under-predicted (13.84 / 22.55 GB reported); pinned so a change
+    # in either direction is noticed and reported.
+    for run_id in ("litgpt-llama2-7b-qlora", "litgpt-llama2-13b-qlora"):
+        assert -0.35 < checks[run_id].mem_error < 0, run_id
+
+
+def test_small_fine_tuning_runs_are_slower_than_the_default_mfu(catalog):
+    """The documented finding: small fine-tuning jobs reach far below 35 % MFU, and the low-MFU
+    figure (10 %) is much closer for them."""
+    checks = [c for c in check_runs(catalog) if c.kind == "fine-tuning" and c.time_error is not None]
+    assert checks and all(c.time_error < 0 for c in checks)
+    assert all(c.implied_mfu < 0.2 for c in checks)
+    low = [c for c in check_runs(catalog, mfu=LOW_MFU)
+           if c.kind == "fine-tuning" and c.time_error is not None]
+    assert median_abs_error([c.time_error for c in low]) < median_abs_error(
+        [c.time_error for c in checks])
+
+
+def test_benchmark_prints_the_median_error():
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "finetune_check.py")],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT, check=True)
+    assert "median |error|" in result.stdout
+    assert "llama-2-7b-pretraining" in result.stdout
+
+
+# --- CLI -----------------------------------------------------------------------------------------
+
+
+def test_cli_finetune_json(capsys):
+    assert main(["finetune", "--model", "phi-3-mini-4k", "--examples", "20000",
+                 "--tokens-per-example", "512", "--method", "qlora", "--vm-sku", A100_SKU,
+                 "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["fits_memory"] is True and data["cost_usd"] > 0
+    assert data["job"]["method"] == "qlora" and data["cost_lines"][0]["unit"] == "node-hour"
+
+
+def test_cli_finetune_table_and_errors(capsys):
+    assert main(["finetune", "--model", "llama-2-7b", "--examples", "1000",
+                 "--tokens-per-example", "300", "--hardware", "workstation-1x-rtx-4090",
+                 "--method", "qlora"]) == 0
+    out, err = capsys.readouterr()
+    assert "wall_clock_hours" in out and "assumption:" in out
+    assert "warning: price missing" in err
+    assert main(["finetune", "--model", "llama-2-7b", "--examples", "10",
+                 "--tokens-per-example", "300", "--vm-sku", "Standard_NC4as_T4_v3"]) == 2
+    assert "cannot train in bf16" in capsys.readouterr().err
