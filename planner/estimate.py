@@ -62,8 +62,11 @@ def estimate_throughput(catalog: Catalog, *, model_id: str, gpu_id: str, precisi
     mem = fit.memory
     cap = memory_cap(mem, input_tokens, output_tokens)
     chosen = batch if batch is not None else max(1, min(cap, profile.max_batch))
-    curve = throughput_curve(model, gpu, precision, mem.tp, profile, input_tokens, output_tokens,
-                             chosen, kv_cache_dtype)
+    try:
+        curve = throughput_curve(model, gpu, precision, mem.tp, profile, input_tokens,
+                                 output_tokens, chosen, kv_cache_dtype)
+    except ValueError as exc:  # e.g. no published compute peak: prefill cannot be estimated
+        raise ScenarioError(f"{exc} (use --input-tokens 0 for decode only)") from exc
     est = estimate_at_batch(curve, chosen)
     out.update(
         tp=mem.tp, max_batch=cap, batch=est.batch,

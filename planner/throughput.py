@@ -1,15 +1,53 @@
 """Roofline throughput model: tokens/s of one replica by parameters, precision, batch and context.
 
-Decode: each step reads the weights (all experts a batch touches, for MoE) and the batch's KV cache,
-and computes 2 x active parameters FLOPs per token plus attention; the step takes the longer of the
-memory time and the compute time, slowed by tensor-parallel communication, plus a fixed scheduling
-overhead. Prefill is compute-bound (at least one read of the weights). With continuous batching a
-replica interleaves prefills with decode steps, so the time per output token a user sees (TPOT)
-includes their share of other requests' prefills.
+Decode: each step runs the weight GEMMs, which take the longer of reading the weights (all experts a
+batch touches, for MoE) and computing 2 x active parameters FLOPs per token, then the attention
+kernels, which read the batch's KV cache (or compute its FLOPs, if longer); the two add. The step is
+slowed by tensor-parallel communication and pays a fixed scheduling overhead. Prefill is
+compute-bound (at least one read of the weights). With continuous batching a replica interleaves
+prefills with decode steps, so the time per output token a user sees (TPOT) includes their share of
+other requests' prefills; the prefills of concurrent requests are batched, so they share one read
+of the weights.
 
 Efficiency factors live in :class:`EngineProfile`, one per serving engine. Their values are fitted
-to published measurements by ``python -m planner validate`` (see planner/calibration.py);
-every factor is physical (a share of a datasheet peak, a per-step overhead), never a per-point fudge.
+to published measurements by ``python -m planner calibrate`` (see planner/calibration.py; checked by
+``python -m planner validate``); every factor is physical (a share of a datasheet peak, a per-step
+overhead), never a per-point fudge.
+
+Changes made when the model was calibrated (each one because the fit showed the structure wrong,
+not to tune a point; see planner/calibration.py for the data and the fit):
+
+* Attention adds to the GEMMs instead of overlapping them. Before, a decode step took
+  max(weights + KV bytes read, all FLOPs). The KV cache is read by the attention kernels, which run
+  between the weight GEMMs, so with a large batch and long contexts (TensorRT-LLM 128/2048 and
+  2048/2048 max-throughput rows) the old form hid the KV reads under GEMM compute and over-predicted
+  them by up to 30 % at TP 1, more with TP. Now step = max(weight reads, GEMM FLOPs)
+  + max(KV reads, attention FLOPs).
+* Batched prefill shares the weight reads. Before, every request's prefill paid a full read of the
+  weights (its memory floor) even when the engine batches many prefills into one step; short prompts
+  at max load (128-token rows, Mixtral 2x under-predicted) paid it hundreds of times over. The TPOT
+  share now uses max(prefill FLOPs, weight reads / B) per request (:attr:`ThroughputCurve.
+  batched_prefill_s`); TTFT still uses the single-request prefill.
+* Weight-only quantised formats (int8/int4: GPTQ/AWQ, GGUF Q8_0/Q4_*) are dequantised on the fly and
+  reach a lower share of bandwidth than 16-bit or FP8 weights (llama.cpp: 16-bit decode ~80 % of
+  peak, Q4/Q8 ~65 %): new optional factor ``quantized_bandwidth_efficiency`` (None = same as
+  ``bandwidth_efficiency``).
+* Tensor-parallel communication is an additive all-reduce time, not a multiple of the step. Before,
+  a step was lengthened by (1 + tp_overhead_per_doubling x log2 tp), so communication scaled with
+  the GPU's compute time; fitted, that form left A100 FP16 TP rows 20-40 % too slow and H100/H200
+  FP8 TP rows up to 60 % too fast. Each layer all-reduces its activations twice; a ring moves
+  2 (tp - 1) / tp of them through every GPU, so the step gains
+  2 x layers x (latency + tokens x hidden x 2 bytes x 2 (tp - 1) / tp / bandwidth)
+  (:func:`allreduce_cost`; new optional factors
+  ``allreduce_gb_per_s`` and ``allreduce_latency_us``). ``tp_overhead_per_doubling`` is kept and
+  still applied, with prior 0 for the engines that use the all-reduce term (llama.cpp, which has
+  no TP data, keeps its multiplicative prior). The bandwidth is one per engine: gpus.csv has no
+  interconnect column, so PCIe-only GPUs (L40S) are not told apart from NVLink ones.
+* No prompt, no prefill: ``input_tokens = 0`` (llama-bench ``tg``) gives a prefill time of 0 (it was
+  one read of the weights).
+* A GPU without a published tensor peak (Apple M2 Ultra) can still be predicted when there is no
+  prompt: decode is then taken as memory-bound (compute bound skipped); with a prompt the prefill
+  cannot be estimated and :func:`throughput_curve` raises ``ValueError`` as before.
 """
 
 from __future__ import annotations
@@ -38,18 +76,39 @@ class EngineProfile:
     tp_overhead_per_doubling: float  # slowdown of a step per doubling of tensor parallelism
     max_batch: int  # default cap on concurrent sequences (vLLM max_num_seqs = 256)
     source: str = ""
+    # share of peak memory bandwidth reached reading int8/int4 weight-only formats, which are
+    # dequantised on the fly (None = bandwidth_efficiency)
+    quantized_bandwidth_efficiency: float | None = None
+    # tensor-parallel all-reduces (2 per layer, of 16-bit activations): effective bus bandwidth of
+    # the ring (each GPU moves 2 (tp - 1) / tp of the data) and fixed latency of one all-reduce;
+    # None = no separate communication term
+    allreduce_gb_per_s: float | None = None
+    allreduce_latency_us: float = 0.0
+
+    def weight_bandwidth_efficiency(self, precision: str) -> float:
+        """Share of peak bandwidth at which weights of ``precision`` are read."""
+        if precision in QUANTIZED_WEIGHT_ONLY and self.quantized_bandwidth_efficiency is not None:
+            return self.quantized_bandwidth_efficiency
+        return self.bandwidth_efficiency
+
+
+# Weight-only quantisation formats (GPTQ/AWQ, GGUF Q8_0/Q4_*): stored narrow, computed in 16-bit.
+QUANTIZED_WEIGHT_ONLY = ("int8", "int4")
 
 
 # Priors before calibration: decode kernels typically reach 60-85 % of HBM bandwidth, GEMMs
-# 50-80 % of tensor peak. planner/calibration.py replaces these with fitted values at import
-# time when data/benchmarks/engine_profiles.json exists.
+# 50-80 % of tensor peak. They are the starting point of the fit and stay in use for the factors
+# an engine's data cannot identify; load_profiles() replaces the fitted ones with the values in
+# data/benchmarks/engine_profiles.json (``python -m planner calibrate``).
 DEFAULT_PROFILES: dict[str, EngineProfile] = {
-    "vllm": EngineProfile("vllm", 0.70, 0.50, 0.55, 3.0, 0.10, 256,
-                          "prior; max_num_seqs default 256 (vLLM engine arguments)"),
-    "tensorrt-llm": EngineProfile("tensorrt-llm", 0.80, 0.60, 0.65, 1.5, 0.08, 256,
-                                  "prior"),
+    "vllm": EngineProfile("vllm", 0.70, 0.50, 0.55, 3.0, 0.0, 256,
+                          "prior; max_num_seqs default 256 (vLLM engine arguments)",
+                          allreduce_gb_per_s=200.0, allreduce_latency_us=10.0),
+    "tensorrt-llm": EngineProfile("tensorrt-llm", 0.80, 0.60, 0.65, 1.5, 0.0, 256,
+                                  "prior", allreduce_gb_per_s=200.0, allreduce_latency_us=10.0),
     "llama.cpp": EngineProfile("llama.cpp", 0.65, 0.30, 0.35, 2.0, 0.15, 16,
-                               "prior; parallel slots are few in practice"),
+                               "prior; parallel slots are few in practice",
+                               quantized_bandwidth_efficiency=0.50),
 }
 
 
@@ -72,7 +131,9 @@ def load_profiles(path: Path = CALIBRATION_FILE) -> dict[str, EngineProfile]:
 
 def throughput_accuracy(path: Path = CALIBRATION_FILE) -> dict | None:
     """The calibrated model's error against published measurements (``validation`` key:
-    median_ape, within_25, within_50, n, cv_median_ape, per_engine), or None if uncalibrated."""
+    median_ape, within_25, within_50, n, cv_median_ape, per_engine {engine: {median_ape, n}},
+    per_regime {batch1, large_batch}, as_of), or None if uncalibrated. Errors are fractions
+    (median_ape 0.12 = 12 %; within_25 0.85 = 85 % of points within +-25 %)."""
     try:
         return json.loads(path.read_text(encoding="utf-8")).get("validation")
     except FileNotFoundError:
@@ -111,8 +172,24 @@ def attention_flops_per_token(model: ModelSpec, context_tokens: float) -> float:
 
 
 def tp_slowdown(profile: EngineProfile, tp: int) -> float:
-    """Factor >= 1 by which tensor-parallel communication lengthens a step."""
+    """Factor >= 1 by which tensor-parallel overhead lengthens a step's compute and reads (1 when
+    ``tp_overhead_per_doubling`` is 0; the all-reduce time itself is :func:`allreduce_cost`)."""
     return 1 + profile.tp_overhead_per_doubling * math.log2(tp)
+
+
+ALLREDUCE_BYTES_PER_VALUE = 2  # activations are all-reduced in 16-bit, FP8 engines included
+
+
+def allreduce_cost(model: ModelSpec, profile: EngineProfile, tp: int) -> tuple[float, float]:
+    """(seconds per step, seconds per token in the step) of tensor-parallel communication: two
+    all-reduces per layer of hidden_size 16-bit values per token, a ring moving 2 (tp - 1) / tp of
+    them through each GPU at ``allreduce_gb_per_s``, plus ``allreduce_latency_us`` each."""
+    if tp <= 1 or profile.allreduce_gb_per_s is None:
+        return 0.0, 0.0
+    n = 2 * model.layers
+    per_token = (n * model.hidden_size * ALLREDUCE_BYTES_PER_VALUE * 2 * (tp - 1) / tp
+                 / (profile.allreduce_gb_per_s * GB))
+    return n * profile.allreduce_latency_us * 1e-6, per_token
 
 
 @dataclass(frozen=True)
@@ -124,12 +201,16 @@ class ThroughputCurve:
     prefill_s: float
     output_tokens: int
     input_tokens: int
+    # per-request prefill time when the prefills of B concurrent requests are batched together
+    # (weights read once per batch of prefills); None = prefill_s at every batch
+    batched_prefill_s: np.ndarray | None = None
 
     @property
     def tpot_s(self) -> np.ndarray:
         """Time per output token a user sees: a decode step plus their share of the prefills
         interleaved into the batch (B requests' prefills spread over ``output_tokens`` steps)."""
-        return self.decode_step_s + self.batch * self.prefill_s / self.output_tokens
+        prefill = self.prefill_s if self.batched_prefill_s is None else self.batched_prefill_s
+        return self.decode_step_s + self.batch * prefill / self.output_tokens
 
     @property
     def ttft_s(self) -> np.ndarray:
@@ -158,31 +239,64 @@ def throughput_curve(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
                      max_batch: int, kv_dtype: str = "fp16") -> ThroughputCurve:
     """Decode step time for every batch 1..max_batch and the prefill time of one request."""
     peak = peak_tflops(gpu, precision)
-    if peak is None:
-        raise ValueError(f"{gpu.name} has no published tensor FLOPS for {precision}")
-    flops_per_s = peak * 1e12
+    if peak is None and input_tokens > 0:
+        raise ValueError(f"{gpu.name} has no published tensor FLOPS for {precision}: "
+                         "prefill time cannot be estimated")
+    # no compute peak (Apple publishes none): decode is taken as memory-bound, prefill needs a peak
+    flops_per_s = peak * 1e12 if peak is not None else math.inf
     bytes_per_s = gpu.mem_bandwidth_gb_per_s * GB
     slow = tp_slowdown(profile, tp)
     batch = np.arange(1, max(1, max_batch) + 1, dtype=float)
 
+    read_s_per_byte = 1 / tp / (bytes_per_s * profile.bandwidth_efficiency)
+    weight_read_s_per_byte = 1 / tp / (bytes_per_s * profile.weight_bandwidth_efficiency(precision))
     # decode: average context over the output is input + output / 2
     ctx = input_tokens + output_tokens / 2
+    # weight GEMMs: the longer of reading the weights and computing 2 x active params per token
+    weights = moe_weights_read(model, precision, batch)
+    gemm_s = np.maximum(weights * weight_read_s_per_byte,
+                        batch * 2 * model.active_params_b * 1e9 / tp
+                        / (flops_per_s * profile.compute_efficiency))
+    # attention kernels read the batch's KV cache; they run between the GEMMs, so their time
+    # adds to the GEMMs' rather than hiding under their compute
     kv_bytes = batch * ctx * kv_cache_bytes_per_token(model, kv_dtype)
-    weights = np.array([moe_weight_bytes_read(model, precision, b) for b in batch]) \
-        if model.experts > 1 else weight_bytes(model.params_b, precision)
-    mem_s = (weights + kv_bytes) / tp / (bytes_per_s * profile.bandwidth_efficiency)
-    flops = batch * (2 * model.active_params_b * 1e9 + attention_flops_per_token(model, ctx))
-    compute_s = flops / tp / (flops_per_s * profile.compute_efficiency)
-    step_s = np.maximum(mem_s, compute_s) * slow + profile.step_overhead_ms / 1000
+    attention_s = np.maximum(kv_bytes * read_s_per_byte,
+                             batch * attention_flops_per_token(model, ctx) / tp
+                             / (flops_per_s * profile.compute_efficiency))
+    comm_latency_s, comm_s_per_token = allreduce_cost(model, profile, tp)
+    step_s = ((gemm_s + attention_s) * slow + profile.step_overhead_ms / 1000
+              + comm_latency_s + batch * comm_s_per_token)
 
     # prefill of one request: causal attention sums context 1..L, about L^2 / 2 token-pairs
     prefill_flops = (2 * model.active_params_b * 1e9 * input_tokens
                      + attention_flops_per_token(model, input_tokens / 2) * input_tokens)
     prefill_compute = prefill_flops / tp / (flops_per_s * profile.prefill_efficiency)
-    prefill_mem = moe_weight_bytes_read(model, precision, input_tokens) / tp / (
-        bytes_per_s * profile.bandwidth_efficiency)
-    prefill_s = max(prefill_compute, prefill_mem) * slow
-    return ThroughputCurve(batch, step_s, prefill_s, output_tokens, input_tokens)
+    prefill_mem = moe_weight_bytes_read(model, precision, input_tokens) * weight_read_s_per_byte
+    # no prompt (input_tokens = 0, e.g. llama-bench tg): no prefill pass at all
+    prefill_comm_s = comm_latency_s + input_tokens * comm_s_per_token
+    prefill_s = (max(prefill_compute, prefill_mem) * slow + prefill_comm_s
+                 if input_tokens > 0 else 0.0)
+    # B concurrent requests' prefills are batched (chunked prefill / in-flight batching): one
+    # read of the weights serves them all, so a request's share of it is 1 / B
+    shared_mem = (moe_weights_read(model, precision, batch * input_tokens) * weight_read_s_per_byte
+                  / batch)
+    batched_prefill_s = (np.maximum(prefill_compute, shared_mem) * slow
+                         + comm_latency_s / batch + input_tokens * comm_s_per_token
+                         if input_tokens > 0 else np.zeros_like(batch))
+    return ThroughputCurve(batch, step_s, prefill_s, output_tokens, input_tokens,
+                           batched_prefill_s)
+
+
+def moe_weights_read(model: ModelSpec, precision: str, tokens: np.ndarray) -> np.ndarray:
+    """:func:`moe_weight_bytes_read` for an array of token counts (whole model, before TP)."""
+    tokens = np.asarray(tokens, dtype=float)
+    if model.experts <= 1:
+        return np.full_like(tokens, weight_bytes(model.params_b, precision))
+    e, k = model.experts, model.experts_per_token
+    expert_params_b = (model.params_b - model.active_params_b) / (e - k)
+    shared_params_b = model.params_b - e * expert_params_b
+    touched = e * (1 - (1 - k / e) ** tokens)
+    return weight_bytes(1.0, precision) * (shared_params_b + touched * expert_params_b)
 
 
 @dataclass(frozen=True)
@@ -232,7 +346,7 @@ def choose_batch(curve: ThroughputCurve, memory_max_batch: int, engine_max_batch
         batch=b,
         reason=reason,
         meets_slo=meets,
-        prefill_tokens_per_s=curve.input_tokens / curve.prefill_s,
+        prefill_tokens_per_s=_prefill_rate(curve),
         decode_tokens_per_s=float(curve.decode_tokens_per_s[i]),
         output_tokens_per_s=float(curve.output_tokens_per_s[i]),
         requests_per_s=float(curve.requests_per_s[i]),
@@ -242,12 +356,17 @@ def choose_batch(curve: ThroughputCurve, memory_max_batch: int, engine_max_batch
     )
 
 
+def _prefill_rate(curve: ThroughputCurve) -> float:
+    """Prompt tokens/s of one request's prefill; 0.0 when there is no prompt."""
+    return curve.input_tokens / curve.prefill_s if curve.prefill_s > 0 else 0.0
+
+
 def estimate_at_batch(curve: ThroughputCurve, batch: int) -> BatchChoice:
     """Figures at a given batch (no SLO search)."""
     i = min(max(batch, 1), len(curve.batch)) - 1
     return BatchChoice(
         batch=i + 1, reason="batch given", meets_slo=True,
-        prefill_tokens_per_s=curve.input_tokens / curve.prefill_s,
+        prefill_tokens_per_s=_prefill_rate(curve),
         decode_tokens_per_s=float(curve.decode_tokens_per_s[i]),
         output_tokens_per_s=float(curve.output_tokens_per_s[i]),
         requests_per_s=float(curve.requests_per_s[i]),

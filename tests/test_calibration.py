@@ -1,0 +1,297 @@
+"""Calibration of the throughput model: published points pinned with their tolerance, the
+``validate`` / ``calibrate`` commands, and the model changes calibration brought."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from planner.calibration import (
+    MEASUREMENTS_FILE,
+    Measurement,
+    calibrate,
+    exclusion_reason,
+    load_measurements,
+    predict,
+    setup_for,
+    source_group,
+)
+from planner.cli import main
+from planner.errors import DataError
+from planner.throughput import (
+    CALIBRATION_FILE,
+    DEFAULT_PROFILES,
+    load_profiles,
+    throughput_accuracy,
+    throughput_curve,
+)
+
+TOLERANCE = 0.30  # +-30 %: a planning figure, not a kernel benchmark
+
+
+def point(model, gpu, precision, engine, metric, value, *, tp=1, gpu_count=1, batch=None,
+          input_tokens=None, output_tokens=None) -> Measurement:
+    return Measurement(line=0, model=model, gpu=gpu, gpu_count=gpu_count, tp=tp,
+                       precision=precision, engine=engine, batch=batch,
+                       input_tokens=input_tokens, output_tokens=output_tokens, metric=metric,
+                       value=value)
+
+
+PINNED = [
+    # NVIDIA/TensorRT-LLM docs/source/performance/perf-overview.md, v0.13.0 throughput table,
+    # row "LLaMA v3.1 8B", 128/128, column "H100 80GB HBM3" FP8, TP1 (max load, batch not stated).
+    pytest.param(point("llama-3.1-8b", "h100-sxm", "fp8", "tensorrt-llm",
+                       "output_tokens_per_s_total", 27147.22, input_tokens=128,
+                       output_tokens=128), id="trtllm-v0.13-h100-fp8-llama3.1-8b-128-128"),
+    # Same table, row "LLaMA v3.1 8B", 128/2048, column "A100-SXM4-80GB" FP16, TP1.
+    pytest.param(point("llama-3.1-8b", "a100-80gb-sxm", "fp16", "tensorrt-llm",
+                       "output_tokens_per_s_total", 4918.53, input_tokens=128,
+                       output_tokens=2048), id="trtllm-v0.13-a100-fp16-llama3.1-8b-128-2048"),
+    # Same table, row "LLaMA v3.1 70B", 128/2048, column "H200 141GB HBM3" FP8, TP8 (8 GPUs).
+    pytest.param(point("llama-3.1-70b", "h200", "fp8", "tensorrt-llm",
+                       "output_tokens_per_s_total", 19947.02, tp=8, gpu_count=8,
+                       input_tokens=128, output_tokens=2048),
+                 id="trtllm-v0.13-h200-tp8-llama3.1-70b-128-2048"),
+    # NVIDIA/TensorRT-LLM docs/source/performance.md (v0.9.0), table "H100 GPUs (FP8)",
+    # LLaMA 70B, batch 1024, TP2, 128/128: 3214 out tok/s per GPU.
+    pytest.param(point("llama-2-70b", "h100-sxm", "fp8", "tensorrt-llm",
+                       "output_tokens_per_s_total", 3214.0, tp=2, batch=1024, input_tokens=128,
+                       output_tokens=128), id="trtllm-v0.9-h100-tp2-llama2-70b-per-gpu"),
+    # Same document, "1st Token Latency" table, H100 FP8, LLaMA 7B, batch 1, input 128: 6.3 ms.
+    pytest.param(point("llama-2-7b", "h100-sxm", "fp8", "tensorrt-llm", "ttft_ms", 6.3, batch=1,
+                       input_tokens=128, output_tokens=1), id="trtllm-v0.9-h100-ttft-llama2-7b"),
+    # XiongjieDai/GPU-Benchmarks-on-LLM-Inference README (commit 00dd2bd), section LLaMA 3,
+    # row "4090 24GB", 8B Q4_K_M, tg512 (batch 1): 130.58 tok/s.
+    pytest.param(point("llama-3-8b", "rtx-4090", "int4", "llama.cpp",
+                       "output_tokens_per_s_total", 130.58, batch=1, input_tokens=0,
+                       output_tokens=512), id="llamacpp-4090-llama3-8b-q4km-tg512"),
+    # Same README, row "M2 Ultra 76-Core GPU 192GB", 8B F16, tg512: 36.9 tok/s.
+    pytest.param(point("llama-3-8b", "apple-m2-ultra", "fp16", "llama.cpp",
+                       "output_tokens_per_s_total", 36.9, batch=1, input_tokens=0,
+                       output_tokens=512), id="llamacpp-m2ultra-llama3-8b-f16-tg512"),
+    # Same README, row "4090 24GB * 2", 70B Q4_K_M, tg512 (layer split over two GPUs): 19.22.
+    pytest.param(point("llama-3-70b", "rtx-4090", "int4", "llama.cpp",
+                       "output_tokens_per_s_total", 19.22, gpu_count=2, batch=1, input_tokens=0,
+                       output_tokens=512), id="llamacpp-2x4090-llama3-70b-q4km-tg512"),
+    # QwenLM/Qwen2.5 docs/source/benchmark/speed_benchmark.rst, section "7B (vLLM)", BF16,
+    # input length 1, A100 80GB, batch 1, 2048 generated tokens: 84.28 tok/s.
+    pytest.param(point("qwen2.5-7b", "a100-80gb-sxm", "bf16", "vllm",
+                       "output_tokens_per_s_total", 84.28, batch=1, input_tokens=1,
+                       output_tokens=2048), id="vllm-a100-qwen2.5-7b-bf16-batch1"),
+]
+
+
+@pytest.mark.parametrize("m", PINNED)
+def test_published_point_within_tolerance(catalog, m):
+    (p,) = predict([m], catalog, load_profiles())
+    assert p.predicted is not None, p.reason
+    assert p.predicted == pytest.approx(m.value, rel=TOLERANCE), p.note
+
+
+def test_pinned_points_are_in_the_shipped_data():
+    shipped = {(m.model, m.gpu, m.precision, m.engine, m.metric, m.value)
+               for m in load_measurements()}
+    for param in PINNED:
+        m = param.values[0]
+        assert (m.model, m.gpu, m.precision, m.engine, m.metric, m.value) in shipped
+
+
+def run_json(capsys, *argv: str) -> dict:
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_validate_json_meets_the_targets(capsys):
+    report = run_json(capsys, "validate", "--format", "json")
+    for key in ("median_ape", "within_25", "within_50", "n"):
+        assert key in report
+    assert report["median_ape"] <= 0.20
+    assert report["within_25"] >= 0.75
+    assert report["n"] >= 75
+    assert set(report["per_regime"]) == {"batch1", "large_batch"}
+    assert set(report["per_engine"]) >= {"tensorrt-llm", "llama.cpp", "vllm"}
+    assert report["worst"]
+
+
+def test_validate_lists_every_row_with_a_value_or_a_reason(capsys):
+    report = run_json(capsys, "validate", "--format", "json")
+    rows = load_measurements()
+    assert len(report["points"]) == len(rows) == report["n_rows"]
+    for rec in report["points"]:
+        if rec["predicted"] is None:
+            assert rec["status"].startswith("not predictable: ") and len(rec["status"]) > 20
+        else:
+            assert rec["status"] == "predicted"
+    reasons = [r["status"] for r in report["points"] if r["predicted"] is None]
+    assert sum("no compute peak" in r for r in reasons) == 3  # M2 Ultra prompt processing
+    assert report["n_not_predictable"] == len(reasons)
+
+
+def test_validate_table_shows_summary_and_reasons(capsys):
+    assert main(["validate"]) == 0
+    out = capsys.readouterr().out
+    assert "median |error|" in out and "within +-25 %" in out
+    assert "regime batch1" in out and "regime large_batch" in out
+    assert "NOT PREDICTABLE: no compute peak" in out
+    assert "cross-validated" in out
+
+
+USER_CSV = """model,gpu,gpu_count,tp,precision,engine,batch,input_tokens,output_tokens,metric,value
+llama-3.1-8b,h100-sxm,1,1,fp8,tensorrt-llm,,128,128,output_tokens_per_s_total,27000
+llama-3.1-8b,h100-sxm,8,2,fp8,tensorrt-llm,64,512,256,output_tokens_per_s_total,20000
+llama-3-8b,rtx-4090,1,1,fp16,llama.cpp,1,0,256,output_tokens_per_s_per_user,50
+mystery-model,h100-sxm,1,1,fp8,vllm,1,128,128,tpot_ms,7
+"""
+
+
+def test_validate_user_data(tmp_path, capsys):
+    data = tmp_path / "mine.csv"
+    data.write_text(USER_CSV, encoding="utf-8")
+    report = run_json(capsys, "validate", "--data", str(data), "--format", "json")
+    assert report["n_rows"] == 4 and report["n"] == 3 and report["n_not_predictable"] == 1
+    unknown = report["points"][3]
+    assert unknown["predicted"] is None and "mystery-model" in unknown["status"]
+    assert "4 data-parallel replicas" in report["points"][1]["note"]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("model,gpu,value\nx,y,1\n", "missing column(s) gpu_count"),
+    (USER_CSV.replace("27000", "fast"), "line 2: column 'value'"),
+    (USER_CSV.replace(",64,512,", ",sixty-four,512,"), "line 3: column 'batch'"),
+    (USER_CSV.replace("tpot_ms", "latency"), "line 5: column 'metric'"),
+    (USER_CSV.replace("fp16,llama.cpp", "fp12,llama.cpp"), "line 4: column 'precision'"),
+    ("", "missing column(s)"),
+])
+def test_malformed_user_csv_is_a_clear_error(tmp_path, capsys, text, message):
+    data = tmp_path / "bad.csv"
+    data.write_text(text, encoding="utf-8")
+    assert main(["validate", "--data", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    assert "Traceback" not in err
+
+
+def test_missing_user_csv_is_a_clear_error(tmp_path, capsys):
+    assert main(["validate", "--data", str(tmp_path / "nope.csv")]) == 2
+    assert "file not found" in capsys.readouterr().err
+
+
+def test_load_measurements_names_the_file_line_and_column(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(USER_CSV.replace(",1,1,fp16", ",0,1,fp16"), encoding="utf-8")
+    with pytest.raises(DataError, match=r"bad\.csv line 4: column 'gpu_count'"):
+        load_measurements(bad)
+
+
+def test_shipped_calibration_has_what_the_dashboard_reads():
+    v = throughput_accuracy()
+    assert v is not None
+    for key in ("median_ape", "within_25", "within_50", "n", "cv_median_ape", "per_engine",
+                "per_regime", "as_of"):
+        assert key in v
+    assert set(v["per_regime"]) == {"batch1", "large_batch"}
+    for stats in v["per_engine"].values():
+        assert set(stats) >= {"median_ape", "n"}
+    assert v["median_ape"] <= 0.20 and v["within_25"] >= 0.75
+    assert v["cv_median_ape"] >= v["median_ape"]  # held-out error is not better than training
+
+
+def test_load_profiles_uses_the_fitted_factors():
+    data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    profiles = load_profiles()
+    for name, fields in data["profiles"].items():
+        assert profiles[name].bandwidth_efficiency == fields["bandwidth_efficiency"]
+        for factor in ("bandwidth_efficiency", "compute_efficiency", "prefill_efficiency"):
+            assert 0.05 < getattr(profiles[name], factor) <= 1.0
+        assert 0 <= profiles[name].step_overhead_ms <= 20
+
+
+def test_excluded_rows_are_still_predicted_and_reported(catalog):
+    rows = [m for m in load_measurements() if exclusion_reason(m)]
+    assert rows and all(m.gpu == "l40s" and (m.tp or 1) > 1 for m in rows)
+    for p in predict(rows, catalog, load_profiles()):
+        assert p.predicted is not None and "PCIe" in p.excluded
+
+
+def test_per_gpu_rows_divide_by_tp(catalog):
+    # TensorRT-LLM v0.9 reports out tok/s per GPU: gpu_count 1, tp 4
+    m = point("llama-2-70b", "a100-80gb-sxm", "fp16", "tensorrt-llm",
+              "output_tokens_per_s_total", 686.0, tp=4, batch=1024, input_tokens=128,
+              output_tokens=128)
+    s = setup_for(m, catalog)
+    assert not isinstance(s, str) and s.scale == 0.25
+
+
+def test_sources_group_by_publication():
+    groups = {source_group(m) for m in load_measurements()}
+    assert len(groups) == 6  # the six sources of data/benchmarks/README.md
+
+
+def test_no_prompt_means_no_prefill(catalog):
+    curve = throughput_curve(catalog.models["llama-3-8b"], catalog.gpus["rtx-4090"], "fp16", 1,
+                             DEFAULT_PROFILES["llama.cpp"], 0, 512, 1)
+    assert curve.prefill_s == 0.0
+    assert curve.output_tokens_per_s[0] == pytest.approx(curve.decode_tokens_per_s[0])
+
+
+def test_gpu_without_compute_peak_decodes_but_cannot_prefill(catalog):
+    model, gpu = catalog.models["llama-3-8b"], catalog.gpus["apple-m2-ultra"]
+    curve = throughput_curve(model, gpu, "fp16", 1, DEFAULT_PROFILES["llama.cpp"], 0, 512, 1)
+    assert np.isfinite(curve.decode_step_s).all() and curve.decode_step_s[0] > 0
+    with pytest.raises(ValueError, match="no published tensor FLOPS"):
+        throughput_curve(model, gpu, "fp16", 1, DEFAULT_PROFILES["llama.cpp"], 512, 1, 1)
+
+
+def test_batched_prefill_shares_the_weight_reads(catalog):
+    curve = throughput_curve(catalog.models["llama-3.1-8b"], catalog.gpus["h100-sxm"], "fp8", 1,
+                             DEFAULT_PROFILES["tensorrt-llm"], 128, 128, 512, "fp8")
+    assert curve.batched_prefill_s is not None
+    assert curve.batched_prefill_s[0] == pytest.approx(curve.prefill_s)
+    assert curve.batched_prefill_s[-1] < curve.prefill_s
+    assert np.all(np.diff(curve.output_tokens_per_s) > 0)
+
+
+def test_tensor_parallel_adds_allreduce_time(catalog):
+    model, gpu = catalog.models["llama-3.1-70b"], catalog.gpus["h100-sxm"]
+    profile = DEFAULT_PROFILES["tensorrt-llm"]
+    tp2 = throughput_curve(model, gpu, "fp8", 2, profile, 128, 128, 256, "fp8")
+    tp4 = throughput_curve(model, gpu, "fp8", 4, profile, 128, 128, 256, "fp8")
+    # more GPUs per replica: faster steps, but not twice as fast (communication)
+    assert tp4.decode_step_s[-1] < tp2.decode_step_s[-1]
+    assert tp4.decode_step_s[-1] > tp2.decode_step_s[-1] / 2
+
+
+def test_calibrate_command_writes_a_loadable_file(tmp_path, capsys):
+    data = tmp_path / "mine.csv"
+    data.write_text(USER_CSV, encoding="utf-8")
+    out = tmp_path / "profiles.json"
+    assert main(["calibrate", "--data", str(data), "--out", str(out),
+                 "--as-of", "2025-01-01"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    content = json.loads(out.read_text(encoding="utf-8"))
+    assert content["validation"]["as_of"] == "2025-01-01"
+    profiles = load_profiles(out)
+    assert set(profiles) == set(DEFAULT_PROFILES)
+    report = run_json(capsys, "validate", "--data", str(data), "--profiles", str(out),
+                      "--format", "json")
+    assert report["n"] == 3
+
+
+@pytest.mark.slow
+def test_calibration_is_deterministic_and_matches_the_shipped_file(catalog):
+    shipped = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    import datetime as dt
+
+    refit = calibrate(catalog, MEASUREMENTS_FILE,
+                      as_of=dt.date.fromisoformat(shipped["validation"]["as_of"]))
+    assert refit["profiles"].keys() == shipped["profiles"].keys()
+    for name, fields in shipped["profiles"].items():
+        for key, value in fields.items():
+            if isinstance(value, float):
+                assert refit["profiles"][name][key] == pytest.approx(value, abs=1e-6), (name, key)
+            else:
+                assert refit["profiles"][name][key] == value, (name, key)
+    for key in ("median_ape", "within_25", "within_50", "n", "cv_median_ape", "cv_within_25"):
+        assert refit["validation"][key] == pytest.approx(shipped["validation"][key], abs=1e-4)
