@@ -32,7 +32,14 @@ from planner.scenario import (
     Workload,
     gpu_runs_precision,
 )
-from planner.throughput import EngineProfile, choose_batch, load_profiles, memory_cap, throughput_curve
+from planner.throughput import (
+    EngineProfile,
+    choose_batch,
+    load_profiles,
+    memory_cap,
+    profile_for,
+    throughput_curve,
+)
 from planner.units import HOURS_PER_MONTH
 
 MAX_OPTIONS = 500_000  # bound on the evaluated space; a larger request is refused, not truncated
@@ -55,7 +62,7 @@ class SearchSpace(BaseModel):
     include_local: bool = True
     include_api: bool = True
     context_tokens: int | None = Field(default=None, ge=1, le=10_000_000,
-                                       description="max model length; default = workload need")
+                                       description="max model length; default = model's maximum")
     cluster_tier: str = "standard"
     system_nodes: int = Field(default=1, ge=0, le=100)
 
@@ -106,8 +113,8 @@ def _models_in_scope(space: SearchSpace, catalog: Catalog) -> tuple[list[str], C
 
 
 def evaluate_performance(model_ids: list[str], gpu_ids: dict[str, int], space: SearchSpace,
-                         workload: Workload, catalog: Catalog, profile: EngineProfile,
-                         ) -> tuple[list[Performance], Counter]:
+                         workload: Workload, catalog: Catalog,
+                         profiles: dict[str, EngineProfile]) -> tuple[list[Performance], Counter]:
     """Size every (model, GPU, precision, TP) once. ``gpu_ids`` maps GPU -> most GPUs per node."""
     perf: list[Performance] = []
     rejected: Counter = Counter()
@@ -115,12 +122,14 @@ def evaluate_performance(model_ids: list[str], gpu_ids: dict[str, int], space: S
     tokens = workload.input_tokens + workload.output_tokens
     for model_id in model_ids:
         model = catalog.models[model_id]
-        context = min(space.context_tokens or tokens, model.max_context_tokens)
+        # the same default as a typed deployment: the server accepts the model's full context
+        context = min(space.context_tokens or model.max_context_tokens, model.max_context_tokens)
         if tokens > context:
             rejected[(model_id, "request longer than the context")] += 1
             continue
         for gpu_id, max_gpus in gpu_ids.items():
             gpu = catalog.gpus[gpu_id]
+            profile = profile_for(profiles, space.engine, gpu)
             family = f"{model_id} on {gpu_id}"
             for precision in space.precisions:
                 if not gpu_runs_precision(gpu.native_precisions, precision):
@@ -215,7 +224,7 @@ def deployment_for(row: dict, space: SearchSpace) -> Deployment:
 def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 10,
            profiles: dict[str, EngineProfile] | None = None) -> AdvisorResult:
     """Rank every option in ``space`` that meets the workload's SLOs, cheapest first."""
-    profile = (profiles or load_profiles())[space.engine]
+    profiles = profiles or load_profiles()
     for region in space.regions:
         if region not in catalog.regions and not any(p.region == region for p in catalog.prices):
             raise ScenarioError(f"search.regions: unknown region {region!r}")
@@ -230,7 +239,7 @@ def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 
         raise ScenarioError(f"search space of {size:,} options exceeds the limit of "
                             f"{MAX_OPTIONS:,}: narrow models, regions or plans")
     perf, perf_rejected = evaluate_performance(models, azure_gpus, space, workload, catalog,
-                                               profile)
+                                               profiles)
     rejected.update(perf_rejected)
     perf_df = pd.DataFrame([p.__dict__ for p in perf])
     frames = []
@@ -244,7 +253,7 @@ def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 
         azure = azure.dropna(subset=["monthly_cost_usd"])
         azure["where"] = azure["sku"] + " " + azure["region"] + " " + azure["plan"]
         frames.append(azure)
-    others = _local_and_api(models, space, workload, catalog, rejected, {space.engine: profile})
+    others = _local_and_api(models, space, workload, catalog, rejected, profiles)
     evaluated += len(others)
     if others:
         frames.append(pd.DataFrame(others))
@@ -258,8 +267,7 @@ def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 
                                                      -ranked["mmlu_5shot"].fillna(-np.inf))
         ranked["pareto_cost_latency"] = pareto_front(ranked["monthly_cost_usd"],
                                                      ranked["tpot_ms"].fillna(np.inf))
-    top_plans = [plan_deployment(deployment_for(row, space), workload, catalog,
-                                 {space.engine: profile})
+    top_plans = [plan_deployment(deployment_for(row, space), workload, catalog, profiles)
                  for row in ranked.head(top).to_dict("records")] if not ranked.empty else []
     rej = pd.DataFrame([{"family": f, "reason": r, "options": n}
                         for (f, r), n in sorted(rejected.items())])

@@ -72,6 +72,8 @@ from planner.throughput import (
     estimate_at_batch,
     memory_cap,
     peak_tflops,
+    profile_for,
+    profile_key,
     throughput_curve,
 )
 
@@ -119,6 +121,10 @@ FITTED_FACTORS: dict[str, tuple[str, ...]] = {
     "tensorrt-llm": ("bandwidth_efficiency", "compute_efficiency", "prefill_efficiency",
                      "step_overhead_ms", "allreduce_gb_per_s", "allreduce_latency_us"),
     "vllm": ("bandwidth_efficiency", "prefill_efficiency", "step_overhead_ms"),
+    # vLLM on AMD GPUs (ROCm kernels, RCCL) is another software stack: its own profile
+    # (planner.throughput.profile_key), fitted on MI300X rows from batch 1 to 256.
+    "vllm@rocm": ("bandwidth_efficiency", "compute_efficiency", "prefill_efficiency",
+                  "step_overhead_ms"),
     "llama.cpp": ("bandwidth_efficiency", "quantized_bandwidth_efficiency", "prefill_efficiency",
                   "step_overhead_ms"),
 }
@@ -128,6 +134,7 @@ FITTED_FACTORS: dict[str, tuple[str, ...]] = {
 # TensorRT-LLM's, so it uses TensorRT-LLM's fitted all-reduce bandwidth and latency.
 SHARED_FACTORS: dict[str, tuple[str, tuple[str, ...]]] = {
     "vllm": ("tensorrt-llm", ("allreduce_gb_per_s", "allreduce_latency_us")),
+    "vllm@rocm": ("tensorrt-llm", ("allreduce_gb_per_s", "allreduce_latency_us")),
 }
 
 
@@ -414,7 +421,7 @@ def predict(measurements: Iterable[Measurement], catalog: Catalog,
         if isinstance(s, str):
             out.append(Prediction(m, None, reason=s))
             continue
-        profile = profiles.get(m.engine, DEFAULT_PROFILES[m.engine])
+        profile = profile_for({**DEFAULT_PROFILES, **profiles}, m.engine, s.gpu)
         try:
             value = predict_value(s, m.metric, profile)
         except ValueError as exc:
@@ -502,11 +509,14 @@ def fit_profiles(measurements: Sequence[Measurement], catalog: Catalog,
     used: dict[str, list[tuple[Measurement, Setup]]] = {}
     for m in measurements:
         s = setup_for(m, catalog)
-        if isinstance(s, Setup) and not exclusion_reason(m) and m.engine in FITTED_FACTORS:
-            used.setdefault(m.engine, []).append((m, s))
+        if isinstance(s, Setup) and not exclusion_reason(m):
+            key = profile_key(m.engine, s.gpu)
+            if key in FITTED_FACTORS:
+                used.setdefault(key, []).append((m, s))
     per_engine: dict[str, Any] = {}
     for engine in sorted(used):
-        rows, names, base = used[engine], FITTED_FACTORS[engine], profiles[engine]
+        rows, names = used[engine], FITTED_FACTORS[engine]
+        base = profiles.get(engine) or replace(profiles[engine.split("@", 1)[0]], name=engine)
         lo = np.array([BOUNDS[f][0] for f in names])
         hi = np.array([BOUNDS[f][1] for f in names])
         x0 = np.clip([_factor(base, f) for f in names], lo, hi)

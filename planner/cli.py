@@ -110,7 +110,8 @@ def cmd_advise(args: argparse.Namespace) -> int:
             regions=_csv_list(args.regions) or ("eastus",),
             plans=_csv_list(args.plans) or ("payg", "spot", "reserved-1y", "reserved-3y"),
             precisions=_csv_list(args.precisions) or PRECISIONS, engine=args.engine,
-            include_local=not args.no_local, include_api=not args.no_api)
+            include_local=not args.no_local, include_api=not args.no_api,
+            context_tokens=args.context_tokens)
     except ValidationError as exc:
         raise ScenarioError("search options: " + describe_validation_error(exc)) from exc
     result = advise(scenario.workload, space, load_catalog(), top=args.top)
@@ -195,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "reserved-3y)")
     p.add_argument("--precisions", help="comma-separated precisions (default: all)")
     p.add_argument("--engine", default="vllm", choices=["vllm", "tensorrt-llm", "llama.cpp"])
+    p.add_argument("--context-tokens", type=int, default=None,
+                   help="max model length the servers accept (default: each model's maximum)")
     p.add_argument("--no-local", action="store_true", help="leave out local hardware")
     p.add_argument("--no-api", action="store_true", help="leave out hosted APIs")
     p.add_argument("--format", choices=FORMATS, default="table")

@@ -13,6 +13,7 @@ from planner.throughput import (
     estimate_at_batch,
     load_profiles,
     memory_cap,
+    profile_for,
     throughput_curve,
 )
 
@@ -40,9 +41,10 @@ def estimate_throughput(catalog: Catalog, *, model_id: str, gpu_id: str, precisi
         raise ScenarioError("--batch: must be between 1 and 4096")
     if input_tokens < 0 or output_tokens < 1:
         raise ScenarioError("--input-tokens must be >= 0 and --output-tokens >= 1")
-    profile = (profiles or load_profiles()).get(engine)
-    if profile is None:
+    profiles = profiles or load_profiles()
+    if engine not in profiles:
         raise ScenarioError(f"--engine: unknown engine {engine!r}")
+    profile = profile_for(profiles, engine, gpu)
 
     out: dict[str, Any] = {
         "model": model.id, "gpu": gpu.id, "precision": precision, "engine": engine,

@@ -49,6 +49,7 @@ from planner.throughput import (
     choose_batch,
     load_profiles,
     memory_cap,
+    profile_for,
     throughput_curve,
 )
 from planner.units import DAYS_PER_MONTH, HOURS_PER_MONTH, TOKENS_PER_MILLION
@@ -200,7 +201,7 @@ def plan_deployment(dep: Deployment, workload: Workload, catalog: Catalog,
                     profiles: dict[str, EngineProfile]) -> DeploymentPlan:
     if isinstance(dep.target, ApiTarget):
         return _plan_api(dep, workload, catalog)
-    return _plan_self_hosted(dep, workload, catalog, profiles[dep.engine])
+    return _plan_self_hosted(dep, workload, catalog, profiles)
 
 
 def _plan_api(dep: Deployment, workload: Workload, catalog: Catalog) -> DeploymentPlan:
@@ -237,7 +238,7 @@ def _unit_costs(monthly_usd: float | None, workload: Workload) -> tuple[float | 
 
 
 def _plan_self_hosted(dep: Deployment, workload: Workload, catalog: Catalog,
-                      profile: EngineProfile) -> DeploymentPlan:
+                      profiles: dict[str, EngineProfile]) -> DeploymentPlan:
     model = catalog.models[dep.model]
     target = dep.target
     if isinstance(target, AzureTarget):
@@ -247,6 +248,7 @@ def _plan_self_hosted(dep: Deployment, workload: Workload, catalog: Catalog,
         assert isinstance(target, LocalTarget)
         hw = catalog.local_hardware[target.hardware]
         gpu, gpus_per_node = catalog.gpus[hw.gpu_id], hw.gpu_count
+    profile = profile_for(profiles, dep.engine, gpu)
     base = {
         "label": dep.label, "model": dep.model, "model_name": model.name,
         "target": target_description(dep), "target_kind": target.kind,

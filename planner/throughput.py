@@ -55,6 +55,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -124,9 +125,22 @@ def load_profiles(path: Path = CALIBRATION_FILE) -> dict[str, EngineProfile]:
     except FileNotFoundError:
         return profiles
     for name, fields in data.get("profiles", {}).items():
-        base = asdict(profiles[name]) if name in profiles else {}
+        prior = profiles.get(name) or profiles.get(name.split("@", 1)[0])
+        base = asdict(prior) if prior is not None else {}
         profiles[name] = EngineProfile(**{**base, **fields, "name": name})
     return profiles
+
+
+def profile_key(engine: str, gpu: GpuSpec) -> str:
+    """The profile an engine uses on a GPU: the same engine on AMD GPUs runs another software
+    stack (ROCm/HIP kernels, RCCL) with its own efficiency, so it has its own profile
+    ``<engine>@rocm`` when calibration data exists for it."""
+    return f"{engine}@rocm" if gpu.vendor.strip().upper().startswith("AMD") else engine
+
+
+def profile_for(profiles: dict[str, EngineProfile], engine: str, gpu: GpuSpec) -> EngineProfile:
+    """The engine's profile for this GPU's software stack, else the engine's own profile."""
+    return profiles.get(profile_key(engine, gpu)) or profiles[engine]
 
 
 def throughput_accuracy(path: Path = CALIBRATION_FILE) -> dict | None:
@@ -205,30 +219,30 @@ class ThroughputCurve:
     # (weights read once per batch of prefills); None = prefill_s at every batch
     batched_prefill_s: np.ndarray | None = None
 
-    @property
+    @cached_property
     def tpot_s(self) -> np.ndarray:
         """Time per output token a user sees: a decode step plus their share of the prefills
         interleaved into the batch (B requests' prefills spread over ``output_tokens`` steps)."""
         prefill = self.prefill_s if self.batched_prefill_s is None else self.batched_prefill_s
         return self.decode_step_s + self.batch * prefill / self.output_tokens
 
-    @property
+    @cached_property
     def ttft_s(self) -> np.ndarray:
         """Time to first token: the request's prefill plus waiting for the running step."""
         return self.prefill_s + self.decode_step_s
 
-    @property
+    @cached_property
     def output_tokens_per_s(self) -> np.ndarray:
         """End-to-end output tokens/s of the replica serving B concurrent requests, prefill
         included (the figure serving benchmarks publish)."""
         return self.batch / self.tpot_s
 
-    @property
+    @cached_property
     def decode_tokens_per_s(self) -> np.ndarray:
         """Aggregate decode tokens/s of the replica at batch B, prefill excluded."""
         return self.batch / self.decode_step_s
 
-    @property
+    @cached_property
     def requests_per_s(self) -> np.ndarray:
         """Completed requests per second of the replica at batch B, fully loaded."""
         return self.output_tokens_per_s / self.output_tokens
