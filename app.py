@@ -1,12 +1,32 @@
-"""planner dashboard: ``streamlit run app.py``."""
+"""planner dashboard: ``streamlit run app.py``.
+
+A thin router: page setup, the session's scenario (from a share link or the default preset), the
+scenario editor in the sidebar, the address bar kept equal to the scenario, then the chosen page
+(files under ui/pages/).
+"""
 
 import streamlit as st
 
-from planner.catalog import load_catalog
+from ui import data, editor, share, state
 
-st.set_page_config(page_title="planner — LLM cost & capacity", layout="wide")
-st.title("planner")
-st.write("Cost and capacity planning for language-model deployments.")
-catalog = load_catalog()
-st.caption(f"{len(catalog.models)} models, {len(catalog.gpus)} GPUs, {len(catalog.skus)} Azure "
-           f"SKUs; prices as of {catalog.prices_as_of}.")
+st.set_page_config(page_title="planner — LLM cost & capacity",
+                   layout="wide", initial_sidebar_state="auto")
+
+catalog = data.catalog()
+state.init_session(catalog)
+
+page = st.navigation([
+    st.Page("ui/pages/compare.py", title="Compare", icon=":material/balance:", default=True),
+    st.Page("ui/pages/capacity.py", title="Capacity", icon=":material/memory:"),
+    st.Page("ui/pages/catalog.py", title="Catalog", icon=":material/table_view:"),
+    st.Page("ui/pages/methodology.py", title="Methodology", icon=":material/menu_book:"),
+], position="top")
+
+with st.sidebar:
+    editor.render(catalog)
+    share.sync_query_params(state.current_scenario())
+    with st.expander("Share this scenario", icon=":material/link:"):
+        share.render_share_box(state.current_scenario(), page.url_path)
+
+state.render_banners()
+page.run()

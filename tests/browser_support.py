@@ -1,0 +1,165 @@
+"""Browser-test plumbing: the dashboard under ``streamlit run`` on a free localhost port, and
+Debian's headless Chromium driven by Playwright (Playwright's own browser download is never used).
+
+Import the fixtures into a test module (``from browser_support import app_url_fixture, ...``);
+they are registered under the names ``app_url``, ``browser`` and ``page``.
+Without /usr/bin/chromium the browser tests skip, except under ``CI=true``, where they fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+SERVER_START_TIMEOUT_S = 60
+DEFAULT_TIMEOUT_MS = 20_000
+
+
+def require_chromium() -> None:
+    """Skip without Chromium, but fail loudly in CI, where browser tests must run."""
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} not found: install Debian's chromium package (scripts/test.sh does)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + " — browser tests never skip under CI=true", pytrace=False)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_health(url: str, process: subprocess.Popen, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {process.returncode} before serving")
+        with contextlib.suppress(OSError), urllib.request.urlopen(
+                f"{url}/_stcore/health", timeout=2) as response:
+            if response.status == 200:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"streamlit did not answer {url}/_stcore/health within {timeout_s} s")
+
+
+@contextlib.contextmanager
+def streamlit_server(app: Path = ROOT / "app.py") -> Iterator[str]:
+    """Run ``streamlit run app.py`` on a free port; yield its URL; stop it afterwards."""
+    port = free_port()
+    log = (ROOT / "test-artifacts")
+    log.mkdir(parents=True, exist_ok=True)
+    with (log / f"streamlit-server-{port}.log").open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+             "--server.headless", "true", "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_for_health(url, process, SERVER_START_TIMEOUT_S)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session", name="app_url")
+def app_url_fixture() -> Iterator[str]:
+    require_chromium()
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session", name="browser")
+def browser_fixture(app_url: str):  # app_url first: skip/fail before importing Playwright
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                      headless=True, timeout=30_000)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture(name="page")
+def page_fixture(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  accept_downloads=True)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def screenshot(page, name: str, *, full_page: bool = True) -> Path:
+    """Save a PNG under test-artifacts/screenshots/ and return its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page, timeout=DEFAULT_TIMEOUT_MS)
+    return path
+
+
+def element_screenshot(locator, name: str) -> Path:
+    """Screenshot of one element (e.g. a chart's tabs) under test-artifacts/screenshots/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    locator.screenshot(path=str(path), timeout=DEFAULT_TIMEOUT_MS)
+    return path
+
+
+def wait_for_app(page, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+    """Wait until Streamlit has run the script and drawn the page: a title is shown, the script
+    is not running, and no element is still a loading skeleton."""
+    page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=timeout_ms)
+    page.wait_for_function(
+        """() => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            return app && app.getAttribute('data-test-script-state') === 'notRunning'
+                && !document.querySelector('[data-testid="stSkeleton"]');
+        }""", timeout=timeout_ms)
+
+
+def full_height_screenshot(page, name: str) -> Path:
+    """Screenshot of the whole page: Streamlit scrolls inside its main area, so the viewport is
+    stretched to the content's height for the shot and restored afterwards."""
+    size = page.viewport_size
+    height = page.evaluate(
+        """() => {
+            const main = document.querySelector('[data-testid="stMain"]');
+            const sidebar = document.querySelector('[data-testid="stSidebar"]');
+            const content = document.querySelector('[data-testid="stSidebarContent"]');
+            const sidebarShown = sidebar && content && sidebar.getBoundingClientRect().right > 0;
+            return Math.max(main ? main.scrollHeight : 0, sidebarShown ? content.scrollHeight : 0);
+        }""")
+    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 12_000)})
+    try:
+        page.wait_for_timeout(300)
+        return screenshot(page, name, full_page=False)
+    finally:
+        page.set_viewport_size(size)

@@ -1,0 +1,107 @@
+"""Engine calls for the pages, cached here (and only here) so a re-render is fast.
+
+Scenarios are passed to cached functions as their JSON text: a stable, hashable key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from planner.catalog import Catalog, load_catalog
+from planner.errors import PlannerError
+from planner.plan import PlanResult, plan_scenario
+from planner.scenario import ApiTarget, AzureTarget, Scenario
+from planner.throughput import EngineProfile, load_profiles, throughput_accuracy, throughput_curve
+from ui import breakeven
+
+
+@st.cache_resource(show_spinner=False)
+def catalog() -> Catalog:
+    """The reference tables (validated once per server process)."""
+    return load_catalog()
+
+
+@st.cache_resource(show_spinner=False)
+def profiles() -> dict[str, EngineProfile]:
+    return load_profiles()
+
+
+def reload_reference_data() -> None:
+    """Forget the cached catalog, profiles and every plan (e.g. after a price refresh)."""
+    catalog.clear()
+    profiles.clear()
+    st.cache_data.clear()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _plan(scenario_json: str) -> PlanResult:
+    return plan_scenario(Scenario.model_validate_json(scenario_json), catalog(), profiles())
+
+
+def plan(scenario: Scenario) -> PlanResult:
+    """The engine's plan of the scenario (cached on the scenario's JSON)."""
+    return _plan(scenario.model_dump_json())
+
+
+def _costs(scenario: Scenario, requests_per_day: float) -> dict[str, float | None]:
+    try:
+        result = plan(breakeven.at_traffic(scenario, requests_per_day))
+    except PlannerError:
+        return {}
+    return {p.label: p.monthly_cost_usd for p in result.deployments}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _traffic(scenario_json: str) -> tuple[breakeven.Sweep, list[breakeven.PairSummary]]:
+    scenario = Scenario.model_validate_json(scenario_json)
+    data = breakeven.sweep(scenario, _costs)
+    return data, breakeven.summarise(scenario, data, _costs)
+
+
+def traffic(scenario: Scenario) -> tuple[breakeven.Sweep, list[breakeven.PairSummary]]:
+    """Cost at every grid traffic and the self-hosted/API break-evens (traffic-independent key)."""
+    return _traffic(breakeven.at_traffic(scenario, 1.0).model_dump_json())
+
+
+@st.cache_data(show_spinner=False, ttl=300)
+def accuracy() -> dict | None:
+    """The throughput model's stated error, or None until calibration lands."""
+    return throughput_accuracy()
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _batch_curve(scenario_json: str, label: str) -> dict[str, Any] | None:
+    scenario = Scenario.model_validate_json(scenario_json)
+    result = plan(scenario)
+    dep = next(d for d in scenario.deployments if d.label == label)
+    p = next(p for p in result.deployments if p.label == label)
+    if isinstance(dep.target, ApiTarget) or p.memory is None or p.tp is None:
+        return None
+    cat = catalog()
+    gpu_id = (cat.skus[dep.target.vm_sku].gpu_id if isinstance(dep.target, AzureTarget)
+              else cat.local_hardware[dep.target.hardware].gpu_id)
+    profile = profiles()[dep.engine]
+    cap = min(p.memory.max_batch, profile.max_batch)
+    if cap < 1:
+        return None
+    w = scenario.workload
+    try:
+        curve = throughput_curve(cat.models[dep.model], cat.gpus[gpu_id], dep.precision, p.tp,
+                                 profile, w.input_tokens, w.output_tokens, cap, dep.kv_cache_dtype)
+    except ValueError:
+        return None
+    return {
+        "batch": curve.batch.tolist(),
+        "tpot_ms": (curve.tpot_s * 1000).tolist(),
+        "ttft_ms": (curve.ttft_s * 1000).tolist(),
+        "output_tokens_per_s": curve.output_tokens_per_s.tolist(),
+        "memory_max_batch": p.memory.max_batch,
+        "engine_max_batch": profile.max_batch,
+    }
+
+
+def batch_curve(scenario: Scenario, label: str) -> dict[str, Any] | None:
+    """TPOT, TTFT and tokens/s of one replica at every batch up to the memory/engine cap."""
+    return _batch_curve(scenario.model_dump_json(), label)

@@ -1,0 +1,162 @@
+"""Text for people: money, quantities and the one-sentence answer per deployment.
+
+Pure functions (no streamlit), so they are tested directly.
+"""
+
+from __future__ import annotations
+
+import re
+
+from planner.catalog import Catalog
+from planner.plan import DeploymentPlan, PlanResult
+from planner.scenario import ApiTarget, AzureTarget, Deployment, LocalTarget, Scenario
+
+PLAN_NAMES = {
+    "payg": "pay-as-you-go", "spot": "spot", "reserved-1y": "1-year reservation",
+    "reserved-3y": "3-year reservation", "savings-1y": "1-year savings plan",
+    "savings-3y": "3-year savings plan",
+}
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$:])")
+TARGET_KINDS = {"azure": "Azure (AKS)", "local": "Own hardware", "api": "Hosted API"}
+
+
+def usd(value: float | None, *, per: str = "") -> str:
+    """$5,601 for large sums, $4.60 for small ones, $0.0123 below a dollar; '—' for None."""
+    if value is None:
+        return "—"
+    sign = "-" if value < 0 else ""
+    v = abs(value)
+    if v >= 100:
+        text = f"{sign}${v:,.0f}"
+    elif v >= 1:
+        text = f"{sign}${v:,.2f}"
+    elif v == 0:
+        text = "$0"
+    else:
+        text = f"{sign}${v:.3g}"
+    return f"{text}{per}"
+
+
+def md_usd(value: float | None, *, per: str = "") -> str:
+    """:func:`usd` for Markdown, where a bare $ would start LaTeX."""
+    return usd(value, per=per).replace("$", "\\$")
+
+
+def number(value: float | None, digits: int = 0) -> str:
+    """Thousands-separated number, '—' for None."""
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def compact(value: float) -> str:
+    """1.2M, 35k, 800: traffic figures in running text."""
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            scaled = value / limit
+            return f"{scaled:.3g}{suffix}" if scaled < 100 else f"{scaled:,.0f}{suffix}"
+    return f"{value:.3g}"
+
+
+def percent(fraction: float | None, digits: int = 0) -> str:
+    return "—" if fraction is None else f"{fraction * 100:.{digits}f} %"
+
+
+def target_text(dep: Deployment, plan: DeploymentPlan, catalog: Catalog) -> str:
+    """'2 × Standard_NC24ads_A100_v4 (eastus, payg)', '2 × Workstation … (eastus)', or the API."""
+    target = dep.target
+    count = f"{plan.nodes} × " if plan.nodes else ""
+    if isinstance(target, AzureTarget):
+        return f"{count}{target.vm_sku} ({target.region}, {target.pricing})"
+    if isinstance(target, LocalTarget):
+        hw = catalog.local_hardware.get(target.hardware)
+        name = hw.name if hw else target.hardware
+        return f"{count}{name} ({target.region}, own hardware over {target.amortization_years:g} y)"
+    api = catalog.api_models.get(dep.model)
+    return f"the {api.provider} API" if api else "a hosted API"
+
+
+def missing_prices(plan: DeploymentPlan) -> list[str]:
+    """'Hardware: … (no purchase price …)' for every cost line without a price."""
+    return [f"{line.name}" + (f" ({line.note})" if line.note else "")
+            for line in plan.cost_lines if line.monthly_usd is None]
+
+
+def slo_problem(plan: DeploymentPlan) -> str | None:
+    if plan.throughput is not None and not plan.throughput.meets_slo:
+        return plan.throughput.batch_reason
+    return None
+
+
+def status_text(plan: DeploymentPlan) -> str:
+    """One word or phrase for tables: ok / cheapest / does not fit / price missing / SLO unmet."""
+    if not plan.fits:
+        return "does not fit"
+    if plan.monthly_cost_usd is None:
+        return "price missing"
+    if slo_problem(plan):
+        return "SLO unmet"
+    return "ok"
+
+
+def headline(dep: Deployment, plan: DeploymentPlan, catalog: Catalog, cheapest: bool) -> str:
+    """The answer for one deployment, in one sentence of Markdown.
+
+    'SLM — phi-3-mini-4k on 2 × Standard_NC24ads_A100_v4 (eastus, payg): $5,601/month,
+    $4.60 per 1M output tokens'. Missing prices read 'price missing: …', never $0.
+    """
+    where = target_text(dep, plan, catalog)
+    model = dep.model if not isinstance(dep.target, ApiTarget) else plan.model_name
+    lead = f"**{_md(plan.label)}** — {_md(model)} on {_md(where)}"
+    if isinstance(dep.target, ApiTarget):
+        lead = f"**{_md(plan.label)}** — {_md(model)} via {_md(where)}"
+    if not plan.fits:
+        return f"{lead}: does not fit: {_md(plan.fit_reason)}"
+    if plan.monthly_cost_usd is None:
+        known = plan.monthly_cost_known_usd
+        tail = f" (known costs so far {md_usd(known)}/month)" if known else ""
+        return f"{lead}: price missing: {_md('; '.join(missing_prices(plan)))}{tail}"
+    text = (f"{lead}: **{md_usd(plan.monthly_cost_usd)}/month**, "
+            f"{md_usd(plan.cost_per_million_output_tokens_usd)} per 1M output tokens")
+    problem = slo_problem(plan)
+    if problem:
+        text += f" — SLO unmet: {_md(problem)}"
+    if cheapest:
+        text += " :green-badge[cheapest]"
+    return text
+
+
+def escape_md(text: str) -> str:
+    """Escape what Streamlit Markdown would interpret in user-typed or catalog text: Markdown
+    punctuation, ``$`` (LaTeX) and ``:`` (emoji and colour directives)."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+_md = escape_md
+
+
+def workload_text(scenario: Scenario) -> str:
+    w = scenario.workload
+    growth = f", growing {w.monthly_growth * 100:+.3g} %/month" if w.monthly_growth else ""
+    return (f"{number(w.requests_per_day)} requests/day ({number(w.input_tokens)} input + "
+            f"{number(w.output_tokens)} output tokens each), peak {w.peak_to_average:g}× average, "
+            f"SLOs: first token ≤ {w.ttft_slo_ms:,.0f} ms, ≤ {w.tpot_slo_ms:,.0f} ms per output "
+            f"token{growth}")
+
+
+def cheapest_text(result: PlanResult) -> str:
+    if result.cheapest_label is None:
+        return ("No option has a complete price and meets the SLOs: see the warnings below each "
+                "deployment.")
+    return f"Cheapest that fits, is fully priced and meets the SLOs: **{_md(result.cheapest_label)}**."
+
+
+def accuracy_text(accuracy: dict | None) -> tuple[str, float | None]:
+    """The throughput model's stated error as a phrase, and its median error (None until the
+    model is calibrated against measurements)."""
+    if not accuracy or accuracy.get("median_ape") is None:
+        return ("throughput model not yet calibrated against measurements: treat throughput "
+                "figures as a roofline estimate (such estimates are often 1.4–2× off)", None)
+    ape = float(accuracy["median_ape"])
+    n = accuracy.get("n", "?")
+    return f"±{ape:.0%} median error against {n} published measurements", ape

@@ -1,0 +1,184 @@
+"""Capacity detail of one option: memory per GPU, the batch chosen and why, throughput with its
+stated error, and the arithmetic from peak traffic to nodes."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from planner.capacity import peak_requests_per_s
+from planner.errors import PlannerError
+from planner.plan import DeploymentPlan
+from planner.scenario import ApiTarget, Scenario
+from ui import charts, data, state
+from ui.format import accuracy_text, escape_md, headline, md_usd, number, percent
+
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+CHOICE_KEY = "capacity_choice"
+
+
+def batch_reason_text(plan: DeploymentPlan) -> str:
+    t = plan.throughput
+    if t is None:
+        return ""
+    reason = t.batch_reason
+    if not t.meets_slo:
+        return f"**SLO unmet**: {reason}. The replica runs one request at a time and is still too slow."
+    if reason == "KV-cache memory":
+        return ("**memory bound**: the KV cache of one more concurrent request would not fit in "
+                "GPU memory beside the weights.")
+    if reason.startswith(("TPOT SLO", "TTFT SLO")):
+        return (f"**SLO bound**: one more concurrent request would break the "
+                f"{reason.split(' ', 1)[0]} SLO ({escape_md(reason.split('(', 1)[-1].rstrip(')'))}).")
+    if reason.startswith("engine"):
+        return (f"**engine cap**: the {t.engine} server's maximum number of concurrent sequences.")
+    return escape_md(reason)
+
+
+def _memory(plan: DeploymentPlan, scenario: Scenario) -> None:
+    mem = plan.memory
+    if mem is None:
+        return
+    st.subheader("Memory per GPU", anchor=False)
+    st.plotly_chart(charts.memory_breakdown(plan), config=PLOTLY_CONFIG, key="chart_memory")
+    w = scenario.workload
+    rows = [
+        ("GPU memory", mem.gpu_mem_gb, "datasheet"),
+        ("Usable by the server", mem.usable_gb, "90 % (vLLM's default gpu_memory_utilization)"),
+        ("Weights", mem.weights_gb, f"{plan.precision}, split over TP {plan.tp}, ×1.02 load factor"),
+        ("KV cache at the chosen batch", mem.kv_cache_gb,
+         f"{mem.kv_cache_bytes_per_token / 1e3:,.0f} kB per token × "
+         f"{w.input_tokens + w.output_tokens:,} tokens × batch"),
+        ("Runtime overhead", mem.runtime_overhead_gb, "activations + CUDA context (KAITO, vLLM)"),
+        ("Communication buffers", mem.comm_buffers_gb, "NCCL, only when TP ≥ 2"),
+        ("Free", mem.free_gb, "left unused"),
+    ]
+    st.dataframe(pd.DataFrame(rows, columns=["Bucket", "GB", "How"]), hide_index=True,
+                 column_config={"GB": st.column_config.NumberColumn(format="%.1f")},
+                 key="memory_table")
+    st.caption(f"Room for {mem.max_batch:,} concurrent requests of "
+               f"{w.input_tokens + w.output_tokens:,} tokens; the server reserves a context of "
+               f"{mem.context_tokens:,} tokens per request for the fit check.")
+
+
+def _batch(plan: DeploymentPlan, scenario: Scenario) -> None:
+    t = plan.throughput
+    if t is None:
+        return
+    w = scenario.workload
+    st.subheader("Batch and latency", anchor=False)
+    st.markdown(f"Each replica runs **{t.batch} concurrent requests**: {batch_reason_text(plan)}")
+    with st.container(horizontal=True):
+        ok_tpot = "✓" if t.tpot_ms <= w.tpot_slo_ms else "✗"
+        ok_ttft = "✓" if t.ttft_ms <= w.ttft_slo_ms else "✗"
+        st.metric("Time per output token", f"{t.tpot_ms:,.0f} ms", border=True,
+                  delta=f"{ok_tpot} SLO {w.tpot_slo_ms:,.0f} ms", delta_color="off",
+                  delta_arrow="off")
+        st.metric("Time to first token", f"{t.ttft_ms:,.0f} ms", border=True,
+                  delta=f"{ok_ttft} SLO {w.ttft_slo_ms:,.0f} ms", delta_color="off",
+                  delta_arrow="off")
+    curve = data.batch_curve(scenario, plan.label)
+    if curve:
+        st.plotly_chart(charts.batch_curve(curve, plan, w.tpot_slo_ms, w.ttft_slo_ms),
+                        config=PLOTLY_CONFIG, key="chart_batch")
+
+
+def _throughput(plan: DeploymentPlan) -> None:
+    t = plan.throughput
+    if t is None:
+        return
+    st.subheader("Throughput of one replica", anchor=False)
+    band, ape = accuracy_text(data.accuracy())
+
+    def ranged(value: float, unit: str) -> str:
+        if ape is None:
+            return f"{value:,.0f} {unit}"
+        return f"{value:,.0f} {unit} (range {value * (1 - ape):,.0f}–{value * (1 + ape):,.0f})"
+
+    st.markdown(
+        f"- Output: **{ranged(t.output_tokens_per_s, 'tokens/s')}** at batch {t.batch}, "
+        f"prefill included\n"
+        f"- Requests: **{t.requests_per_s:,.2f} per second** per replica\n"
+        f"- Prefill: {ranged(t.prefill_tokens_per_s, 'input tokens/s')}\n"
+        f"- Engine: {t.engine}, tensor parallelism {t.tp}")
+    if ape is None:
+        st.info(band[0].upper() + band[1:] + ".", icon=":material/science:")
+    else:
+        st.caption(f"Throughput error band: {band}.")
+
+
+def _replicas(plan: DeploymentPlan, scenario: Scenario) -> None:
+    t = plan.throughput
+    if t is None or plan.replicas is None:
+        return
+    w = scenario.workload
+    st.subheader("From traffic to nodes", anchor=False)
+    peak = peak_requests_per_s(w.requests_per_day, w.peak_to_average)
+    raw = peak / (t.requests_per_s * w.target_utilization) if t.requests_per_s > 0 else math.inf
+    per_node = (plan.gpus_per_node or 1) // (plan.tp or 1)
+    st.markdown(
+        f"1. Peak traffic: {number(w.requests_per_day)} requests/day ÷ 86,400 s × "
+        f"{w.peak_to_average:g} = **{peak:,.2f} requests/s**\n"
+        f"2. Replicas: {peak:,.2f} ÷ ({t.requests_per_s:,.2f} per replica × "
+        f"{percent(w.target_utilization)} target utilisation) = {raw:,.2f} → "
+        f"**{plan.replicas}** (at least {w.min_replicas})\n"
+        f"3. GPUs: {plan.replicas} replicas × TP {plan.tp} = **{plan.gpus}**\n"
+        f"4. Nodes: {plan.replicas} replicas ÷ {per_node} per node "
+        f"({plan.gpus_per_node} GPUs each) = **{plan.nodes}**\n"
+        f"5. Average utilisation {percent(plan.utilization)}: idle capacity costs "
+        f"{md_usd(plan.idle_cost_usd_per_month)}/month of the total.")
+
+
+def _cost_lines(plan: DeploymentPlan) -> None:
+    st.subheader("Cost lines", anchor=False)
+    rows = [{"Cost line": line.name, "Quantity": line.quantity, "Unit": line.unit,
+             "Unit price (USD)": line.unit_price_usd, "Monthly (USD)": line.monthly_usd,
+             "Price status": line.status, "Price key": line.price_key, "Source": line.source,
+             "Note": line.note} for line in plan.cost_lines]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="cost_lines", column_config={
+        "Unit price (USD)": st.column_config.NumberColumn(format="$%.4f"),
+        "Monthly (USD)": st.column_config.NumberColumn(format="dollar"),
+        "Quantity": st.column_config.NumberColumn(format="localized"),
+    })
+
+
+def main() -> None:
+    scenario = state.current_scenario()
+    catalog = data.catalog()
+    st.title("Capacity detail", anchor=False)
+    try:
+        result = data.plan(scenario)
+    except PlannerError as exc:
+        st.error(f"The planner cannot plan this scenario: {escape_md(str(exc))}")
+        return
+    labels = [d.label for d in scenario.deployments]
+    if st.session_state.get(CHOICE_KEY) not in labels:
+        hosted = [d.label for d in scenario.deployments if not isinstance(d.target, ApiTarget)]
+        st.session_state[CHOICE_KEY] = (hosted or labels)[0]
+    label = st.selectbox("Option", labels, key=CHOICE_KEY)
+    index = labels.index(label)
+    dep, plan = scenario.deployments[index], result.deployments[index]
+    st.markdown(headline(dep, plan, catalog, plan.label == result.cheapest_label))
+    if isinstance(dep.target, ApiTarget):
+        st.info("A hosted API: the provider runs the capacity and bills per token, so there is no "
+                "memory, batch or node count to plan. Its cost lines:", icon=":material/cloud:")
+        _cost_lines(plan)
+        return
+    if not plan.fits:
+        st.error(f"Does not fit: {escape_md(plan.fit_reason)}", icon=":material/block:")
+        st.caption("Try a larger GPU, more GPUs per node (tensor parallelism), a lower precision, "
+                   "or a shorter maximum context (More settings in the editor).")
+        return
+    _memory(plan, scenario)
+    _batch(plan, scenario)
+    _throughput(plan)
+    _replicas(plan, scenario)
+    _cost_lines(plan)
+    if plan.warnings:
+        st.subheader("Warnings and estimates", anchor=False)
+        st.markdown("\n".join(f"- {escape_md(w)}" for w in plan.warnings))
+
+
+main()

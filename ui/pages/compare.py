@@ -1,0 +1,205 @@
+"""Compare: the answer first (one sentence per option, cheapest marked), then the numbers, the
+charts, and the CSV export / share link."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import streamlit as st
+
+from planner.errors import PlannerError
+from planner.export import plan_csv
+from planner.plan import DeploymentPlan, PlanResult
+from ui import charts, data, share, state
+from ui.format import (
+    cheapest_text,
+    escape_md,
+    headline,
+    md_usd,
+    number,
+    slo_problem,
+    status_text,
+    usd,
+    workload_text,
+)
+
+CRITICAL_PREFIXES = ("does not fit", "price missing", "SLO unmet", "throughput unknown",
+                     "energy unknown", "CO2 unknown")
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+def file_slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "scenario"
+
+
+def _card(plan: DeploymentPlan, result: PlanResult) -> None:
+    cheapest = result.cheapest_label
+    with st.container(border=True, width=260):
+        if plan.label == cheapest:
+            st.badge("cheapest", icon=":material/check_circle:", color="green")
+        if not plan.fits:
+            value, delta = "does not fit", None
+        elif plan.monthly_cost_usd is None:
+            value, delta = "price missing", None
+        else:
+            value = usd(plan.monthly_cost_usd)
+            best = next((p for p in result.deployments if p.label == cheapest), None)
+            delta = None
+            if best is not None and best.label != plan.label and best.monthly_cost_usd is not None:
+                delta = f"+{usd(plan.monthly_cost_usd - best.monthly_cost_usd)} vs {cheapest}"
+        st.metric(f"{escape_md(plan.label)} · monthly cost", value, delta=delta, delta_color="inverse")
+        lines = []
+        if plan.cost_per_million_output_tokens_usd is not None:
+            lines.append(f"{md_usd(plan.cost_per_million_output_tokens_usd)} per 1M output tokens")
+        if plan.gpus is not None:
+            lines.append(f"{plan.gpus} GPU{'s' if plan.gpus != 1 else ''} on {plan.nodes} "
+                         f"node{'s' if plan.nodes != 1 else ''} · {plan.replicas} × TP{plan.tp}")
+        elif plan.target_kind == "api":
+            lines.append("hosted: no GPUs to run")
+        if plan.energy_kwh_per_month is not None:
+            co2 = ("" if plan.co2_kg_per_month is None
+                   else f" · {number(plan.co2_kg_per_month)} kg CO2e")
+            lines.append(f"{number(plan.energy_kwh_per_month)} kWh{co2} per month")
+        if not plan.fits:
+            lines.append(f":orange[does not fit: {escape_md(plan.fit_reason)}]")
+        elif plan.monthly_cost_usd is None:
+            missing = ", ".join(dict.fromkeys(line.name.split(":")[0] for line in plan.cost_lines
+                                              if line.monthly_usd is None))
+            lines.append(f":orange[price missing: {escape_md(missing)} (see the answer above)]")
+        problem = slo_problem(plan)
+        if problem:
+            lines.append(f":orange[SLO unmet: {escape_md(problem)}]")
+        st.markdown("  \n".join(lines))
+
+
+def _table(result: PlanResult) -> pd.DataFrame:
+    rows = []
+    for p in result.deployments:
+        t = p.throughput
+        rows.append({
+            "Option": ("★ " if p.label == result.cheapest_label else "") + p.label,
+            "Status": status_text(p),
+            "Monthly cost (USD)": p.monthly_cost_usd,
+            "Per 1M output tokens (USD)": p.cost_per_million_output_tokens_usd,
+            "Per 1M, used share only (USD)": p.usage_cost_per_million_output_tokens_usd,
+            "Per 1k requests (USD)": p.cost_per_thousand_requests_usd,
+            "GPUs": p.gpus, "Nodes": p.nodes, "Replicas": p.replicas, "TP": p.tp,
+            "Batch": t.batch if t else None,
+            "Utilisation (%)": None if p.utilization is None else p.utilization * 100,
+            "TPOT (ms)": t.tpot_ms if t else None, "TTFT (ms)": t.ttft_ms if t else None,
+            "Energy (kWh/month)": p.energy_kwh_per_month,
+            "CO2e (kg/month)": p.co2_kg_per_month,
+            "Target": p.target,
+        })
+    return pd.DataFrame(rows)
+
+
+def _column_config() -> dict:
+    money = st.column_config.NumberColumn(format="dollar")
+    small_money = st.column_config.NumberColumn(format="$%.3f")
+    one = st.column_config.NumberColumn(format="%.0f")
+    return {
+        "Monthly cost (USD)": money, "Per 1M output tokens (USD)": small_money,
+        "Per 1M, used share only (USD)": st.column_config.NumberColumn(
+            format="$%.3f", help="What the tokens actually used cost: idle capacity excluded."),
+        "Per 1k requests (USD)": small_money, "Utilisation (%)": one, "TPOT (ms)": one,
+        "TTFT (ms)": one, "Energy (kWh/month)": st.column_config.NumberColumn(format="localized"),
+        "CO2e (kg/month)": st.column_config.NumberColumn(format="localized"),
+    }
+
+
+def _notes(result: PlanResult) -> list[str]:
+    notes = []
+    for p in result.deployments:
+        for w in p.warnings:
+            if not w.startswith(CRITICAL_PREFIXES):
+                notes.append(f"**{escape_md(p.label)}**: {escape_md(w)}")
+    return notes
+
+
+def main() -> None:
+    scenario = state.current_scenario()
+    catalog = data.catalog()
+    st.title(f"Compare · {escape_md(scenario.name)}", anchor=False)
+    st.caption(escape_md(workload_text(scenario)))
+    try:
+        result = data.plan(scenario)
+    except PlannerError as exc:
+        st.error(f"The planner cannot plan this scenario: {escape_md(str(exc))}")
+        st.stop()
+        return
+
+    st.subheader("The answer", anchor=False)
+    st.markdown("\n".join(f"- {headline(dep, plan, catalog, plan.label == result.cheapest_label)}"
+                          for dep, plan in zip(scenario.deployments, result.deployments,
+                                               strict=True)))
+    st.markdown(cheapest_text(result))
+
+    with st.container(horizontal=True, gap="small", key="cards"):
+        for plan in result.deployments:
+            _card(plan, result)
+
+    st.subheader("All figures", anchor=False)
+    st.dataframe(_table(result), hide_index=True, column_config=_column_config(),
+                 key="figures")
+    notes = _notes(result)
+    if notes:
+        with st.expander(f"Notes and estimates ({len(notes)})", icon=":material/info:"):
+            st.markdown("\n".join(f"- {n}" for n in notes))
+
+    st.subheader("Charts", anchor=False)
+    sweep, summaries = data.traffic(scenario)
+    tabs = st.tabs(["Cost breakdown", "Cost vs traffic", "Nodes over 12 months", "Energy & CO2"],
+                   key="chart_tab", on_change="rerun")
+    breakdown, traffic_tab, growth, energy = tabs
+    if breakdown.open:  # only the chart on show is drawn
+        with breakdown:
+            st.plotly_chart(charts.cost_breakdown(result), config=PLOTLY_CONFIG,
+                            key="chart_breakdown")
+    if traffic_tab.open:
+        with traffic_tab:
+            labels = [d.label for d in scenario.deployments]
+            st.plotly_chart(charts.cost_vs_traffic(sweep, summaries,
+                                                   scenario.workload.requests_per_day, labels),
+                            config=PLOTLY_CONFIG, key="chart_traffic")
+    if growth.open:
+        with growth:
+            if any(p.nodes_by_month for p in result.deployments):
+                st.plotly_chart(charts.nodes_over_time(result), config=PLOTLY_CONFIG,
+                                key="chart_nodes")
+            else:
+                st.caption("No self-hosted option fits, so there are no nodes to plan.")
+    if energy.open:
+        with energy:
+            if any(p.energy_kwh_per_month is not None for p in result.deployments):
+                st.plotly_chart(charts.energy_and_co2(result), config=PLOTLY_CONFIG,
+                                key="chart_energy")
+            st.caption("Hosted APIs publish no energy figures, so they are not shown.")
+    st.markdown("**Break-even between self-hosting and the API** (traffic at which their monthly "
+                "costs are equal; see Cost vs traffic)")
+    if summaries:
+        st.markdown("\n".join(f"- {escape_md(s.text)}" for s in summaries))
+    else:
+        st.caption("Add a hosted-API option and a self-hosted one to see where they break even.")
+
+    st.subheader("Export and share", anchor=False)
+    with st.container(horizontal=True):
+        st.download_button("Download comparison (CSV)", data=plan_csv(result),
+                           file_name=f"{file_slug(scenario.name)}-comparison.csv",
+                           mime="text/csv", icon=":material/download:", key="download_csv",
+                           on_click="ignore", type="primary")
+        st.download_button("Download scenario (JSON)",
+                           data=scenario.model_dump_json(indent=2),
+                           file_name=f"{file_slug(scenario.name)}.json",
+                           mime="application/json", icon=":material/data_object:",
+                           key="download_json", on_click="ignore")
+    st.caption("The CSV has one row per option, then one per cost line; units are in the column "
+               f"headers, and it records the scenario and the price snapshot date "
+               f"({result.prices_as_of}).")
+    share.render_share_box(scenario)
+    st.caption(f"Azure prices: retail snapshot, newest price dated {result.prices_as_of} (USD). "
+               "See the Catalog page for every price and its source.")
+
+
+main()

@@ -1,0 +1,130 @@
+"""Methodology: how every number is worked out, in plain language, with the constants read from
+the engine (so this page cannot drift from the code) and links to the sources."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from planner import energy, memory
+from planner.throughput import load_profiles
+from planner.units import HOURS_PER_MONTH
+from ui import data
+from ui.format import accuracy_text
+
+SOURCES = {
+    "KAITO's SKU calculation (memory overheads)":
+        "https://github.com/kaito-project/kaito/blob/main/presets/workspace/generator/model-sku-calculation.md",
+    "vLLM engine arguments (gpu_memory_utilization, max_num_seqs)":
+        "https://docs.vllm.ai/en/latest/serving/engine_args.html",
+    "Azure Retail Prices API": "https://learn.microsoft.com/rest/api/cost-management/retail-prices/azure-retail-prices",
+    "AKS pricing tiers": "https://learn.microsoft.com/azure/aks/free-standard-pricing-tiers",
+    "EcoLogits methodology (server power without GPUs)":
+        "https://ecologits.ai/latest/methodology/llm_inference/",
+    "Green Software Foundation real-time-cloud (PUE, grid carbon)":
+        "https://github.com/Green-Software-Foundation/real-time-cloud",
+    "EIA Electric Power Annual (electricity prices)":
+        "https://www.eia.gov/electricity/annual/",
+    "Uptime Institute 2023 (average PUE 1.58)":
+        "https://uptimeinstitute.com/resources/research-and-reports",
+    "infracost (730 hours per month, unknown is not zero)": "https://github.com/infracost/infracost",
+}
+
+
+def main() -> None:
+    profiles = load_profiles()
+    band, _ = accuracy_text(data.accuracy())
+    st.title("Methodology", anchor=False)
+    st.markdown(f"""
+Every figure follows one pipeline: **workload → memory fit → throughput at the SLOs → replicas →
+GPUs → nodes → cost lines → totals → energy and CO2**. Each step is a small function of the
+`planner` package, which the command line uses too; the numbers on every page come from it.
+
+#### 1. Does the model fit?
+Per GPU, with the model split over *TP* GPUs (tensor parallelism: 1, 2, 4 or 8, dividing the
+model's attention and KV heads):
+
+- **weights** = parameters × bytes per parameter (fp16/bf16 2, fp8/int8 1, int4 0.5 plus
+  group-scale metadata) × {memory.WEIGHT_LOAD_FACTOR} ÷ TP
+- **runtime overhead** = {memory.ACTIVATION_GIB_PER_GPU} GiB activations +
+  {memory.NON_TORCH_GIB_PER_GPU} GiB CUDA context and other non-PyTorch memory
+- **communication buffers** = {memory.NCCL_GIB_PER_GPU_TP} GiB NCCL when TP ≥ 2
+- **KV cache** = 2 (K and V) × layers × KV heads × head size × bytes (fp16 2, fp8 1) per token,
+  ÷ TP
+- The server may use {memory.USABLE_MEMORY_FRACTION:.0%} of GPU memory. The model fits if
+  weights, overheads and the KV cache of one request at the full context fit in it; the smallest
+  TP that fits is chosen unless you set one.
+
+#### 2. How many requests can one replica serve?
+A roofline model: a decode step reads the weights and every running request's KV cache from
+memory and does 2 × active parameters FLOPs per token; it takes the longer of the memory time and
+the compute time, plus a fixed per-step overhead, slowed by tensor-parallel communication. Prefill
+is compute-bound. With continuous batching each user's **time per output token** includes their
+share of other requests' prefills.
+
+The **batch** (concurrent requests per replica) is the largest that (a) fits the KV cache in
+memory, (b) keeps time per output token and time to first token within the SLOs, and (c) the
+engine allows. The Capacity page says which of these stopped it.
+
+Efficiency factors per engine (share of peak bandwidth / compute reached, per-step overhead):
+""")
+    st.dataframe([{"engine": p.name, "bandwidth": p.bandwidth_efficiency,
+                   "decode compute": p.compute_efficiency, "prefill compute": p.prefill_efficiency,
+                   "step overhead (ms)": p.step_overhead_ms,
+                   "slowdown per TP doubling": p.tp_overhead_per_doubling,
+                   "max batch": p.max_batch, "source": p.source} for p in profiles.values()],
+                 hide_index=True, key="profiles")
+    st.markdown(f"""
+**Accuracy:** {band}. Published roofline tools have been 1.4–2× off against real serving engines,
+so treat throughput as an estimate with that band, and calibrate with your own measurements.
+
+#### 3. Replicas, GPUs, nodes
+- peak requests/s = requests per day ÷ 86,400 × peak-to-average ratio
+- replicas = ⌈ peak requests/s ÷ (one replica's requests/s × target utilisation) ⌉, at least the
+  minimum replicas
+- GPUs = replicas × TP; nodes = ⌈ replicas ÷ ⌊GPUs per node ÷ TP⌋ ⌉
+- Growth: month *m* traffic = today × (1 + growth)^*m*, planned the same way for 12 months.
+
+#### 4. Cost
+- One place multiplies price × quantity. A month is **{HOURS_PER_MONTH} hours** (8,760 ÷ 12, the
+  Azure calculator's convention).
+- **Azure**: GPU nodes × node-hours × the VM's hourly Linux price in the region and plan, plus the
+  AKS cluster tier and the system node pool. Prices are the VM's, not per GPU: the same GPU costs
+  different amounts on different VM shapes.
+- **Own hardware**: purchase price ÷ months of amortisation per machine, plus electricity at the
+  site's price. No hosting, staff or network costs are added.
+- **API**: requests × tokens × the provider's price per million input and output tokens.
+- **Unknown is not zero**: a missing price makes the total "price missing" and is listed; it is
+  never counted as $0. Such an option cannot be the cheapest.
+- **Per 1M output tokens** = monthly cost ÷ output tokens served per month × 10⁶ (what you pay,
+  idle capacity included); the "used share only" figure multiplies by the average utilisation.
+- **Cheapest** = lowest complete monthly cost among options that fit and meet the SLOs.
+- **Break-even**: the cost of each option is computed at 25 traffic levels from 1,000 to 100
+  million requests per day (log-spaced); where a self-hosted option's cost crosses an API's, the
+  crossing is narrowed by bisection and printed.
+
+#### 5. Energy and CO2
+- GPU power rises linearly from idle to TDP with utilisation; GPUs provisioned but not serving
+  sit at idle. Without a published idle figure, idle = {energy.IDLE_POWER_FRACTION_OF_TDP:.0%} of
+  TDP (flagged as an estimate).
+- The rest of an Azure server draws {energy.HOST_POWER_W_PER_GPU_SLOT:.0f} W per GPU slot; own
+  machines use their catalogued host power.
+- Facility energy = IT power × PUE × {HOURS_PER_MONTH} h: the Azure region's published PUE, or
+  {energy.ON_PREM_DEFAULT_PUE} (industry average) on premises unless you enter your site's.
+- CO2e = kWh × the region's average grid carbon intensity. Hosted APIs publish no energy figures,
+  so none is shown for them.
+
+#### Share links and exports
+The address bar always holds the whole scenario (format described in `planner/sharelink.py`), so
+a link reproduces the scenario and its numbers exactly. The CSV export has one row per option and
+one per cost line, units in the headers, the scenario and the price snapshot date, and neutralises
+spreadsheet formulas in labels.
+
+#### Sources
+""")
+    st.markdown("\n".join(f"- [{name}]({url})" for name, url in SOURCES.items()))
+    cat = data.catalog()
+    st.caption(f"Every catalog row carries its own source and date (Catalog page). Price snapshot "
+               f"as of {cat.prices_as_of}.")
+
+
+main()
