@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,6 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from planner.errors import DataError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR_ENV = "PLANNER_DATA_DIR"  # read reference tables from another folder (tests, mirrors)
+
+
+def default_data_dir() -> Path:
+    """The shipped ``data/`` folder, or the folder named by $PLANNER_DATA_DIR."""
+    override = os.environ.get(DATA_DIR_ENV)
+    return Path(override) if override else DATA_DIR
 
 Precision = Literal["fp16", "bf16", "fp8", "int8", "int4"]
 PRECISIONS: tuple[Precision, ...] = ("fp16", "bf16", "fp8", "int8", "int4")
@@ -345,8 +353,9 @@ PRICES_FILE = Path("prices") / "azure_retail_prices.csv"
 PLATFORM_PRICES_FILE = "azure_platform_prices.csv"
 
 
-def load_catalog(data_dir: Path = DATA_DIR, prices_path: Path | None = None) -> Catalog:
+def load_catalog(data_dir: Path | None = None, prices_path: Path | None = None) -> Catalog:
     """Load and cross-check every table. Raises DataError on the first problem found."""
+    data_dir = data_dir or default_data_dir()
     tables = {
         name: _index(load_rows(data_dir / file, model), file)
         for name, (file, model) in TABLES.items()

@@ -16,9 +16,9 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _catalog_records(table: str, data_dir: Path | None) -> list[dict]:
-    from planner.catalog import DATA_DIR, load_catalog
+    from planner.catalog import load_catalog
 
-    catalog = load_catalog(data_dir or DATA_DIR)
+    catalog = load_catalog(data_dir)
     if table == "prices":
         return [_ordered(row.model_dump(mode="json")) for row in catalog.prices]
     source = {

@@ -52,7 +52,7 @@ from planner.throughput import (
     profile_for,
     throughput_curve,
 )
-from planner.units import DAYS_PER_MONTH, HOURS_PER_MONTH, TOKENS_PER_MILLION
+from planner.units import DAYS_PER_MONTH, HOURS_PER_MONTH, SECONDS_PER_DAY, TOKENS_PER_MILLION
 
 SYSTEM_NODE_PRICE_ID = "system-node-Standard_D4ds_v5"
 SYSTEM_NODE_VM = "Standard_D4ds_v5"
@@ -299,6 +299,15 @@ def _plan_self_hosted(dep: Deployment, workload: Workload, catalog: Catalog,
     ]
     utilization = min(1.0, average_requests_per_s(workload.requests_per_day)
                       / (replicas * choice.requests_per_s))
+    spare = nodes * (gpus_per_node // tp) - replicas
+    if spare > 0:
+        kind = "node" if isinstance(target, AzureTarget) else "machine"
+        headroom_rpd = (replicas + spare) * choice.requests_per_s * workload.target_utilization \
+            / workload.peak_to_average * SECONDS_PER_DAY
+        warnings.append(
+            f"{spare} spare replica slot(s) on the {nodes} {kind}(s) already paid for "
+            f"({nodes * gpus_per_node - replicas * tp} idle GPU(s)): traffic up to "
+            f"{headroom_rpd:,.0f} requests/day costs no more")
 
     energy_kwh, co2, energy_warnings = _energy(gpu, replicas * tp, nodes, gpus_per_node,
                                                utilization, dep, catalog)

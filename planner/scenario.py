@@ -174,6 +174,17 @@ def parse_scenario_text(text: str, fmt: str = "auto") -> Scenario:
     return scenario_from_dict(data)
 
 
+def parse_scenario_bytes(name: str, data: bytes) -> Scenario:
+    """A scenario from an uploaded file's name and bytes (.json, else YAML)."""
+    if len(data) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(f"the file is larger than {MAX_SCENARIO_BYTES:,} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError("the file is not UTF-8 text") from exc
+    return parse_scenario_text(text, "json" if name.lower().endswith(".json") else "yaml")
+
+
 def load_scenario(path: Path) -> Scenario:
     """Read a scenario file (.json, .yaml or .yml)."""
     try:

@@ -4,6 +4,7 @@ traceback, a hang or a silently clamped number."""
 import contextlib
 import json
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -127,3 +128,26 @@ def test_json_output_has_no_nan(catalog):
     dumped = json.dumps(plan_scenario(scenario, catalog).model_dump(mode="json"),
                         allow_nan=False)
     assert "does not fit" in dumped
+
+
+@FUZZ
+@given(data=st.one_of(st.binary(max_size=600), st.text(max_size=300).map(str.encode)),
+       name=st.sampled_from(["s.json", "s.yaml", "s.yml", "S.JSON"]))
+def test_uploaded_scenario_files_load_or_explain(catalog, data, name):
+    from planner.scenario import check_against_catalog, parse_scenario_bytes
+
+    try:
+        check_against_catalog(parse_scenario_bytes(name, data), catalog)
+    except ScenarioError as exc:
+        assert str(exc)
+
+
+def test_uploaded_file_limits():
+    from planner.scenario import parse_scenario_bytes
+
+    with pytest.raises(ScenarioError, match="larger than"):
+        parse_scenario_bytes("big.json", b" " * (MAX_SCENARIO_BYTES + 1))
+    with pytest.raises(ScenarioError, match="UTF-8"):
+        parse_scenario_bytes("bad.yaml", b"\xff\xfe\x00name: x")
+    example = (Path(__file__).resolve().parent.parent / "examples" / "support-bot.json")
+    assert parse_scenario_bytes("support-bot.json", example.read_bytes()).name == "support-bot"

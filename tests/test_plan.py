@@ -232,3 +232,14 @@ def test_plan_cli_invalid_scenario(tmp_path):
     out = run_cli("plan", "--scenario", str(bad))
     assert out.returncode == 2
     assert "deployments[0].model" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_spare_replica_slots_are_reported(catalog):
+    # one tp=2 replica of a 70B model on an 8-GPU node: 3 more replicas fit at no extra cost
+    data = base(model="llama-3-70b", precision="fp8", context_tokens=8192, tp=2,
+                target={"kind": "azure", "vm_sku": "Standard_ND96isr_H100_v5", "region": "eastus"})
+    data["workload"]["requests_per_day"] = 1000
+    plan = plan_of(catalog, data).deployments[0]
+    assert plan.replicas == 1 and plan.nodes == 1
+    note = next(w for w in plan.warnings if "spare replica slot" in w)
+    assert note.startswith("3 spare replica slot(s)") and "6 idle GPU(s)" in note
