@@ -298,6 +298,17 @@ def _index(rows: Iterable[R], path_name: str, key: str = "id") -> dict[str, R]:
 
 
 @dataclass(frozen=True)
+class VmPrice:
+    """A VM size's hourly USD price as a cost line needs it (see :meth:`Catalog.vm_price`)."""
+
+    price_per_hour: float | None
+    status: str
+    source: str
+    key: str
+    note: str
+
+
+@dataclass(frozen=True)
 class Catalog:
     """All reference tables, validated and cross-checked. Build with :func:`load_catalog`."""
 
@@ -330,6 +341,21 @@ class Catalog:
 
     def price(self, sku: str, region: str, plan: str) -> PriceRow | None:
         return self.price_index.get((sku, region, plan))
+
+    def vm_price(self, sku: str, region: str, plan: str) -> VmPrice:
+        """The USD hourly price of a VM size for a cost line: the price (None if unknown),
+        its status, source, the key it was looked up by, and a note saying why it is missing."""
+        key = f"{sku}/{region}/{plan}"
+        row = self.price(sku, region, plan)
+        if row is None:
+            return VmPrice(None, "missing", "", key, "no row in the price snapshot")
+        if row.status == "missing":
+            return VmPrice(None, "missing", row.source, key,
+                           row.notes or "flagged missing in the snapshot")
+        if row.currency != "USD":
+            return VmPrice(None, "missing", row.source, key,
+                           f"snapshot price is in {row.currency}")
+        return VmPrice(row.price_per_hour, row.status, row.source, key, "")
 
     def platform_price(self, price_id: str, region: str) -> PlatformPrice | None:
         """A platform price for the region, else its region-independent (``*``) row."""

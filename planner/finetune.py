@@ -407,17 +407,10 @@ def _fit(memory: FinetuneMemory, job: FinetuneJob, gpus: int) -> tuple[bool, str
 def _cost_lines(job: FinetuneJob, catalog: Catalog, gpu: GpuSpec, units: int,
                 hours: float) -> list[CostLine]:
     if job.vm_sku is not None:
-        key = f"{job.vm_sku}/{job.region}/{job.pricing}"
-        row = catalog.price(job.vm_sku, job.region, job.pricing)
-        price = row.price_per_hour if row is not None and row.currency == "USD" else None
-        note = "" if row is not None else "no row in the price snapshot"
-        if row is not None and row.status == "missing":
-            note = row.notes or "flagged missing in the snapshot"
-        elif row is not None and row.currency != "USD":
-            note = f"snapshot price is in {row.currency}"
+        vm = catalog.vm_price(job.vm_sku, job.region, job.pricing)
         return [cost_line(f"Training nodes: {units} x {job.vm_sku} ({job.pricing})", units * hours,
-                          "node-hour", price, row.status if row else "missing", key,
-                          row.source if row else "", note)]
+                          "node-hour", vm.price_per_hour, vm.status, vm.key,  # type: ignore[arg-type]
+                          vm.source, vm.note)]
     hw = catalog.local_hardware[job.hardware or ""]
     purchase = hw.purchase_usd
     status = "estimated" if "purchase_usd" in hw.unconfirmed else "quoted"

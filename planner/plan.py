@@ -390,18 +390,10 @@ def _memory_report(mem: MemoryBreakdown, model: ModelSpec, dep: Deployment, batc
 
 
 def _azure_lines(target: AzureTarget, nodes: int, catalog: Catalog) -> list[CostLine]:
-    key = f"{target.vm_sku}/{target.region}/{target.pricing}"
-    row = catalog.price(target.vm_sku, target.region, target.pricing)
-    price = row.price_per_hour if row is not None and row.currency == "USD" else None
-    note = "" if row is not None else "no row in the price snapshot"
-    if row is not None and row.status == "missing":
-        note = row.notes or "flagged missing in the snapshot"
-    elif row is not None and row.currency != "USD":
-        note = f"snapshot price is in {row.currency}"
+    vm = catalog.vm_price(target.vm_sku, target.region, target.pricing)
     lines = [cost_line(
         f"GPU nodes: {nodes} x {target.vm_sku} ({target.pricing})", nodes * HOURS_PER_MONTH,
-        "node-hour", price, row.status if row else "missing", key, row.source if row else "",
-        note)]
+        "node-hour", vm.price_per_hour, vm.status, vm.key, vm.source, vm.note)]  # type: ignore[arg-type]
     tier = catalog.platform_price(f"aks-tier-{target.cluster_tier}", target.region)
     lines.append(cost_line(
         f"AKS cluster management ({target.cluster_tier} tier)", HOURS_PER_MONTH, "cluster-hour",

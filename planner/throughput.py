@@ -355,11 +355,16 @@ def choose_batch(curve: ThroughputCurve, memory_max_batch: int, engine_max_batch
         b, meets = 1, False
         reason = (f"SLO unmet even at batch 1 (TPOT {tpot_ms[0]:.0f} ms vs {tpot_slo_ms:.0f}, "
                   f"TTFT {ttft_ms[0]:.0f} ms vs {ttft_slo_ms:.0f})")
-    i = b - 1
+    return _choice_at(curve, b, reason, meets)
+
+
+def _choice_at(curve: ThroughputCurve, batch: int, reason: str, meets_slo: bool) -> BatchChoice:
+    """The curve's figures at ``batch`` (1-based)."""
+    i = batch - 1
     return BatchChoice(
-        batch=b,
+        batch=batch,
         reason=reason,
-        meets_slo=meets,
+        meets_slo=meets_slo,
         prefill_tokens_per_s=_prefill_rate(curve),
         decode_tokens_per_s=float(curve.decode_tokens_per_s[i]),
         output_tokens_per_s=float(curve.output_tokens_per_s[i]),
@@ -377,17 +382,7 @@ def _prefill_rate(curve: ThroughputCurve) -> float:
 
 def estimate_at_batch(curve: ThroughputCurve, batch: int) -> BatchChoice:
     """Figures at a given batch (no SLO search)."""
-    i = min(max(batch, 1), len(curve.batch)) - 1
-    return BatchChoice(
-        batch=i + 1, reason="batch given", meets_slo=True,
-        prefill_tokens_per_s=_prefill_rate(curve),
-        decode_tokens_per_s=float(curve.decode_tokens_per_s[i]),
-        output_tokens_per_s=float(curve.output_tokens_per_s[i]),
-        requests_per_s=float(curve.requests_per_s[i]),
-        tpot_ms=float(curve.tpot_s[i] * 1000),
-        ttft_ms=float(curve.ttft_s[i] * 1000),
-        decode_step_ms=float(curve.decode_step_s[i] * 1000),
-    )
+    return _choice_at(curve, min(max(batch, 1), len(curve.batch)), "batch given", True)
 
 
 def memory_cap(mem: MemoryBreakdown, input_tokens: int, output_tokens: int) -> int:
