@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import email.utils
+import hashlib
 import io
 import json
 import math
@@ -478,10 +479,18 @@ class RetailPricesClient:
         if not same_origin(url, self.base_url):
             raise PriceApiPagingError(f"refusing to fetch {short_url(url)}: not on {self.base_url}")
         seen = {page_identity(url)}
+        contents: dict[str, int] = {}
         fetched = 0
         while True:
             page = self.get_page(url)
             fetched += 1
+            if page.items:
+                digest = hashlib.sha256(json.dumps(page.items, sort_keys=True).encode()).hexdigest()
+                if digest in contents:
+                    raise PriceApiPagingError(
+                        f"page {fetched} ({short_url(url)}) repeats the items of page "
+                        f"{contents[digest]}: the paging is broken; refresh again later")
+                contents[digest] = fetched
             yield page
             if page.next_page_link is None:
                 return

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -74,6 +75,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     cut_at: int | None = None
+    reset: bool = False  # close the connection with a TCP reset instead of answering
 
 
 def route_key(path: str, query: str) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -143,6 +145,12 @@ def make_handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
                 reply = Reply(status=404, body=b'{"error": "unexpected request in test"}')
             if reply.delay:
                 api.release.wait(reply.delay)
+            if reply.reset:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                self.connection.close()
+                self.close_connection = True
+                return
             try:
                 self.send_response(reply.status)
                 headers = {"Content-Type": "application/json; charset=utf-8", **reply.headers}
@@ -581,6 +589,25 @@ def test_truncated_body_is_retried_then_reported(api: FakeApi, snapshot: Path) -
     assert snapshot.read_bytes() == before
 
 
+def test_connection_reset_is_retried_then_reported(api: FakeApi, snapshot: Path) -> None:
+    before = snapshot.read_bytes()
+    api.expect(first_page_query("westeurope"), Reply(reset=True), Reply(reset=True))
+    sleeps: list[float] = []
+    with pytest.raises(ap.PriceApiConnectionError, match="gave up after 2 attempts"):
+        refresh(api, snapshot, sleeps, regions=["westeurope"], max_retries=1)
+    assert sleeps == [1.0]
+    assert snapshot.read_bytes() == before
+    assert not list(snapshot.parent.glob("*.tmp*"))
+
+
+def test_connection_reset_then_success(api: FakeApi, snapshot: Path) -> None:
+    api.expect(first_page_query("westeurope"), Reply(reset=True),
+               api.page("westeurope_page1.json"))
+    sleeps: list[float] = []
+    report = refresh(api, snapshot, sleeps, regions=["westeurope"])
+    assert sleeps == [1.0] and report.pages == 1
+
+
 def test_http_400_is_not_retried(api: FakeApi, snapshot: Path) -> None:
     before = snapshot.read_bytes()
     api.expect(first_page_query("eastus"),
@@ -649,6 +676,19 @@ def test_page_linking_to_itself_is_refused(api: FakeApi, snapshot: Path) -> None
     looping = api.page("eastus_page2.json", NextPageLink=link2)
     api.expect_chain(first_page_query("eastus"), page1, looping)
     with pytest.raises(ap.PriceApiPagingError, match="loops back"):
+        refresh(api, snapshot)
+    assert len(api.requests) == 2
+    assert snapshot.read_bytes() == before
+
+
+def test_duplicate_page_is_refused(api: FakeApi, snapshot: Path) -> None:
+    """Page 2 answers with page 1's items under a new link: the paging is broken."""
+    before = snapshot.read_bytes()
+    page1, page2, _ = eastus_chain(api)
+    repeated = api.page("eastus_page1.json",
+                        NextPageLink=json.loads(page2.body)["NextPageLink"])
+    api.expect_chain(first_page_query("eastus"), page1, repeated)
+    with pytest.raises(ap.PriceApiPagingError, match="repeats the items of page 1"):
         refresh(api, snapshot)
     assert len(api.requests) == 2
     assert snapshot.read_bytes() == before
