@@ -7,17 +7,25 @@ scenario editor in the sidebar, the address bar kept equal to the scenario, then
 
 import streamlit as st
 
+from planner.errors import DataError
 from ui import data, editor, share, state
 
 st.set_page_config(page_title="planner — LLM cost & capacity",
                    layout="wide", initial_sidebar_state="auto")
 
-catalog = data.catalog()
+try:
+    catalog = data.catalog()
+except DataError as exc:  # refuse to start on broken reference data, naming file, row, field
+    st.error(f"The planner cannot start: a reference table failed validation.\n\n**{exc}**\n\n"
+             "Fix the named file (see data/README.md) and reload this page.")
+    st.stop()
 state.init_session(catalog)
 
 page = st.navigation([
     st.Page("ui/pages/compare.py", title="Compare", icon=":material/balance:", default=True),
     st.Page("ui/pages/capacity.py", title="Capacity", icon=":material/memory:"),
+    st.Page("ui/pages/advisor.py", title="Advisor", icon=":material/travel_explore:"),
+    st.Page("ui/pages/deploy.py", title="Deploy & fine-tune", icon=":material/rocket_launch:"),
     st.Page("ui/pages/catalog.py", title="Catalog", icon=":material/table_view:"),
     st.Page("ui/pages/methodology.py", title="Methodology", icon=":material/menu_book:"),
 ], position="top")
@@ -27,6 +35,8 @@ with st.sidebar:
     share.sync_query_params(state.current_scenario())
     with st.expander("Share this scenario", icon=":material/link:"):
         share.render_share_box(state.current_scenario(), page.url_path)
+    with st.expander("Load a scenario file", icon=":material/upload_file:"):
+        share.render_upload(catalog)
 
 state.render_banners()
 page.run()

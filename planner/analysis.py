@@ -1,20 +1,30 @@
 """What-if analyses over a scenario: cost vs traffic, break-even traffic, sensitivity.
 
 All of them re-run the one pipeline (:func:`planner.plan.plan_scenario`) on modified scenarios;
-none has arithmetic of its own.
+none has arithmetic of its own. Cost against traffic and break-even take an optional cost function
+``cost_fn(scenario, requests_per_day) -> {label: monthly USD or None}`` so a caller can put a
+cache in front of the pipeline (the dashboard does); by default the pipeline is called directly and
+only usable costs count (:func:`usable_cost`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from planner.catalog import Catalog
-from planner.plan import plan_scenario
+from planner.plan import DeploymentPlan, plan_scenario
 from planner.scenario import AzureTarget, Scenario
 from planner.throughput import EngineProfile, load_profiles
+
+# (scenario, requests/day) -> {deployment label: monthly USD, None where unknown}
+CostFn = Callable[[Scenario, float], dict[str, float | None]]
+
+BREAK_EVEN_REL_TOL = 1e-4  # bisection stops when the bracket is narrower than 0.01 % of traffic
+MAX_BISECTION_STEPS = 60
 
 
 def with_traffic(scenario: Scenario, requests_per_day: float) -> Scenario:
@@ -28,24 +38,54 @@ def traffic_grid(low: float = 1e3, high: float = 1e8, points: int = 31) -> list[
     return [float(x) for x in np.geomspace(low, high, points)]
 
 
-def cost_vs_traffic(scenario: Scenario, catalog: Catalog, grid: list[float],
-                    profiles: dict[str, EngineProfile] | None = None
-                    ) -> dict[str, list[float | None]]:
-    """Monthly cost (USD) of every deployment at each traffic level; None where unknown, where
-    the deployment does not fit or misses its SLOs."""
+def usable_cost(plan: DeploymentPlan) -> float | None:
+    """Monthly cost (USD) of a deployment that fits, meets its SLOs and is fully priced, else
+    None: an option that cannot serve the workload has no cost to compare."""
+    ok = plan.fits and (plan.throughput is None or plan.throughput.meets_slo)
+    return plan.monthly_cost_usd if ok else None
+
+
+def engine_cost_fn(catalog: Catalog, profiles: dict[str, EngineProfile] | None = None) -> CostFn:
+    """The pipeline as a cost function: usable monthly cost (USD) of every deployment."""
     profiles = profiles or load_profiles()
+
+    def cost(scenario: Scenario, requests_per_day: float) -> dict[str, float | None]:
+        result = plan_scenario(with_traffic(scenario, requests_per_day), catalog, profiles)
+        return {p.label: usable_cost(p) for p in result.deployments}
+
+    return cost
+
+
+def _cost_fn(catalog: Catalog | None, profiles: dict[str, EngineProfile] | None,
+             cost_fn: CostFn | None) -> CostFn:
+    if cost_fn is not None:
+        return cost_fn
+    if catalog is None:
+        raise ValueError("pass a catalog or a cost_fn")
+    return engine_cost_fn(catalog, profiles)
+
+
+def cost_vs_traffic(scenario: Scenario, catalog: Catalog | None = None,
+                    grid: list[float] | None = None,
+                    profiles: dict[str, EngineProfile] | None = None, *,
+                    cost_fn: CostFn | None = None) -> dict[str, list[float | None]]:
+    """Monthly cost (USD) of every deployment at each traffic level of ``grid`` (requests/day,
+    default :func:`traffic_grid`); None where unknown, where the deployment does not fit or
+    misses its SLOs (or wherever ``cost_fn`` says None)."""
+    fn = _cost_fn(catalog, profiles, cost_fn)
+    grid = traffic_grid() if grid is None else grid
     out: dict[str, list[float | None]] = {d.label: [] for d in scenario.deployments}
     for rpd in grid:
-        result = plan_scenario(with_traffic(scenario, rpd), catalog, profiles)
-        for plan in result.deployments:
-            ok = plan.fits and (plan.throughput is None or plan.throughput.meets_slo)
-            out[plan.label].append(plan.monthly_cost_usd if ok else None)
+        costs = fn(scenario, rpd)
+        for label, values in out.items():
+            values.append(costs.get(label))
     return out
 
 
 @dataclass(frozen=True)
 class BreakEven:
-    """Traffic at which ``cheaper_above`` becomes cheaper than ``cheaper_below``."""
+    """Traffic (requests/day) at which ``cheaper_above`` becomes cheaper than ``cheaper_below``,
+    and the monthly cost (USD) of ``cheaper_above`` there (NaN if unknown)."""
 
     requests_per_day: float
     cheaper_below: str
@@ -53,54 +93,83 @@ class BreakEven:
     monthly_cost_usd: float
 
 
-def _cost(scenario: Scenario, label: str, rpd: float, catalog: Catalog,
-          profiles: dict[str, EngineProfile]) -> float | None:
-    dep = next(d for d in scenario.deployments if d.label == label)
-    single = with_traffic(scenario.model_copy(update={"deployments": (dep,)}), rpd)
-    plan = plan_scenario(single, catalog, profiles).deployments[0]
-    ok = plan.fits and (plan.throughput is None or plan.throughput.meets_slo)
-    return plan.monthly_cost_usd if ok else None
+def _sign(value: float) -> int:
+    return (value > 0) - (value < 0)
 
 
-def break_even(scenario: Scenario, label_a: str, label_b: str, catalog: Catalog,
+def break_even(scenario: Scenario, label_a: str, label_b: str, catalog: Catalog | None = None,
                low: float = 1e2, high: float = 1e9, points: int = 57,
                profiles: dict[str, EngineProfile] | None = None,
-               rel_tol: float = 0.005) -> list[BreakEven]:
-    """Every traffic level (requests/day) in [low, high] where the cheaper of two deployments
-    changes. Self-hosted costs are steps (whole nodes), so there can be several; each is
-    located by bisection on a log scale to ``rel_tol``."""
-    profiles = profiles or load_profiles()
-    labels = {d.label for d in scenario.deployments}
+               rel_tol: float = BREAK_EVEN_REL_TOL, *, cost_fn: CostFn | None = None,
+               grid: list[float] | None = None,
+               costs: dict[str, list[float | None]] | None = None) -> list[BreakEven]:
+    """Every traffic level (requests/day) on the grid's range where the cheaper of two
+    deployments changes, in order of traffic.
+
+    Self-hosted costs are steps (whole nodes) and API costs straight lines, so there can be
+    several. Each change is bracketed between two grid points (``grid``, default ``points``
+    log-spaced levels from ``low`` to ``high``) and located by bisection on a log scale until the
+    bracket is narrower than ``rel_tol``; the middle of the last bracket is reported. ``costs``
+    may hold both deployments' costs on ``grid`` already (from :func:`cost_vs_traffic`), saving
+    the grid's runs. The bisection runs the two deployments alone (their plans do not depend on
+    the others)."""
+    labels = [d.label for d in scenario.deployments]
     for label in (label_a, label_b):
         if label not in labels:
             raise ValueError(f"no deployment labelled {label!r}")
+    fn = _cost_fn(catalog, profiles, cost_fn)
+    grid = traffic_grid(low, high, points) if grid is None else grid
+    pair = scenario.model_copy(update={"deployments": tuple(
+        d for d in scenario.deployments if d.label in (label_a, label_b))})
 
-    def diff(rpd: float) -> float | None:
-        a = _cost(scenario, label_a, rpd, catalog, profiles)
-        b = _cost(scenario, label_b, rpd, catalog, profiles)
-        return None if a is None or b is None else a - b
+    def pair_costs(rpd: float) -> tuple[float | None, float | None]:
+        at = fn(pair, rpd)
+        return at.get(label_a), at.get(label_b)
 
-    grid = traffic_grid(low, high, points)
-    values = [diff(x) for x in grid]
+    if costs is None:
+        costs = cost_vs_traffic(pair, grid=grid, cost_fn=fn)
+    diffs = [None if a is None or b is None else a - b
+             for a, b in zip(costs[label_a], costs[label_b], strict=True)]
     found: list[BreakEven] = []
-    for i in range(len(grid) - 1):
-        x0, d0, x1, d1 = grid[i], values[i], grid[i + 1], values[i + 1]
-        if d0 is None or d1 is None or (d0 < 0) == (d1 < 0) or d0 == 0:
+    last: tuple[float, int] | None = None  # last grid traffic where one was strictly cheaper
+    for x, d in zip(grid, diffs, strict=True):
+        if d is None:
+            last = None  # unknown in between: no claim about where they cross
             continue
-        lo, hi, dlo = x0, x1, d0
-        while hi / lo > 1 + rel_tol:
-            mid = math.sqrt(lo * hi)
-            dm = diff(mid)
-            if dm is None:
-                break
-            if (dm < 0) == (dlo < 0):
-                lo, dlo = mid, dm
-            else:
-                hi = mid
-        below, above = (label_a, label_b) if d0 < 0 else (label_b, label_a)
-        cost = _cost(scenario, above, hi, catalog, profiles)
-        found.append(BreakEven(hi, below, above, cost if cost is not None else math.nan))
+        if d == 0:
+            continue
+        if last is not None and _sign(d) != last[1]:
+            found.append(_bisect(last[0], x, last[1], pair_costs, label_a, label_b, rel_tol))
+        last = (x, _sign(d))
     return found
+
+
+def _bisect(lo: float, hi: float, sign_lo: int,
+            pair_costs: Callable[[float], tuple[float | None, float | None]],
+            label_a: str, label_b: str, rel_tol: float) -> BreakEven:
+    """Narrow [lo, hi] (requests/day) around the change of sign of cost(a) - cost(b)."""
+    for _ in range(MAX_BISECTION_STEPS):
+        if hi / lo <= 1 + rel_tol:
+            break
+        mid = math.sqrt(lo * hi)
+        a, b = pair_costs(mid)
+        if a is None or b is None:
+            break
+        s = _sign(a - b)
+        if s == 0:
+            lo = hi = mid
+            break
+        if s == sign_lo:
+            lo = mid
+        else:
+            hi = mid
+    rpd = math.sqrt(lo * hi)
+    # below the change the cheaper one is a when cost(a) - cost(b) < 0
+    below, above = (label_a, label_b) if sign_lo < 0 else (label_b, label_a)
+    a, b = pair_costs(rpd)
+    cost_above, cost_below = (b, a) if above == label_b else (a, b)
+    cost = cost_above if cost_above is not None else cost_below
+    return BreakEven(rpd, below, above, cost if cost is not None else math.nan)
 
 
 @dataclass(frozen=True)
@@ -138,9 +207,7 @@ def sensitivity(scenario: Scenario, label: str, catalog: Catalog,
             s = s.model_copy(update={"workload": w.model_copy(update=workload_update)})
         if deployment is not None:
             s = s.model_copy(update={"deployments": (deployment,)})
-        plan = plan_scenario(s, catalog, profiles).deployments[0]
-        ok = plan.fits and (plan.throughput is None or plan.throughput.meets_slo)
-        return plan.monthly_cost_usd if ok else None
+        return usable_cost(plan_scenario(s, catalog, profiles).deployments[0])
 
     base = cost_with()
     cases: list[tuple[str, str, str, dict, dict]] = [

@@ -1,6 +1,12 @@
 import pytest
+from browser_support import app_url_fixture, browser_fixture, page_fixture
 
 from planner.catalog import load_catalog
+
+# The browser fixtures are registered here, once: a session fixture imported into several test
+# modules would start one Playwright per module, and a second sync Playwright in the same
+# process fails. Every browser test module shares one server and one Chromium per worker.
+__all__ = ["app_url_fixture", "browser_fixture", "page_fixture"]
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,16 @@
 """Cost vs traffic, break-even and sensitivity re-run the pipeline; pinned to hand cases."""
 
-import pytest
+import math
 
-from planner.analysis import break_even, cost_vs_traffic, sensitivity, traffic_grid
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from planner.analysis import break_even, cost_vs_traffic, sensitivity, traffic_grid, usable_cost
+from planner.plan import plan_scenario
 from planner.scenario import scenario_from_dict
 from planner.units import DAYS_PER_MONTH
+from ui.presets import default_scenario
 
 SCENARIO = scenario_from_dict({
     "workload": {"requests_per_day": 20_000, "input_tokens": 800, "output_tokens": 200,
@@ -51,3 +57,85 @@ def test_sensitivity_orders_by_swing(catalog):
 def test_unknown_label(catalog):
     with pytest.raises(ValueError):
         sensitivity(SCENARIO, "nope", catalog)
+
+
+# ------------------------------------------------------------------ one search, any cost function
+
+STEP_USD = 1000.0  # a self-hosted node per month
+PER_REQUEST_USD = 0.01  # an API's price per request/day-month
+
+
+def synthetic(requests_per_node: float = 200_000):
+    """A cost function without the engine: whole nodes (a staircase) and a straight line."""
+    calls: list[float] = []
+
+    def cost(scenario, rpd):
+        calls.append(rpd)
+        costs = {"Hosted": STEP_USD * max(1, math.ceil(rpd / requests_per_node)),
+                 "Api": PER_REQUEST_USD * rpd, "Unpriced": None}
+        return {d.label: costs[d.label] for d in scenario.deployments}
+
+    return cost, calls
+
+
+PAIR = scenario_from_dict({"deployments": [
+    {"label": "Hosted", "model": "phi-3-mini-4k",
+     "target": {"kind": "azure", "vm_sku": "Standard_NC24ads_A100_v4"}},
+    {"label": "Api", "model": "gpt-4o", "target": {"kind": "api"}},
+    {"label": "Unpriced", "model": "gpt-4o-mini", "target": {"kind": "api"}},
+]})
+
+
+def test_break_even_with_a_cost_function_finds_the_crossing():
+    cost, _ = synthetic()
+    [point] = break_even(PAIR, "Hosted", "Api", cost_fn=cost, low=1e3, high=1e7, points=25)
+    # one node ($1,000, up to 200k requests/day) costs what the API does at 100k requests/day;
+    # above, nodes add $1,000 per 200k while the API adds $2,000: no second crossing
+    assert point.cheaper_below == "Api" and point.cheaper_above == "Hosted"
+    assert point.requests_per_day == pytest.approx(1e5, rel=2e-4)
+    assert point.monthly_cost_usd == pytest.approx(STEP_USD)
+
+
+def test_break_even_reuses_a_sweep_and_finds_every_swap():
+    cost, calls = synthetic(requests_per_node=150_000)  # the second node's step crosses back
+    grid = traffic_grid(1e4, 1e6, 120)
+    costs = cost_vs_traffic(PAIR, grid=grid, cost_fn=cost)
+    calls.clear()
+    points = break_even(PAIR, "Hosted", "Api", cost_fn=cost, grid=grid, costs=costs)
+    assert len(calls) < len(grid) / 2  # only the bisections ran, not the grid again
+    assert [p.cheaper_above for p in points] == ["Hosted", "Api", "Hosted"]
+    assert [p.requests_per_day for p in points] == pytest.approx([1e5, 1.5e5, 2e5], rel=2e-4)
+    for p in points:  # each really is a change of the cheaper one
+        below = cost(PAIR, p.requests_per_day * 0.999)
+        above = cost(PAIR, p.requests_per_day * 1.001)
+        assert below[p.cheaper_below] < below[p.cheaper_above]
+        assert above[p.cheaper_above] <= above[p.cheaper_below]
+
+
+def test_break_even_makes_no_claim_across_unknown_costs():
+    cost, _ = synthetic()
+    assert break_even(PAIR, "Hosted", "Unpriced", cost_fn=cost, low=1e3, high=1e7) == []
+    with pytest.raises(ValueError, match="catalog or a cost_fn"):
+        cost_vs_traffic(PAIR, grid=[1.0])
+
+
+@given(price=st.floats(1e-4, 1.0), node=st.floats(10.0, 1e5))
+@settings(max_examples=60, deadline=None)
+def test_break_even_of_a_flat_cost_and_a_line_is_their_ratio(price, node):
+    def cost(scenario, rpd):
+        return {"Hosted": node, "Api": price * rpd, "Unpriced": None}
+
+    points = break_even(PAIR, "Hosted", "Api", cost_fn=cost, low=1e-2, high=1e12, points=40)
+    assert len(points) == 1
+    assert points[0].requests_per_day == pytest.approx(node / price, rel=2e-4)
+
+
+def test_usable_cost_ignores_options_that_cannot_serve(catalog):
+    result = plan_scenario(default_scenario(), catalog)
+    by_label = {p.label: p for p in result.deployments}
+    assert usable_cost(by_label["SLM"]) == by_label["SLM"].monthly_cost_usd
+    assert usable_cost(by_label["On-prem"]) is None  # no purchase price
+    tight = default_scenario().model_copy(update={"workload": default_scenario().workload.model_copy(
+        update={"tpot_slo_ms": 1.0})})
+    slow = plan_scenario(tight, catalog).deployments[0]
+    assert slow.monthly_cost_usd is not None and usable_cost(slow) is None  # misses the SLO

@@ -306,6 +306,9 @@ def test_accuracy_band_text():
     assert "not yet calibrated" in accuracy_text(None)[0]
     text, ape = accuracy_text({"median_ape": 0.23, "n": 41})
     assert text == "±23% median error against 41 published measurements" and ape == 0.23
+    text, ape = accuracy_text({"median_ape": 0.084, "cv_median_ape": 0.15, "n": 116})
+    assert text.startswith("±15% median error against 116 published measurements")
+    assert "8% on the fitted data" in text and ape == 0.15
 
 
 def cost_fn_for(catalog):
@@ -376,3 +379,33 @@ def test_charts_build_for_every_preset_and_escape_labels(catalog):
         base.deployments[3])})
     fig = charts.cost_breakdown(plan_scenario(hostile, catalog))
     assert "&lt;a href='x'&gt;%{y}&lt;/a&gt;" in fig.data[0].x
+
+
+def test_app_refuses_to_start_on_broken_data(tmp_path, monkeypatch):
+    """Startup check: a table that fails validation stops the app with the file, row and field."""
+    import csv
+    import shutil
+
+    from planner.catalog import DATA_DIR, DATA_DIR_ENV
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data)
+    path = data / "gpus.csv"
+    rows = list(csv.DictReader(path.open()))
+    rows[1]["mem_bandwidth_gb_per_s"] = "-1"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    monkeypatch.setenv(DATA_DIR_ENV, str(data))
+    from ui import data as ui_data
+
+    ui_data.catalog.clear()
+    try:
+        at = AppTest.from_file(str(APP), default_timeout=60).run()
+        assert not at.exception
+        message = " ".join(e.value for e in at.error)
+        assert "gpus.csv row 3, field mem_bandwidth_gb_per_s" in message
+        assert "cannot start" in message
+    finally:
+        ui_data.catalog.clear()

@@ -11,13 +11,10 @@ import json
 import re
 
 import pytest
-from browser_support import (  # noqa: F401 - fixtures app_url, browser, page
+from browser_support import (
     DEFAULT_TIMEOUT_MS,
-    app_url_fixture,
-    browser_fixture,
     element_screenshot,
     full_height_screenshot,
-    page_fixture,
     wait_for_app,
 )
 

@@ -8,6 +8,7 @@ narrow window.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -15,6 +16,11 @@ from plotly.subplots import make_subplots
 from planner.plan import DeploymentPlan, PlanResult
 from ui.breakeven import PairSummary, Sweep
 from ui.format import compact, usd
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from planner.analysis import Sensitivity
 
 PALETTE = ["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#0891b2", "#dc2626", "#ca8a04",
            "#db2777", "#4f46e5", "#65a30d", "#0d9488", "#78716c"]
@@ -220,3 +226,233 @@ def batch_curve(curve: dict, plan: DeploymentPlan, tpot_slo_ms: float,
                      showgrid=False)
     return _layout(fig, title="One replica: latency and throughput against batch size",
                    xaxis={"title": "concurrent requests (batch)"})
+
+
+# ---------------------------------------------------------------- Advisor
+
+
+def _option_text(row: dict) -> str:
+    """Hover text of one advisor option."""
+    where = str(row.get("where") or "")
+    precision = f" {row['precision']}" if isinstance(row.get("precision"), str) else ""
+    parts = [f"<b>{plain(str(row['model']))}</b>{precision} · {plain(where)}",
+             f"{usd(row['monthly_cost_usd'])}/month"]
+    if _known(row.get("tpot_ms")):
+        parts.append(f"TPOT {row['tpot_ms']:,.0f} ms · TTFT {row['ttft_ms']:,.0f} ms")
+    if _known(row.get("mmlu_5shot")):
+        parts.append(f"MMLU {row['mmlu_5shot']:g}")
+    return "<br>".join(parts)
+
+
+def _known(value: object) -> bool:
+    return isinstance(value, int | float) and not math.isnan(value)
+
+
+PLOT_W_PX, PLOT_H_PX = 360, 290  # plot area assumed for label placement (the narrowest likely)
+CHAR_W_PX, LINE_H_PX = 6.6, 14
+
+
+def _label_offsets(points: list[tuple[float, float, str]], prefer_up: bool,
+                   obstacles: list[tuple[float, float]] = ()) -> list[tuple[float, float] | None]:
+    """Pixel offsets (ax, ay) for labels of points given in plot fractions (0-1, y up), so no two
+    labels overlap each other, a labelled point, an ``obstacle`` (other markers, same units) or
+    the plot's edge; None = no room (hover only).
+
+    Labels go first to the left of a point and above it (``prefer_up``) or below it: the
+    side of a Pareto frontier where no option lies."""
+    placed: list[tuple[float, float, float, float]] = []
+    dots = [(fx * PLOT_W_PX, (1 - fy) * PLOT_H_PX) for fx, fy, _ in points]
+    dots += [(fx * PLOT_W_PX, (1 - fy) * PLOT_H_PX) for fx, fy in obstacles]
+    out: list[tuple[float, float] | None] = []
+    for (px, py), (_, _, text) in zip(dots[:len(points)], points, strict=True):
+        w, h = len(text) * CHAR_W_PX + 4, LINE_H_PX
+        vertical = [-16, -32, -48, 16, 32] if prefer_up else [16, 32, 48, -16, -32]
+        candidates = [(dx, dy) for dy in vertical for dx in (-w / 2 - 4, w / 2 + 4, 0)]
+        chosen = None
+        for dx, dy in candidates:
+            cx, cy = px + dx, py + dy
+            box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+            if box[0] < 0 or box[2] > PLOT_W_PX or box[1] < 0 or box[3] > PLOT_H_PX:
+                continue
+            if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                   for b in placed):
+                continue
+            if any(box[0] - 5 < x < box[2] + 5 and box[1] - 5 < y < box[3] + 5 for x, y in dots):
+                continue
+            chosen = (dx, dy)
+            placed.append(box)
+            break
+        out.append(chosen)
+    return out
+
+
+def _log_ticks(low: float, high: float, most: int = 7) -> list[float]:
+    """1-2-5 ticks between ``low`` and ``high``, thinned to 1-3 or powers of ten if too many
+    (plotly's own log ticks run into each other in a half-width chart)."""
+    decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    ticks: list[float] = []
+    for steps in ((1, 2, 5), (1, 3), (1,)):
+        ticks = [m * 10.0 ** k for k in decades for m in steps if low <= m * 10.0 ** k <= high]
+        if len(ticks) <= most:
+            break
+    return ticks
+
+
+def pareto(ranked: pd.DataFrame, *, y: str, flag: str, title: str, y_title: str, y_unit: str,
+           mine: list[dict] | None = None, slo: float | None = None,
+           lower_is_better: bool = False) -> go.Figure:
+    """Monthly cost (log x) against a second objective for every ranked option, the Pareto
+    frontier (the engine's ``flag`` column) drawn as a labelled line, the cheapest option starred,
+    and ``mine`` (the scenario's deployments: label, monthly_cost_usd, y) as diamonds.
+
+    Of options with the same model and the same ``y`` only the cheapest is drawn (the others are
+    the same option at a higher price), which keeps a chart of thousands of options light."""
+    rows = ranked[ranked[y].notna()]
+    points = [m for m in (mine or []) if m.get("monthly_cost_usd") and _known(m.get("y"))]
+    fig = go.Figure()
+    xs = list(rows["monthly_cost_usd"]) + [m["monthly_cost_usd"] for m in points]
+    ys = list(rows[y]) + [m["y"] for m in points] + ([slo] if slo is not None else [])
+    if not xs:
+        return _layout(fig, title=title, height=420)
+    x_lo, x_hi = math.log10(min(xs)) - 0.12, math.log10(max(xs)) + 0.12
+    y_lo = 0.0 if lower_is_better else max(0.0, min(ys) - 6)
+    y_hi = max(ys) * 1.12 if lower_is_better else min(100.0, max(ys) + 6)
+    if not rows.empty:
+        thin = rows.assign(_y=rows[y].round(3)).drop_duplicates(subset=["model", "_y"])
+        others = thin[~thin[flag]]
+        fig.add_scatter(x=others["monthly_cost_usd"], y=others[y], mode="markers",
+                        name="other options",
+                        marker={"size": 5, "color": "#cbd5e1", "line": {"width": 0}},
+                        customdata=[_option_text(r) for r in others.to_dict("records")],
+                        hovertemplate="%{customdata}<extra></extra>")
+        front = rows[rows[flag]].sort_values("monthly_cost_usd")
+        fig.add_scatter(x=front["monthly_cost_usd"], y=front[y], mode="lines+markers",
+                        name="Pareto frontier",
+                        line={"color": "#2563eb", "width": 2, "shape": "hv"},
+                        marker={"size": 8, "color": "#2563eb"},
+                        customdata=[_option_text(r) for r in front.to_dict("records")],
+                        hovertemplate="<b>on the frontier</b><br>%{customdata}<extra></extra>")
+        labels, previous = [], None
+        for model, cost, value in zip(front["model"], front["monthly_cost_usd"], front[y],
+                                      strict=True):
+            if model != previous:  # a run of one model along the frontier is labelled once
+                labels.append(((math.log10(cost) - x_lo) / (x_hi - x_lo),
+                               (value - y_lo) / (y_hi - y_lo), str(model), cost, value))
+            previous = model
+        def frac(cost: float, value: float) -> tuple[float, float]:
+            return ((math.log10(cost) - x_lo) / (x_hi - x_lo), (value - y_lo) / (y_hi - y_lo))
+
+        markers = [frac(c, v) for c, v in zip(front["monthly_cost_usd"], front[y], strict=True)]
+        markers += [frac(m["monthly_cost_usd"], m["y"]) for m in points]
+        markers.append(frac(rows.iloc[0]["monthly_cost_usd"], rows.iloc[0][y]))
+        offsets = _label_offsets([(fx, fy, text) for fx, fy, text, _, _ in labels],
+                                 prefer_up=not lower_is_better, obstacles=markers)
+        # one layout update for all labels: add_annotation validates the figure each time
+        fig.update_layout(annotations=[
+            {"x": math.log10(cost), "y": value, "text": plain(text), "ax": offset[0],
+             "ay": offset[1], "showarrow": True, "arrowwidth": 1, "arrowhead": 0,
+             "arrowcolor": "#93c5fd", "font": {"size": 11, "color": "#1e3a8a"},
+             "bgcolor": "rgba(255,255,255,0.75)"}
+            for (_, _, text, cost, value), offset in zip(labels, offsets, strict=True)
+            if offset is not None])
+        best = rows.iloc[0]
+        fig.add_scatter(x=[best["monthly_cost_usd"]], y=[best[y]], mode="markers",
+                        name="cheapest", marker={"symbol": "star", "size": 16, "color": "#16a34a",
+                                                 "line": {"color": "#14532d", "width": 1}},
+                        customdata=[_option_text(best.to_dict())],
+                        hovertemplate="<b>cheapest</b><br>%{customdata}<extra></extra>")
+    if points:
+        fig.add_scatter(x=[m["monthly_cost_usd"] for m in points], y=[m["y"] for m in points],
+                        mode="markers", name="your options",
+                        marker={"symbol": "diamond", "size": 11, "color": "#ea580c",
+                                "line": {"color": "#7c2d12", "width": 1}},
+                        customdata=[f"<b>{plain(m['label'])}</b> (in your comparison)<br>"
+                                    f"{usd(m['monthly_cost_usd'])}/month · {m['y']:,.3g} {y_unit}"
+                                    for m in points],
+                        hovertemplate="%{customdata}<extra></extra>")
+    if slo is not None:
+        fig.add_hline(y=slo, line={"color": "#6b7280", "dash": "dot", "width": 1},
+                      annotation_text=f"SLO {slo:,.0f} {y_unit}", annotation_position="top right",
+                      annotation_font={"color": "#6b7280", "size": 11})
+    fig = _layout(fig, title=title, height=420,
+                  xaxis={"type": "log", "title": "USD per month (log scale)",
+                         "tickformat": "$~s", "range": [x_lo, x_hi],
+                         "tickvals": _log_ticks(10 ** x_lo, 10 ** x_hi)},
+                  yaxis={"title": y_title, "range": [y_lo, y_hi]})
+    fig.update_layout(legend={"y": -0.2})
+    return fig
+
+
+def pareto_cost_quality(ranked: pd.DataFrame, mine: list[dict] | None = None) -> go.Figure:
+    """Monthly cost against MMLU (higher is better)."""
+    return pareto(ranked, y="mmlu_5shot", flag="pareto_cost_quality",
+                  title="Cost vs quality: the cheapest way to each MMLU score",
+                  y_title="MMLU 5-shot (%)", y_unit="MMLU", mine=mine)
+
+
+def pareto_cost_latency(ranked: pd.DataFrame, mine: list[dict] | None = None,
+                        tpot_slo_ms: float | None = None) -> go.Figure:
+    """Monthly cost against time per output token (lower is better)."""
+    return pareto(ranked, y="tpot_ms", flag="pareto_cost_latency",
+                  title="Cost vs latency: the cheapest way to each TPOT",
+                  y_title="time per output token (ms)", y_unit="ms", mine=mine,
+                  slo=tpot_slo_ms, lower_is_better=True)
+
+
+def tornado(rows: list[Sensitivity], label: str) -> go.Figure:
+    """Monthly cost of one deployment when each input moves to a low and a high value (the others
+    held): horizontal bars from today's cost, largest swing on top, each end labelled with its
+    setting and cost. ``rows`` are :class:`planner.analysis.Sensitivity`, sorted by swing."""
+    base = next((r.base_cost_usd for r in rows if r.base_cost_usd is not None), None)
+    if base is None:
+        raise ValueError(f"{label} has no usable cost to vary")
+    names = [plain(r.input) for r in rows]
+    costs = [c for r in rows for c in (r.cost_low_usd, r.cost_high_usd) if c is not None]
+    lo, hi = min([base, *costs]), max([base, *costs])
+    pad = 0.45 * max(hi - lo, 0.1 * base)  # room for the end labels beside the bars
+    fig = go.Figure()
+    for side, colour, attr, setting in (("low setting", "#2563eb", "cost_low_usd", "low_label"),
+                                        ("high setting", "#ea580c", "cost_high_usd",
+                                         "high_label")):
+        xs, hover = [], []
+        for r in rows:
+            cost = getattr(r, attr)
+            xs.append(None if cost is None else cost - base)
+            hover.append(f"{plain(r.input)} {plain(getattr(r, setting))}: "
+                         + ("does not fit / misses the SLOs / unpriced" if cost is None
+                            else f"{usd(cost)}/month ({usd(cost - base)} vs today)"))
+        fig.add_bar(y=names, x=xs, base=base, orientation="h", name=side, marker_color=colour,
+                    customdata=hover, hovertemplate="%{customdata}<extra></extra>")
+    grey, dark = {"size": 11, "color": "#9ca3af"}, {"size": 11, "color": "#374151"}
+    pad_lo = min(pad, lo)
+    notes: list[dict] = [{"x": base, "y": 1, "yref": "paper", "yanchor": "bottom",
+                          "showarrow": False, "text": f"today {usd(base)}/month",
+                          "font": {"color": "#111827"}}]
+    for name, r in zip(names, rows, strict=True):
+        ends = [(getattr(r, setting), getattr(r, attr))
+                for setting, attr in (("low_label", "cost_low_usd"), ("high_label", "cost_high_usd"))]
+        moved = [(s, c) for s, c in ends if c is not None and abs(c - base) > 0.005 * base]
+        unknown = ", ".join(plain(s) for s, c in ends if c is None)
+        for s, c in moved:  # each end of a bar: its setting and cost, inside a long bar
+            inside = abs(c - base) > 0.35 * (hi - lo + pad + pad_lo)
+            left = (c < base) != inside
+            notes.append({"x": c, "y": name, "text": f"{plain(s)}: {usd(c)}", "showarrow": False,
+                          "xanchor": "right" if left else "left", "xshift": -3 if left else 3,
+                          "font": {"size": 11, "color": "#ffffff"} if inside else dark})
+        if not moved:
+            text = "no change" + (f" ({unknown}: n/a)" if unknown else "")
+            notes.append({"x": base, "y": name, "text": text, "showarrow": False,
+                          "xanchor": "left", "xshift": 6, "font": grey})
+        elif unknown:  # on the side of today's line the known bar leaves free
+            right = moved[0][1] < base
+            notes.append({"x": base, "y": name, "text": f"{unknown}: n/a", "showarrow": False,
+                          "xanchor": "left" if right else "right", "xshift": 6 if right else -6,
+                          "font": grey})
+    fig.add_vline(x=base, line={"color": "#111827", "width": 1})
+    fig.update_layout(annotations=notes)  # at once: add_annotation validates the figure each time
+    fig = _layout(fig, title=f"What moves the monthly cost of {plain(label)}", barmode="overlay",
+                  height=max(260, 90 + 40 * len(rows)),
+                  xaxis={"tickformat": "$,.0f", "range": [lo - pad_lo, hi + pad]},
+                  yaxis={"autorange": "reversed", "automargin": True})
+    fig.update_layout(margin={"t": 60}, legend={"y": -0.12})
+    return fig

@@ -5,14 +5,18 @@ Scenarios are passed to cached functions as their JSON text: a stable, hashable 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import streamlit as st
 
+from planner import analysis
+from planner.advisor import AdvisorResult, SearchSpace
+from planner.advisor import advise as advise_options
 from planner.catalog import Catalog, load_catalog
 from planner.errors import PlannerError
 from planner.plan import PlanResult, plan_scenario
-from planner.scenario import ApiTarget, AzureTarget, Scenario
+from planner.scenario import ApiTarget, AzureTarget, Scenario, Workload
 from planner.throughput import EngineProfile, load_profiles, throughput_accuracy, throughput_curve
 from ui import breakeven
 
@@ -35,7 +39,7 @@ def reload_reference_data() -> None:
     st.cache_data.clear()
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_data(show_spinner=False, max_entries=1024)  # traffic sweeps and bisections reuse these
 def _plan(scenario_json: str) -> PlanResult:
     return plan_scenario(Scenario.model_validate_json(scenario_json), catalog(), profiles())
 
@@ -46,11 +50,21 @@ def plan(scenario: Scenario) -> PlanResult:
 
 
 def _costs(scenario: Scenario, requests_per_day: float) -> dict[str, float | None]:
+    """Compare's cost function: each deployment's monthly cost as planned (None = unpriced)."""
     try:
         result = plan(breakeven.at_traffic(scenario, requests_per_day))
     except PlannerError:
         return {}
     return {p.label: p.monthly_cost_usd for p in result.deployments}
+
+
+def _usable_costs(scenario: Scenario, requests_per_day: float) -> dict[str, float | None]:
+    """The Advisor's cost function: only costs of options that fit and meet the SLOs count."""
+    try:
+        result = plan(analysis.with_traffic(scenario, requests_per_day))
+    except PlannerError:
+        return {}
+    return {p.label: analysis.usable_cost(p) for p in result.deployments}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -63,6 +77,51 @@ def _traffic(scenario_json: str) -> tuple[breakeven.Sweep, list[breakeven.PairSu
 def traffic(scenario: Scenario) -> tuple[breakeven.Sweep, list[breakeven.PairSummary]]:
     """Cost at every grid traffic and the self-hosted/API break-evens (traffic-independent key)."""
     return _traffic(breakeven.at_traffic(scenario, 1.0).model_dump_json())
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _pair_break_even(pair_json: str, kind: str, first: str, second: str) -> breakeven.PairBreakEven:
+    pair = Scenario.model_validate_json(pair_json)
+    return breakeven.pair_break_even(pair, kind, first, second, _usable_costs)
+
+
+def break_evens(scenario: Scenario) -> list[breakeven.PairBreakEven]:
+    """Break-evens of every self-hosted/API pair and every two self-hosted models (each pair
+    cached on its own two deployments and workload, whatever today's traffic)."""
+    out = []
+    for kind, first, second in breakeven.pairs_to_compare(scenario):
+        pair = analysis.with_traffic(scenario.model_copy(update={"deployments": tuple(
+            d for d in scenario.deployments if d.label in (first, second))}), 1.0)
+        out.append(_pair_break_even(pair.model_dump_json(), kind, first, second))
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _sensitivity(single_json: str, label: str) -> list[analysis.Sensitivity]:
+    return analysis.sensitivity(Scenario.model_validate_json(single_json), label, catalog(),
+                                profiles())
+
+
+def sensitivity(scenario: Scenario, label: str) -> list[analysis.Sensitivity]:
+    """How far each input moves one deployment's monthly cost (largest swing first)."""
+    dep = next(d for d in scenario.deployments if d.label == label)
+    single = scenario.model_copy(update={"deployments": (dep,)})
+    return _sensitivity(single.model_dump_json(), label)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _advise(workload_json: str, space_json: str, top: int) -> tuple[AdvisorResult, float]:
+    start = time.perf_counter()
+    result = advise_options(Workload.model_validate_json(workload_json),
+                            SearchSpace.model_validate_json(space_json), catalog(), top=top,
+                            profiles=profiles())
+    return result, time.perf_counter() - start
+
+
+def advise(workload: Workload, space: SearchSpace, top: int) -> tuple[AdvisorResult, float]:
+    """The advisor's ranking for the workload, and how long the search took (seconds; the first
+    run's time when served from the cache). Raises ScenarioError for a space it refuses."""
+    return _advise(workload.model_dump_json(), space.model_dump_json(), top)
 
 
 @st.cache_data(show_spinner=False, ttl=300)

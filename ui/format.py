@@ -152,11 +152,18 @@ def cheapest_text(result: PlanResult) -> str:
 
 
 def accuracy_text(accuracy: dict | None) -> tuple[str, float | None]:
-    """The throughput model's stated error as a phrase, and its median error (None until the
-    model is calibrated against measurements)."""
+    """The throughput model's stated error as a phrase, and the median error to use for ranges
+    (None until the model is calibrated against measurements). The cross-validated figure (each
+    publication predicted from a fit on the others) is the honest one for a new setup, so it is
+    the one used when present; the in-sample figure is quoted beside it."""
     if not accuracy or accuracy.get("median_ape") is None:
         return ("throughput model not yet calibrated against measurements: treat throughput "
                 "figures as a roofline estimate (such estimates are often 1.4–2× off)", None)
-    ape = float(accuracy["median_ape"])
     n = accuracy.get("n", "?")
-    return f"±{ape:.0%} median error against {n} published measurements", ape
+    fit = float(accuracy["median_ape"])
+    cv = accuracy.get("cv_median_ape")
+    if cv is None:
+        return f"±{fit:.0%} median error against {n} published measurements", fit
+    cv = float(cv)
+    return (f"±{cv:.0%} median error against {n} published measurements (cross-validated; "
+            f"{fit:.0%} on the fitted data)", cv)

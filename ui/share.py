@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from planner.scenario import Scenario
+from planner.errors import ScenarioError
+from planner.scenario import Scenario, check_against_catalog, parse_scenario_bytes
 from planner.sharelink import encode_scenario, same_params, share_link_problem, to_query_string
 from ui import state
 
@@ -49,3 +50,39 @@ def render_share_box(scenario: Scenario, page_url_path: str = "", *, key: str = 
     st.code(url, language=None, wrap_lines=True)
     st.caption("Copy with the icon at the top right of the box. The address bar always holds the "
                "same link: whoever opens it sees this scenario and these numbers.")
+
+
+UPLOAD_KEY = "scenario_upload"
+UPLOAD_ERROR = "upload_error"
+UPLOAD_NOTE = "upload_note"
+
+
+def _load_upload(catalog) -> None:
+    """Callback: a JSON/YAML scenario file replaces the scenario, or its problem is shown and
+    nothing is lost (the current scenario stays)."""
+    ss = st.session_state
+    file = ss.get(UPLOAD_KEY)
+    ss[UPLOAD_ERROR] = ss[UPLOAD_NOTE] = None
+    if file is None:
+        return
+    try:
+        scenario = parse_scenario_bytes(file.name, file.getvalue())
+        check_against_catalog(scenario, catalog)
+    except ScenarioError as exc:
+        ss[UPLOAD_ERROR] = f"{file.name}: {exc}"
+        return
+    state.load_scenario(scenario)
+    ss[UPLOAD_NOTE] = f"Loaded {file.name}: scenario '{scenario.name}'."
+
+
+def render_upload(catalog) -> None:
+    """Load a scenario from a JSON or YAML file (the format of examples/ and the JSON download)."""
+    st.file_uploader("Scenario file (JSON or YAML)", type=["json", "yaml", "yml"],
+                     key=UPLOAD_KEY, on_change=_load_upload, args=(catalog,),
+                     help="The same format as the 'Download scenario (JSON)' button and the "
+                          "files in examples/.")
+    if st.session_state.get(UPLOAD_ERROR):
+        st.error(f"Not loaded — {st.session_state[UPLOAD_ERROR]}. The current scenario is "
+                 "unchanged.", icon="📄")
+    elif st.session_state.get(UPLOAD_NOTE):
+        st.success(st.session_state[UPLOAD_NOTE], icon="📄")

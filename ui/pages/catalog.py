@@ -1,20 +1,37 @@
 """Catalog: every reference table, filterable, with each row's source, date and unconfirmed
-fields; and the Azure price snapshot with its date."""
+fields; and the Azure price snapshot with its age, and a refresh from the Azure Retail Prices API
+(endpoint overridable with $PLANNER_PRICES_BASE_URL; the file is <$PLANNER_DATA_DIR or data/>/
+prices/azure_retail_prices.csv)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import errno
+import os
 import re
+from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from planner.catalog import PRICING_PLANS, Catalog, Row
+from planner import azure_prices as ap
+from planner.catalog import PRICES_FILE, PRICING_PLANS, Catalog, Row, default_data_dir
+from planner.errors import PlannerError, PriceApiError
 from planner.units import HOURS_PER_MONTH
 from ui import data
 from ui.format import escape_md
 
 URL = re.compile(r"https?://[^\s,;)'\"]+")
+PRICE_STATUSES = ("quoted", "estimated", "missing")
+STALE_DAYS = 90
+BASE_URL_ENV = "PLANNER_PRICES_BASE_URL"  # another endpoint for the refresh (tests, a mirror)
+DEFAULT_BASE_URL = ap.DEFAULT_BASE_URL
+CURRENCY = "USD"
+REFRESH_TIMEOUT_S = 20.0
+REFRESH_RETRIES = 2
+REFRESH_OUTCOME = "prices.refresh_outcome"
 
 
 def first_url(text: str) -> str | None:
@@ -122,20 +139,55 @@ def hardware_tab(cat: Catalog) -> None:
         "id", "name", "pue", "grid_gco2_per_kwh", "electricity_usd_per_kwh"]), "regions")
 
 
+def snapshot_age(cat: Catalog, today: dt.date | None = None) -> None:
+    """How old the price snapshot is: its oldest and newest priced rows, and rows by status."""
+    today = today or dt.date.today()
+    oldest, newest = cat.prices_as_of, cat.prices_newest
+    counts = Counter(row.status for row in cat.prices)
+    unconfirmed = sum(1 for row in cat.prices if row.unconfirmed)
+
+    def age(day: dt.date | None) -> str:
+        if day is None:
+            return "—"
+        days = (today - day).days
+        return f"{days:,} day{'' if days == 1 else 's'}"
+
+    def as_of(day: dt.date | None) -> str | None:
+        return None if day is None else f"as of {day}"
+
+    st.markdown(f"**Price snapshot as of {oldest or 'unknown'}** (the oldest priced row: every "
+                "price is at least this recent). Linux hourly retail prices in USD; `quoted` = "
+                "read from the Azure Retail Prices API or a copy of it, `estimated` = derived "
+                "(see notes), `missing` = no confirmed price: the planner flags it and never "
+                "uses $0.")
+    with st.container(horizontal=True, key="prices_age"):
+        st.metric("Age of oldest price", age(oldest), delta=as_of(oldest), delta_color="off",
+                  delta_arrow="off", border=True, width=185,
+                  help="Days since the as_of date of the oldest row with a price "
+                       "(catalog.prices_as_of).")
+        st.metric("Age of newest price", age(newest), delta=as_of(newest), delta_color="off",
+                  delta_arrow="off", border=True, width=185)
+        st.metric("Rows", f"{len(cat.prices):,}",
+                  delta=" · ".join(f"{counts.get(s, 0)} {s}" for s in PRICE_STATUSES),
+                  delta_color="off", delta_arrow="off", border=True, width=260)
+        st.metric("Unconfirmed", f"{unconfirmed:,}", delta="rows flagged",
+                  delta_color="off", delta_arrow="off", border=True, width=185,
+                  help="Rows whose 'unconfirmed' column names a field that could not be "
+                       "confirmed from a primary source (often the as_of date).")
+    if oldest is not None and (today - oldest).days > STALE_DAYS:
+        st.caption(f":orange[Some prices are more than {STALE_DAYS} days old; Azure prices move, "
+                   "spot prices often. Refresh them below where the API can be reached.]")
+
+
 def prices_tab(cat: Catalog) -> None:
-    statuses = pd.Series([row.status for row in cat.prices]).value_counts()
-    st.markdown(f"**Price snapshot as of {cat.prices_as_of}** (the newest priced row). Linux "
-                "hourly retail prices in USD; `quoted` = read from the Azure Retail Prices API "
-                "or a copy of it, `estimated` = derived (see notes), `missing` = no confirmed "
-                "price: the planner flags it and never uses $0.")
-    st.caption(" · ".join(f"{count} {status}" for status, count in statuses.items()))
+    snapshot_age(cat)
     with st.container(horizontal=True):
         regions = st.multiselect("Regions", sorted({r.region for r in cat.prices}),
                                  key="prices.regions", placeholder="all regions")
         plans = st.multiselect("Plans", list(PRICING_PLANS), key="prices.plans",
                                placeholder="all plans")
-        status = st.multiselect("Status", ["quoted", "estimated", "missing"],
-                                key="prices.status", placeholder="any status")
+        status = st.multiselect("Status", list(PRICE_STATUSES), key="prices.status",
+                                placeholder="any status")
     rows = [r for r in cat.prices if (not regions or r.region in regions)
             and (not plans or r.plan in plans) and (not status or r.status in status)]
     df = frame(rows, ["sku", "region", "plan", "currency", "price_per_hour", "status"])
@@ -154,13 +206,155 @@ def prices_tab(cat: Catalog) -> None:
                                            "currency", "status"]), "platform")
 
     st.divider()
-    # Reserved for the price-refresh control (planner.azure_prices, another change): this
-    # section is where it goes; call ui.data.reload_reference_data() after a refresh.
     with st.container(key="prices_refresh_slot"):
-        st.markdown("**Refreshing prices**")
-        st.caption("The snapshot is updated from the Azure Retail Prices API with the command "
-                   "below; the dashboard reads the new file after a restart.")
-        st.code("python -m planner prices refresh --regions eastus,westeurope", language="bash")
+        refresh_section(cat)
+
+
+# --- refreshing the snapshot from the Azure Retail Prices API --------------------------------
+
+
+def prices_base_url() -> str:
+    """The API endpoint: $PLANNER_PRICES_BASE_URL (tests, mirrors) or Azure's."""
+    return os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+
+
+def snapshot_path() -> Path:
+    """The snapshot the refresh rewrites: <data dir>/prices/azure_retail_prices.csv, where the
+    data dir is $PLANNER_DATA_DIR or the shipped data/ (the same folder the catalog reads)."""
+    return default_data_dir() / PRICES_FILE
+
+
+def short_path(path: Path) -> str:
+    """'data/prices/azure_retail_prices.csv': the data folder's name, not the server's layout."""
+    try:
+        return str(path.relative_to(default_data_dir().parent))
+    except ValueError:
+        return path.name
+
+
+def _snapshot_words(cat: Catalog) -> str:
+    """'the shipped snapshot dated 2024-08-18', or 'the current snapshot …' once refreshed."""
+    refreshed = any(row.source.startswith("Azure Retail Prices API ") for row in cat.prices)
+    return (f"the {'current' if refreshed else 'shipped'} snapshot dated {cat.prices_as_of} "
+            f"(newest price {cat.prices_newest}), unchanged")
+
+
+def run_refresh(regions: list[str], cat: Catalog) -> dict:
+    """Refresh the snapshot with a progress display; the outcome as a dict for session state.
+
+    Never raises for API, data or file-system errors: they become the outcome's message."""
+    out = snapshot_path()
+    base_url = prices_base_url()
+    snapshot = _snapshot_words(cat)
+    with st.status("Contacting the Azure Retail Prices API…", expanded=True) as status:
+        bar = st.progress(0.0, text="waiting for the first page")
+        try:
+            expected = len(ap.build_queries(base_url, CURRENCY, regions,
+                                            ap.load_sku_ids(default_data_dir() / ap.SKUS_FILE)))
+        except PlannerError:
+            expected = 1
+
+        def progress(pages: int, items: int) -> None:
+            bar.progress(min(pages / max(expected, 1), 0.99), text=f"page {pages}, {items:,} items")
+            status.update(label=f"Fetching prices: page {pages}, {items:,} items")
+
+        try:
+            with ap.RetailPricesClient(base_url, timeout=REFRESH_TIMEOUT_S,
+                                       max_retries=REFRESH_RETRIES, backoff_base=0.5,
+                                       max_backoff=5.0) as client:
+                report = ap.refresh_snapshot(
+                    regions=regions, currency=CURRENCY, base_url=base_url, out_path=out,
+                    progress=progress, skus_path=default_data_dir() / ap.SKUS_FILE,
+                    client=client)
+        except ap.PriceApiConnectionError as exc:
+            status.update(label="Offline", state="error", expanded=False)
+            return {"kind": "offline",
+                    "text": f"Offline: the Azure Retail Prices API could not be reached ({exc}); "
+                            f"using {snapshot}."}
+        except PriceApiError as exc:
+            status.update(label="The API gave no usable prices", state="error", expanded=False)
+            return {"kind": "failed",
+                    "text": f"The refresh failed: the Azure Retail Prices API did not give usable "
+                            f"prices ({exc}); using {snapshot}."}
+        except OSError as exc:
+            status.update(label="Cannot write the snapshot", state="error", expanded=False)
+            read_only = exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+            why = (f"{short_path(out.parent)}/ is read-only here ({exc.strerror or exc})"
+                   if read_only else f"{exc.strerror or exc}")
+            return {"kind": "readonly" if read_only else "failed",
+                    "text": f"Cannot write the price snapshot {short_path(out)}: {why}. Nothing "
+                            f"was changed; "
+                            f"using {snapshot}. In the container image the data folder is "
+                            "read-only by design: run 'python -m planner prices refresh' where "
+                            "data/ is writable and rebuild, or point PLANNER_DATA_DIR at a "
+                            "writable copy of data/."}
+        except PlannerError as exc:  # snapshot invalid or changed meanwhile, bad region, …
+            status.update(label="Refresh failed", state="error", expanded=False)
+            return {"kind": "failed",
+                    "text": f"The refresh failed ({exc}); nothing was written, using {snapshot}."}
+        bar.progress(1.0, text=f"page {report.pages}, {report.items:,} items")
+        status.update(label=f"Prices refreshed: {report.pages} pages, {report.items:,} items",
+                      state="complete", expanded=False)
+    changes = (f"{len(report.added)} new, {len(report.filled)} filled, {len(report.removed)} "
+               f"removed, {len(report.moved)} moved by more than "
+               f"{ap.MOVE_THRESHOLD:.0%}")
+    lines = [line.replace(str(out), short_path(out)) for line in ap.report_lines(report)]
+    return {"kind": "success", "lines": lines,
+            "text": f"Prices refreshed for {', '.join(report.regions)} as of {report.as_of}: "
+                    f"{report.rows_refreshed} price rows fetched, {changes}. {out.name} rewritten "
+                    "and reloaded: every page now uses the new prices."}
+
+
+def show_refresh_outcome(outcome: dict) -> None:
+    text = escape_md(outcome["text"])
+    if outcome["kind"] == "success":
+        st.success(text, icon=":material/check_circle:")
+        lines = outcome.get("lines") or []
+        st.caption("What changed (new, filled, removed, price moves beyond 5 %, warnings):")
+        st.code("\n".join(lines), language=None, wrap_lines=True,
+                height=min(40 + 22 * len(lines), 360))
+    elif outcome["kind"] == "offline":
+        st.warning(text, icon=":material/cloud_off:")
+    else:
+        st.error(text, icon=":material/error:")
+
+
+def refresh_section(cat: Catalog) -> None:
+    st.markdown("**Refreshing prices**")
+    st.caption("Fetches Linux hourly prices (pay-as-you-go, spot, 1- and 3-year reservations "
+               "and savings plans) of the catalog's GPU VM sizes from the Azure Retail Prices "
+               "API and merges them into the snapshot: refreshed rows replace old ones, prices "
+               "the API no longer lists are removed, `missing`/`estimated` rows it does not "
+               "cover are kept. The file is replaced atomically; on any error nothing is written.")
+    snapshot_regions = sorted({row.region for row in cat.prices})
+    options = sorted(set(snapshot_regions) | set(cat.regions))
+    left, right = st.columns([3, 1])
+    with left:
+        regions = st.multiselect("Regions to refresh", options, default=snapshot_regions,
+                                 key="prices.refresh_regions",
+                                 help="Default: every region already in the snapshot.")
+    with right:
+        st.text_input("Currency", CURRENCY, disabled=True, key="prices.currency",
+                      help="Fixed: every cost the planner adds up (API token prices, hardware "
+                           "quotes, electricity) is in USD, and the snapshot refuses to mix "
+                           "currencies.")
+    clicked = st.button("Refresh from the Azure Retail Prices API", key="prices.refresh",
+                        icon=":material/sync:", disabled=not regions, type="primary")
+    st.caption(escape_md(f"Prices are fetched in {CURRENCY} only: every cost the planner adds up "
+                         "(token prices, hardware quotes, electricity) is in USD, and a snapshot "
+                         f"never mixes currencies. Writes {short_path(snapshot_path())} on this "
+                         "server (other replicas and fresh containers keep their own copy). From "
+                         "a shell: ")
+               + "`python -m planner prices refresh --regions eastus,westeurope`")
+    if clicked:
+        outcome = run_refresh(regions, cat)
+        st.session_state[REFRESH_OUTCOME] = outcome
+        if outcome["kind"] == "success":
+            data.reload_reference_data()  # every page (and the plans) reads the new prices
+            st.rerun()
+    outcome = st.session_state.get(REFRESH_OUTCOME)
+    if outcome:
+        show_refresh_outcome(outcome)
 
 
 def main() -> None:

@@ -1,0 +1,424 @@
+"""Advisor: the cheapest deployments that meet the scenario's SLOs, ranked from the whole option
+space the person allows; the trade-offs (cost against quality and latency); why the rest were
+rejected; and, for the options already compared, what moves their cost and where they break even.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from pydantic import ValidationError
+
+from planner.advisor import AdvisorResult, SearchSpace, deployment_for
+from planner.catalog import PRECISIONS, PRICING_PLANS, Catalog
+from planner.errors import PlannerError
+from planner.plan import DeploymentPlan
+from planner.scenario import MAX_DEPLOYMENTS, ApiTarget, Deployment, Scenario, describe_validation_error
+from ui import breakeven, charts, data, state
+from ui import draft as drafts
+from ui.editor import ENGINE_NAMES, ENGINES
+from ui.format import PLAN_NAMES, TARGET_KINDS, escape_md, md_usd, usd, workload_text
+
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+KEY = "adv."  # widget keys
+SAVED = "advisor_saved_space"  # the person's last search space: widgets are forgotten off the page
+ADDED = "advisor_added"  # what the last "Add to comparison" did, shown once
+PICK = KEY + "pick"
+TABLE = KEY + "table"
+SENSITIVITY_CHOICE = KEY + "sensitivity"
+HIGHLIGHT = "background-color: rgba(22, 163, 74, 0.16)"  # readable on light and dark themes
+DEFAULT_SPACE = SearchSpace()
+DEFAULTS: dict[str, Any] = {
+    "models": [], "min_mmlu": 0, "top": 10, "regions": list(DEFAULT_SPACE.regions),
+    "plans": list(DEFAULT_SPACE.plans), "precisions": list(DEFAULT_SPACE.precisions),
+    "engine": DEFAULT_SPACE.engine, "context": None, "local": DEFAULT_SPACE.include_local,
+    "api": DEFAULT_SPACE.include_api,
+}
+
+
+# ---------------------------------------------------------------- the search space
+
+
+def _seed(name: str) -> str:
+    """The widget key for ``name``, seeded from the saved space (or the default) if unset."""
+    key = KEY + name
+    if key not in st.session_state:
+        st.session_state[key] = st.session_state.get(SAVED, {}).get(name, DEFAULTS[name])
+    return key
+
+
+def _model_label(catalog: Catalog, model_id: str) -> str:
+    if model_id in catalog.api_models:
+        m = catalog.api_models[model_id]
+        kind = "API"
+    else:
+        m = catalog.models[model_id]
+        kind = f"{m.params_b:.3g}B"
+    mmlu = "no MMLU" if m.mmlu_5shot is None else f"MMLU {m.mmlu_5shot:g}"
+    return f"{model_id} ({kind}, {mmlu})"
+
+
+def _region_label(catalog: Catalog, region: str) -> str:
+    r = catalog.regions.get(region)
+    return f"{region} · {r.name}" if r and r.name != region else region
+
+
+def search_form(catalog: Catalog) -> tuple[SearchSpace | None, int, str | None]:
+    """The search-space form; (space, how many to show, problem) from the last submitted values."""
+    regions = sorted({p.region for p in catalog.prices})
+    with st.form("adv_form", border=True, enter_to_submit=False):
+        st.markdown("**Search space**: what the advisor may choose from")
+        c1, c2, c3 = st.columns(3)
+        with c1:
+            st.multiselect("Models", list(catalog.models) + list(catalog.api_models),
+                           key=_seed("models"), placeholder="all models",
+                           format_func=lambda m: _model_label(catalog, m),
+                           help="Leave empty to search every model in the catalog.")
+            st.slider("Quality floor: MMLU 5-shot at least (%)", 0, 90, step=1,
+                      key=_seed("min_mmlu"),
+                      help="0 = no floor. With a floor, models without a published MMLU score "
+                           "are left out.")
+            st.number_input("Options to list", min_value=1, max_value=50, step=1,
+                            key=_seed("top"))
+        with c2:
+            st.multiselect("Azure regions", regions, key=_seed("regions"),
+                           format_func=lambda r: _region_label(catalog, r),
+                           help="Regions in the price snapshot.")
+            st.multiselect("Pricing plans", list(PRICING_PLANS), key=_seed("plans"),
+                           format_func=PLAN_NAMES.__getitem__,
+                           help="Spot capacity is cheap but can be evicted at short notice.")
+            st.multiselect("Weight precisions", list(PRECISIONS), key=_seed("precisions"))
+        with c3:
+            st.selectbox("Serving engine", list(ENGINES), key=_seed("engine"),
+                         format_func=ENGINE_NAMES.__getitem__)
+            st.number_input("Max context per request (tokens)", min_value=1,
+                            max_value=10_000_000, step=1024, key=_seed("context"),
+                            placeholder="each model's maximum",
+                            help="A shorter context leaves more memory for the KV cache.")
+            st.toggle("Include own hardware", key=_seed("local"))
+            st.toggle("Include hosted APIs", key=_seed("api"))
+        st.form_submit_button("Find options", type="primary", icon=":material/search:",
+                              key=KEY + "search")
+    ss = st.session_state
+    values = {name: ss[KEY + name] for name in DEFAULTS}
+    ss[SAVED] = values
+    missing = [what for what, name in (("a region", "regions"), ("a pricing plan", "plans"),
+                                       ("a precision", "precisions")) if not values[name]]
+    if missing:
+        return None, values["top"], f"Choose at least {' and '.join(missing)} to search."
+    try:
+        space = SearchSpace(
+            models=tuple(values["models"]),
+            min_mmlu=float(values["min_mmlu"]) if values["min_mmlu"] else None,
+            regions=tuple(values["regions"]), plans=tuple(values["plans"]),
+            precisions=tuple(values["precisions"]), engine=values["engine"],
+            context_tokens=values["context"], include_local=values["local"],
+            include_api=values["api"])
+    except ValidationError as exc:
+        return None, values["top"], describe_validation_error(exc)
+    return space, int(values["top"]), None
+
+
+# ---------------------------------------------------------------- ranked options
+
+
+def option_summary(row: dict, catalog: Catalog) -> str:
+    """'gemma-2b fp16 on 2 × NC4as_T4_v3 (eastus, spot)': one option in one line."""
+    kind, model = row["kind"], row["model"]
+    if kind == "api":
+        api = catalog.api_models.get(model)
+        return f"{model} via the {api.provider} API" if api else f"{model} (hosted API)"
+    nodes = f"{int(row['nodes'])} × " if pd.notna(row.get("nodes")) else ""
+    if kind == "azure":
+        return (f"{model} {row['precision']} on {nodes}{str(row['sku']).removeprefix('Standard_')}"
+                f" ({row['region']}, {PLAN_NAMES.get(row['plan'], row['plan'])})")
+    hw = catalog.local_hardware.get(row["sku"])
+    return f"{model} {row['precision']} on {nodes}{hw.name if hw else row['sku']} (own hardware)"
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _mmlu_text(value: Any) -> str:
+    score = _number(value)
+    return "not published" if score is None else f"{score:.1f}"
+
+
+def ranked_table(rows: list[dict], plans: list[DeploymentPlan], catalog: Catalog) -> pd.DataFrame:
+    """The top options as a readable table (units in the headers), the cheapest first and starred."""
+    out = []
+    for i, row in enumerate(rows):
+        plan = plans[i] if i < len(plans) else None
+        frontier = [name for name, flag in (("quality", "pareto_cost_quality"),
+                                            ("latency", "pareto_cost_latency")) if row.get(flag)]
+        out.append({
+            "#": i + 1,
+            "Option": ("★ " if i == 0 else "") + option_summary(row, catalog),
+            "Monthly cost (USD)": _number(row["monthly_cost_usd"]),
+            "MMLU (%)": _mmlu_text(row.get("mmlu_5shot")),
+            "TPOT (ms)": _number(row.get("tpot_ms")),
+            "TTFT (ms)": _number(row.get("ttft_ms")),
+            "Per 1M output tokens (USD)": plan.cost_per_million_output_tokens_usd if plan else None,
+            "GPUs": plan.gpus if plan else None,
+            "Nodes": _number(row.get("nodes")),
+            "TP": _number(row.get("tp")),
+            "Batch": _number(row.get("batch")),
+            "Runs on": TARGET_KINDS.get(row["kind"], row["kind"]),
+            "Pareto frontier": ", ".join(frontier),
+        })
+    return pd.DataFrame(out)
+
+
+def _column_config() -> dict:
+    one = st.column_config.NumberColumn(format="%.0f")
+    return {
+        "#": st.column_config.NumberColumn(width=36),
+        "Option": st.column_config.TextColumn(width=330),
+        "Monthly cost (USD)": st.column_config.NumberColumn(format="dollar"),
+        "Per 1M output tokens (USD)": st.column_config.NumberColumn(format="$%.3f"),
+        "TPOT (ms)": one, "TTFT (ms)": one, "Nodes": one, "TP": one, "Batch": one, "GPUs": one,
+        "MMLU (%)": st.column_config.TextColumn(help="MMLU 5-shot score published for the model."),
+        "Pareto frontier": st.column_config.TextColumn(
+            help="No other option is both cheaper and better on quality (MMLU) or latency (TPOT)."),
+    }
+
+
+def _highlight_cheapest(row: pd.Series) -> list[str]:
+    return [HIGHLIGHT if row["#"] == 1 else ""] * len(row)
+
+
+def _on_table_select() -> None:
+    selection = st.session_state[TABLE].selection
+    if selection.rows:
+        st.session_state[PICK] = selection.rows[0]
+
+
+def _in_scenario(dep: Deployment, scenario: Scenario) -> str | None:
+    """The label of a deployment of the scenario that is ``dep`` under another name."""
+    return next((d.label for d in scenario.deployments
+                 if d.model_copy(update={"label": dep.label}) == dep), None)
+
+
+def add_to_draft(draft: dict[str, Any], dep: Deployment) -> str | None:
+    """Append ``dep`` to the editor's draft under a free label, as the editor's own "Add an
+    option" does; its label, or None when the scenario is full."""
+    if len(draft["deployments"]) >= MAX_DEPLOYMENTS:
+        return None
+    taken = {d["label"] for d in draft["deployments"]}
+    dep = dep.model_copy(update={"label": drafts.unique_label(dep.label, taken)})
+    draft["deployments"].append(drafts.deployment_draft(dep, draft["next_id"]))
+    draft["next_id"] += 1
+    return dep.label
+
+
+def _add(dep: Deployment) -> None:
+    label = add_to_draft(state.draft(), dep)
+    st.session_state[ADDED] = label
+
+
+def _add_controls(rows: list[dict], space: SearchSpace, catalog: Catalog,
+                  scenario: Scenario) -> None:
+    if st.session_state.get(PICK) not in range(len(rows)):
+        st.session_state[PICK] = 0
+    choices = list(range(len(rows)))
+    with st.container(horizontal=True, vertical_alignment="bottom", key="adv_add"):
+        pick = st.selectbox(
+            "Option to add to the comparison (or select a row in the table)", choices,
+            key=PICK, width=560,
+            format_func=lambda i: f"{i + 1}. {option_summary(rows[i], catalog)} — "
+                                  f"{usd(rows[i]['monthly_cost_usd'])}/month")
+        dep = deployment_for(rows[pick], space)
+        count = len(state.draft()["deployments"])
+        twin = _in_scenario(dep, scenario)
+        full = count >= MAX_DEPLOYMENTS
+        st.button("Add to comparison", key=KEY + "add", icon=":material/add:", type="primary",
+                  on_click=_add, args=(dep,), disabled=full or twin is not None,
+                  help=(f"A scenario compares at most {MAX_DEPLOYMENTS} options." if full
+                        else f"Already in the comparison as '{twin}'." if twin
+                        else "Appends it to the scenario's options (sidebar), the Compare page "
+                             "and the share link."))
+    if twin:
+        st.caption(f"Option {pick + 1} is already in the comparison as **{escape_md(twin)}**.")
+    elif full:
+        st.caption(f"The comparison already has {MAX_DEPLOYMENTS} options, the most it holds: "
+                   "remove one in the sidebar to add another.")
+
+
+def _added_message() -> None:
+    if ADDED not in st.session_state:
+        return
+    label = st.session_state.pop(ADDED)
+    if label is None:
+        st.warning(f"Not added: the comparison already has {MAX_DEPLOYMENTS} options.")
+        return
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.success(f"Added **{escape_md(label)}** to the comparison.", icon=":material/check:")
+        st.page_link("ui/pages/compare.py", label="Open Compare", icon=":material/balance:")
+
+
+def _rejected(result: AdvisorResult) -> None:
+    st.subheader("Why the rest were rejected", anchor=False)
+    rej = result.rejected
+    if rej.empty:
+        st.caption("Nothing was rejected.")
+        return
+    st.caption("Options counted by the first reason that ruled them out; a family is one model "
+               "on one GPU or machine (and precision).")
+    by_reason = (rej.groupby("reason").agg(options=("options", "sum"), families=("family", "count"))
+                 .sort_values("options", ascending=False))
+    for reason, totals in by_reason.iterrows():
+        n, fam = int(totals["options"]), int(totals["families"])
+        with st.expander(f"{escape_md(str(reason))}: {n:,} option{'s' if n != 1 else ''} "
+                         f"in {fam:,} famil{'ies' if fam != 1 else 'y'}"):
+            rows = (rej[rej["reason"] == reason][["family", "options"]]
+                    .sort_values(["options", "family"], ascending=[False, True])
+                    .rename(columns={"family": "Family", "options": "Options"}))
+            st.dataframe(rows, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 300))
+
+
+def _mine(scenario: Scenario, attr: str) -> list[dict]:
+    """The scenario's deployments as chart points (label, monthly cost, quality or latency)."""
+    try:
+        result = data.plan(scenario)
+    except PlannerError:
+        return []
+    points = []
+    for p in result.deployments:
+        if not p.fits or p.monthly_cost_usd is None:
+            continue
+        y = p.mmlu_5shot if attr == "mmlu" else (p.throughput.tpot_ms if p.throughput else None)
+        points.append({"label": p.label, "monthly_cost_usd": p.monthly_cost_usd, "y": y})
+    return points
+
+
+def _tradeoffs(result: AdvisorResult, scenario: Scenario) -> None:
+    ranked = result.ranked
+    st.subheader("Trade-offs", anchor=False)
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(charts.pareto_cost_quality(ranked, _mine(scenario, "mmlu")),
+                        config=PLOTLY_CONFIG, key="chart_pareto_quality")
+    with right:
+        st.plotly_chart(charts.pareto_cost_latency(ranked, _mine(scenario, "tpot"),
+                                                   scenario.workload.tpot_slo_ms),
+                        config=PLOTLY_CONFIG, key="chart_pareto_latency")
+    no_mmlu = sorted(ranked.loc[ranked["mmlu_5shot"].isna(), "model"].unique())
+    notes = ["On the frontier are the options no other beats on both monthly cost and the other "
+             "measure; grey dots are the cheapest option of each model at each level."]
+    if no_mmlu:
+        notes.append(f"Not on the quality chart (no published MMLU): {', '.join(no_mmlu)}.")
+    if (ranked["kind"] == "api").any():
+        notes.append("Hosted APIs publish no per-token latency, so they are not on the latency "
+                     "chart.")
+    st.caption(escape_md(" ".join(notes)))
+
+
+def _results(space: SearchSpace, top: int, catalog: Catalog, scenario: Scenario) -> None:
+    try:
+        with st.spinner("Searching the option space…"):
+            result, seconds = data.advise(scenario.workload, space, top)
+    except PlannerError as exc:
+        st.error(f"The advisor cannot search this space: {escape_md(str(exc))}",
+                 icon=":material/block:")
+        return
+    ranked = result.ranked
+    with st.container(horizontal=True, key="adv_metrics"):
+        st.metric("Options evaluated", f"{result.options_evaluated:,}", border=True)
+        st.metric("Meet the SLOs, fully priced", f"{len(ranked):,}", border=True)
+        st.metric("Search time", f"{seconds:.2f} s", border=True,
+                  help="Time the engine took; the same search again is served from the cache.")
+        if not ranked.empty:
+            st.metric("Cheapest", f"{usd(ranked.iloc[0]['monthly_cost_usd'])}/month", border=True)
+    if ranked.empty:
+        st.warning("No option in this search space fits, meets the SLOs and has every price. "
+                   "Widen the space (more models, regions, plans or precisions; a lower quality "
+                   "floor; a longer context) or relax the SLOs in the sidebar; the reasons are "
+                   "below.", icon=":material/search_off:")
+        _rejected(result)
+        return
+    rows = ranked.head(top).to_dict("records")
+    best, plan = rows[0], result.top_plans[0] if result.top_plans else None
+    per_m = (f", {md_usd(plan.cost_per_million_output_tokens_usd)} per 1M output tokens"
+             if plan and plan.cost_per_million_output_tokens_usd is not None else "")
+    st.markdown(f"Cheapest that meets the SLOs: **{escape_md(option_summary(best, catalog))}**, "
+                f"**{md_usd(best['monthly_cost_usd'])}/month**{per_m} :green-badge[cheapest]")
+    st.subheader(f"The {len(rows)} cheapest", anchor=False)
+    table = ranked_table(rows, result.top_plans, catalog)
+    st.dataframe(table.style.apply(_highlight_cheapest, axis=1), hide_index=True,
+                 column_config=_column_config(), key=TABLE, on_select=_on_table_select,
+                 selection_mode="single-row", width="stretch")
+    _add_controls(rows, space, catalog, scenario)
+    _added_message()
+    _tradeoffs(result, scenario)
+    _rejected(result)
+
+
+# ---------------------------------------------------------------- the scenario's own options
+
+
+def _sensitivity(scenario: Scenario) -> None:
+    st.subheader("What moves the cost", anchor=False)
+    labels = [d.label for d in scenario.deployments]
+    if st.session_state.get(SENSITIVITY_CHOICE) not in labels:
+        hosted = [d.label for d in scenario.deployments if not isinstance(d.target, ApiTarget)]
+        st.session_state[SENSITIVITY_CHOICE] = (hosted or labels)[0]
+    label = st.selectbox("Option of your comparison", labels, key=SENSITIVITY_CHOICE, width=420)
+    try:
+        rows = data.sensitivity(scenario, label)
+    except PlannerError as exc:
+        st.error(f"The planner cannot vary this option: {escape_md(str(exc))}")
+        return
+    if not rows or rows[0].base_cost_usd is None:
+        st.info(f"**{escape_md(label)}** has no usable monthly cost today (it does not fit, misses "
+                "the SLOs or a price is missing), so there is nothing to vary.",
+                icon=":material/info:")
+        return
+    st.plotly_chart(charts.tornado(rows, label), config=PLOTLY_CONFIG, key="chart_tornado")
+    flat = [r.input for r in rows if r.swing_usd == 0 and None not in (r.cost_low_usd,
+                                                                      r.cost_high_usd)]
+    unknown = [f"{r.input} {r.low_label if r.cost_low_usd is None else r.high_label}"
+               for r in rows if r.cost_low_usd is None or r.cost_high_usd is None]
+    notes = ["Each input moved alone to a low and a high value, the rest held at today's."]
+    if flat:
+        notes.append(f"No effect at these settings: {', '.join(flat)} (whole nodes absorb the "
+                     "change, or the option is billed per token).")
+    if unknown:
+        notes.append(f"No usable cost (does not fit or misses the SLOs) at: {', '.join(unknown)}.")
+    st.caption(escape_md(" ".join(notes)))
+
+
+def _break_evens(scenario: Scenario) -> None:
+    st.subheader("Break-even traffic", anchor=False)
+    pairs = data.break_evens(scenario)
+    if not pairs:
+        st.caption("Add a hosted API and a self-hosted option, or two self-hosted options with "
+                   "different models, to see at what traffic one overtakes the other.")
+        return
+    st.markdown("\n".join(f"- {breakeven.pair_text(p)}" for p in pairs))
+    st.caption("Traffic (requests/day, everything else in the workload held) at which the two "
+               "cost the same per month, found by bisection between 25 traffic levels from 1k to "
+               "100M requests/day. Only options that fit and meet the SLOs count. At equal "
+               "traffic the cheaper per month is also the cheaper per token.")
+
+
+def main() -> None:
+    scenario = state.current_scenario()
+    catalog = data.catalog()
+    st.title("Advisor", anchor=False)
+    st.caption(f"The cheapest deployments for the workload of **{escape_md(scenario.name)}** "
+               f"(edit it in the sidebar): {escape_md(workload_text(scenario))}.")
+    space, top, problem = search_form(catalog)
+    if problem:
+        st.warning(escape_md(problem), icon=":material/tune:")
+    elif space is not None:
+        _results(space, top, catalog, scenario)
+    st.header("Your comparison", anchor=False)
+    st.caption("The options of the current scenario (sidebar, Compare page).")
+    _sensitivity(scenario)
+    _break_evens(scenario)
+
+
+main()
