@@ -18,11 +18,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from planner.capacity import peak_requests_per_s, replicas_needed
 from planner.catalog import PRECISIONS, Catalog, PricingPlan
 from planner.errors import ScenarioError
 from planner.memory import memory_breakdown, tp_divides_heads
-from planner.plan import SYSTEM_NODE_PRICE_ID, DeploymentPlan, plan_deployment
+from planner.plan import SYSTEM_NODE_PRICE_ID, DeploymentPlan, plan_deployment, size_replicas
 from planner.scenario import (
     ApiTarget,
     AzureTarget,
@@ -34,11 +33,8 @@ from planner.scenario import (
 )
 from planner.throughput import (
     EngineProfile,
-    choose_batch,
     load_profiles,
-    memory_cap,
     profile_for,
-    throughput_curve,
 )
 from planner.units import HOURS_PER_MONTH
 
@@ -118,7 +114,6 @@ def evaluate_performance(model_ids: list[str], gpu_ids: dict[str, int], space: S
     """Size every (model, GPU, precision, TP) once. ``gpu_ids`` maps GPU -> most GPUs per node."""
     perf: list[Performance] = []
     rejected: Counter = Counter()
-    peak = peak_requests_per_s(workload.requests_per_day, workload.peak_to_average)
     tokens = workload.input_tokens + workload.output_tokens
     for model_id in model_ids:
         model = catalog.models[model_id]
@@ -143,21 +138,16 @@ def evaluate_performance(model_ids: list[str], gpu_ids: dict[str, int], space: S
                     if not mem.fits:
                         continue
                     fitted = True
-                    cap = memory_cap(mem, workload.input_tokens, workload.output_tokens)
                     try:
-                        curve = throughput_curve(model, gpu, precision, tp, profile,
-                                                 workload.input_tokens, workload.output_tokens,
-                                                 min(cap, profile.max_batch))
+                        sized = size_replicas(mem, model, gpu, precision, "fp16", workload,
+                                              profile, max_gpus)
                     except ValueError:
                         rejected[(f"{family} ({precision})", "no published compute peak")] += 1
                         continue
-                    choice = choose_batch(curve, cap, profile.max_batch, workload.ttft_slo_ms,
-                                          workload.tpot_slo_ms)
+                    choice, replicas = sized.choice, sized.replicas
                     if not choice.meets_slo:
                         rejected[(f"{family} ({precision}, tp={tp})", "SLO unmet")] += 1
                         continue
-                    replicas = replicas_needed(peak, choice.requests_per_s,
-                                               workload.target_utilization, workload.min_replicas)
                     perf.append(Performance(model_id, gpu_id, precision, tp, choice.batch, True,
                                             choice.requests_per_s, choice.tpot_ms, choice.ttft_ms,
                                             replicas))

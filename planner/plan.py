@@ -276,8 +276,8 @@ def _plan_self_hosted(dep: Deployment, workload: Workload, catalog: Catalog,
     candidates = [fit.memory] if dep.tp else fitting_tps(
         model, gpu, dep.precision, gpus_per_node, dep.kv_cache_dtype, context)
     try:
-        options = [_size_replicas(mem, model, gpu, dep, workload, profile, gpus_per_node)
-                   for mem in candidates]
+        options = [size_replicas(mem, model, gpu, dep.precision, dep.kv_cache_dtype, workload,
+                                 profile, gpus_per_node) for mem in candidates]
     except ValueError as exc:
         return DeploymentPlan(**base, fits=False, fit_reason=str(exc),
                               warnings=[*warnings, f"throughput unknown: {exc}"])
@@ -360,13 +360,14 @@ class _Sized:
     nodes: int
 
 
-def _size_replicas(mem: MemoryBreakdown, model: ModelSpec, gpu: GpuSpec, dep: Deployment,
-                   workload: Workload, profile: EngineProfile, gpus_per_node: int) -> _Sized:
-    """Batch, replicas and nodes for one TP option (raises ValueError if throughput unknown)."""
+def size_replicas(mem: MemoryBreakdown, model: ModelSpec, gpu: GpuSpec, precision: str,
+                  kv_dtype: str, workload: Workload, profile: EngineProfile,
+                  gpus_per_node: int) -> _Sized:
+    """Batch, replicas and nodes of one TP option for the workload (the one sizing step the
+    planner and the advisor share). Raises ValueError if throughput cannot be estimated."""
     cap = memory_cap(mem, workload.input_tokens, workload.output_tokens)
-    curve = throughput_curve(model, gpu, dep.precision, mem.tp, profile, workload.input_tokens,
-                             workload.output_tokens, min(cap, profile.max_batch),
-                             dep.kv_cache_dtype)
+    curve = throughput_curve(model, gpu, precision, mem.tp, profile, workload.input_tokens,
+                             workload.output_tokens, min(cap, profile.max_batch), kv_dtype)
     choice = choose_batch(curve, cap, profile.max_batch, workload.ttft_slo_ms,
                           workload.tpot_slo_ms)
     peak = peak_requests_per_s(workload.requests_per_day, workload.peak_to_average)
