@@ -27,7 +27,7 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-q
                  "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 SERVER_START_TIMEOUT_S = 60
-DEFAULT_TIMEOUT_MS = 20_000
+DEFAULT_TIMEOUT_MS = 60_000  # generous: CI runs two browser workers on two cores
 
 
 def require_chromium() -> None:
