@@ -1,8 +1,8 @@
 """The load test (benchmarks/load_test.py), tiny: 2 concurrent browser sessions x 2 iterations against
-its own ``streamlit run app.py`` on 127.0.0.1. Every action must complete, with no error. About
-35 s on an idle 2-core machine; the 60 s action timeout and the 150 s window leave room for a
-machine busy with other browser tests (a fresh Chromium context spends seconds of CPU on the
-Streamlit front end).
+its own ``streamlit run app.py`` on 127.0.0.1. Every action must complete, with no error. 35-50 s
+on an idle 2-core machine; the 60 s action timeout (120 s to open a page) and the 150 s window
+leave room for a machine busy with other browser tests (a fresh Chromium context spends seconds of
+CPU on the Streamlit front end).
 
 Run as a subprocess (its own asyncio loop, server and Chromium, and a watchdog that may end the
 process), so nothing leaks into the other browser tests of this worker."""
