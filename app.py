@@ -8,13 +8,13 @@ scenario editor in the sidebar, the address bar kept equal to the scenario, then
 import streamlit as st
 
 from planner.errors import DataError
-from ui import data, editor, share, state
+from ui import cached, editor, share, state
 
 st.set_page_config(page_title="planner — LLM cost & capacity",
                    layout="wide", initial_sidebar_state="auto")
 
 try:
-    catalog = data.catalog()
+    catalog = cached.catalog()
 except DataError as exc:  # refuse to start on broken reference data, naming file, row, field
     st.error(f"The planner cannot start: a reference table failed validation.\n\n**{exc}**\n\n"
              "Fix the named file (see data/README.md) and reload this page.")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from planner.advisor import SearchSpace, advise
+from planner.analyses.advisor import SearchSpace, advise
 from planner.catalog import load_catalog
 from planner.scenario import Workload
 

@@ -4,7 +4,7 @@ The figures ``python -m planner validate`` prints are the fit's training error: 
 were fitted to the same points. This script refits without the points it predicts:
 
 * leave-one-source-out: each publication (``source`` column, see
-  :func:`planner.calibration.source_group`) is held out in turn, the factors are refitted on the
+  :func:`planner.physics.calibration.source_group`) is held out in turn, the factors are refitted on the
   other publications and the held-out points are predicted. An engine with no points left keeps
   its priors. This is the figure to quote: it asks how the model does on a publication it has not
   seen (another engine version, benchmark harness or hardware generation).
@@ -21,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from planner.calibration import (
+from planner.catalog import load_catalog
+from planner.physics.calibration import (
     MEASUREMENTS_FILE,
     cross_validate,
     fit_profiles,
@@ -31,7 +32,6 @@ from planner.calibration import (
     source_group,
     summarize,
 )
-from planner.catalog import load_catalog
 
 
 def _pct(value: float | None) -> str:

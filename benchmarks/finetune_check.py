@@ -2,7 +2,7 @@
 
     python benchmarks/finetune_check.py [--mfu 0.35]
 
-Each run in data/finetune_runs.csv is predicted with the formulas of planner.finetune (6 N T or
+Each run in data/finetune_runs.csv is predicted with the formulas of planner.pipeline.finetune (6 N T or
 4 N T FLOPs at the given MFU of the GPU's dense 16-bit peak; memory buckets per GPU) and compared
 with what its source reports. Errors are predicted / reported - 1; "implied MFU" is the MFU at
 which the formula would match the reported time.
@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from planner.catalog import load_catalog
-from planner.finetune import (
+from planner.pipeline.finetune import (
     DEFAULT_MFU,
     LOW_MFU,
     check_runs,

@@ -348,7 +348,7 @@ class Run:
 def share_query(rpd: int) -> str:
     """The share link's query string of the dashboard's default scenario at ``rpd`` requests per
     day, written by the planner's own encoder."""
-    from planner.sharelink import encode_scenario, to_query_string
+    from planner.io.sharelink import encode_scenario, to_query_string
     from ui.presets import default_scenario
 
     scenario = default_scenario()

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.advisor import SearchSpace, advise, pareto_front
+from planner.analyses.advisor import SearchSpace, advise, pareto_front
 from planner.errors import ScenarioError
-from planner.plan import plan_deployment
+from planner.physics.throughput import load_profiles
+from planner.pipeline.plan import plan_deployment
 from planner.scenario import AzureTarget, Deployment, Workload
-from planner.throughput import load_profiles
 
 MODELS = ("llama-3-8b", "phi-3-mini-4k", "mistral-7b", "llama-3-70b")
 SKUS = ("Standard_NC24ads_A100_v4", "Standard_NV36ads_A10_v5", "Standard_NC4as_T4_v3",

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.analysis import break_even, cost_vs_traffic, sensitivity, traffic_grid, usable_cost
-from planner.plan import plan_scenario
+from planner.analyses.whatif import break_even, cost_vs_traffic, sensitivity, traffic_grid, usable_cost
+from planner.pipeline.plan import plan_scenario
 from planner.scenario import scenario_from_dict
 from planner.units import DAYS_PER_MONTH
 from ui.presets import default_scenario

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from planner.plan import plan_scenario
+from planner.io.sharelink import encode_scenario
+from planner.physics.throughput import throughput_accuracy
+from planner.pipeline.plan import plan_scenario
 from planner.scenario import ApiTarget, AzureTarget, Deployment, Scenario, scenario_from_dict
-from planner.sharelink import encode_scenario
-from planner.throughput import throughput_accuracy
 from ui import breakeven, charts
 from ui import draft as drafts
 from ui.format import accuracy_text, escape_md, headline, usd
@@ -398,7 +398,7 @@ def test_app_refuses_to_start_on_broken_data(tmp_path, monkeypatch):
         writer.writeheader()
         writer.writerows(rows)
     monkeypatch.setenv(DATA_DIR_ENV, str(data))
-    from ui import data as ui_data
+    from ui import cached as ui_data
 
     ui_data.catalog.clear()
     try:

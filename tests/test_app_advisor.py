@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from planner import advisor
-from planner.advisor import SearchSpace, advise, deployment_for
-from planner.analysis import BreakEven
+from planner.analyses import advisor
+from planner.analyses.advisor import SearchSpace, advise, deployment_for
+from planner.analyses.whatif import BreakEven
 from planner.scenario import MAX_DEPLOYMENTS, ApiTarget, Deployment, Scenario
 from ui import breakeven, charts
 from ui.presets import default_scenario, preset
@@ -156,10 +156,10 @@ def test_an_impossible_space_explains_itself():
 
 
 def test_a_space_the_engine_refuses_shows_its_message(monkeypatch):
-    from ui import data
+    from ui import cached
 
     monkeypatch.setattr(advisor, "MAX_OPTIONS", 10)
-    data._advise.clear()
+    cached._advise.clear()
     try:
         at = advisor_page()
         assert not at.exception
@@ -168,7 +168,7 @@ def test_a_space_the_engine_refuses_shows_its_message(monkeypatch):
         assert at.title[0].value == "Advisor"
         assert "Break-even traffic" in "\n".join(h.value for h in at.subheader)
     finally:
-        data._advise.clear()
+        cached._advise.clear()
 
 
 def test_the_space_survives_a_visit_to_another_page():
@@ -220,7 +220,7 @@ def test_pairs_to_compare():
 
 
 def test_advisor_charts_build_and_escape_labels(catalog):
-    from planner.analysis import sensitivity
+    from planner.analyses.whatif import sensitivity
 
     scenario = preset("Internal copilot")
     result = advise(scenario.workload, SearchSpace(regions=("eastus", "westus2")), catalog, top=5)

@@ -32,9 +32,9 @@ from streamlit.testing.v1 import AppTest
 
 from planner.catalog import DATA_DIR, DATA_DIR_ENV, PRICES_FILE, load_catalog
 from planner.errors import ScenarioError
-from planner.finetune import FinetuneError
-from planner.plan import plan_scenario
-from planner.sharelink import encode_scenario
+from planner.io.sharelink import encode_scenario
+from planner.pipeline.finetune import FinetuneError
+from planner.pipeline.plan import plan_scenario
 from ui import deploy_data
 from ui.format import usd
 from ui.presets import default_scenario, preset
@@ -232,7 +232,7 @@ def test_growth_plan_basis_and_engine_errors(catalog):
 
 
 def test_unplannable_scenario_is_a_message(monkeypatch):
-    from ui import data as ui_data
+    from ui import cached as ui_data
 
     def broken(scenario):
         raise ScenarioError("deployment 'SLM': no such thing")
@@ -253,8 +253,8 @@ def sha(path: Path) -> str:
 
 @pytest.fixture
 def data_copy(tmp_path, monkeypatch) -> Iterator[Path]:
-    """A private copy of data/ the app reads and the refresh writes; ui.data caches cleared."""
-    from ui import data as ui_data
+    """A private copy of data/ the app reads and the refresh writes; ui.cached caches cleared."""
+    from ui import cached as ui_data
 
     copy = tmp_path / DATA_COPY_NAME
     shutil.copytree(DATA_DIR, copy)
@@ -405,7 +405,7 @@ def test_refresh_from_a_local_server_rewrites_the_copy(data_copy, prices_server,
 
 
 def test_refresh_on_a_read_only_data_folder_says_so(data_copy, prices_server, monkeypatch):
-    from planner import azure_prices
+    from planner.pricing import azure_api as azure_prices
 
     def read_only(path, *args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system", str(path))

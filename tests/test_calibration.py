@@ -8,7 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from planner.calibration import (
+from planner.cli import main
+from planner.errors import DataError
+from planner.physics.calibration import (
     MEASUREMENTS_FILE,
     Measurement,
     calibrate,
@@ -18,9 +20,7 @@ from planner.calibration import (
     setup_for,
     source_group,
 )
-from planner.cli import main
-from planner.errors import DataError
-from planner.throughput import (
+from planner.physics.throughput import (
     CALIBRATION_FILE,
     DEFAULT_PROFILES,
     load_profiles,

@@ -4,10 +4,8 @@ import math
 
 import pytest
 
-from planner.capacity import nodes_needed, peak_requests_per_s, replicas_needed
-from planner.costs import cost_line, total_usd
-from planner.energy import co2_kg, facility_kwh_per_month, gpu_power_w
-from planner.memory import (
+from planner.physics.energy import co2_kg, facility_kwh_per_month, gpu_power_w
+from planner.physics.memory import (
     USABLE_MEMORY_FRACTION,
     kv_cache_bytes_per_token,
     memory_breakdown,
@@ -16,13 +14,15 @@ from planner.memory import (
     weight_bytes,
     weights_gb,
 )
-from planner.throughput import (
+from planner.physics.throughput import (
     DEFAULT_PROFILES,
     EngineProfile,
     choose_batch,
     moe_weight_bytes_read,
     throughput_curve,
 )
+from planner.pipeline.sizing import nodes_needed, peak_requests_per_s, replicas_needed
+from planner.pricing.money import cost_line, total_usd
 from planner.units import HOURS_PER_MONTH
 
 # A profile with round numbers so hand computation is easy (not the calibrated one).

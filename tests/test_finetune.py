@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 from planner.catalog import DATA_DIR
 from planner.cli import main
-from planner.costs import cost_line
-from planner.finetune import (
+from planner.pipeline.finetune import (
     DEFAULT_MFU,
     LOW_MFU,
     QLORA_BYTES_PER_PARAM,
@@ -30,6 +29,7 @@ from planner.finetune import (
     median_abs_error,
     training_flops,
 )
+from planner.pricing.money import cost_line
 from planner.units import GB
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.errors import ScenarioError
-from planner.export import plan_csv
-from planner.plan import plan_scenario
-from planner.render import FORMULA_PREFIXES, spreadsheet_safe, to_csv
+from planner.io.export import plan_csv
+from planner.io.render import FORMULA_PREFIXES, spreadsheet_safe, to_csv
+from planner.pipeline.plan import plan_scenario
 from planner.scenario import MAX_DEPLOYMENTS, MAX_SCENARIO_BYTES, parse_scenario_text, scenario_from_dict
 
 FUZZ = settings(max_examples=150, deadline=None,

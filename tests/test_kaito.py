@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from planner.catalog import DATA_DIR
 from planner.cli import main
 from planner.errors import DataError
-from planner.kaito import (
+from planner.io.kaito import (
     GPU_TAINT,
     KAITO_PRESETS_FILE,
     ExportError,
@@ -33,7 +33,7 @@ from planner.kaito import (
     nodepool_name,
     workspace_name,
 )
-from planner.plan import plan_scenario
+from planner.pipeline.plan import plan_scenario
 from planner.scenario import scenario_from_dict
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "support-bot.json"

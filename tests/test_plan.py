@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from planner.errors import ScenarioError
-from planner.plan import plan_scenario
+from planner.pipeline.plan import plan_scenario
 from planner.scenario import load_scenario, parse_scenario_text, scenario_from_dict
 from planner.units import DAYS_PER_MONTH, HOURS_PER_MONTH
 

@@ -3,9 +3,9 @@
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner.costs import cost_line
-from planner.memory import memory_breakdown
-from planner.plan import plan_scenario
+from planner.physics.memory import memory_breakdown
+from planner.pipeline.plan import plan_scenario
+from planner.pricing.money import cost_line
 from planner.scenario import scenario_from_dict
 
 SETTINGS = settings(max_examples=40, deadline=None,

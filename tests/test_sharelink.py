@@ -12,17 +12,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from planner.catalog import PRECISIONS, PRICING_PLANS
-from planner.scenario import (
-    MAX_DEPLOYMENTS,
-    ApiTarget,
-    AzureTarget,
-    Deployment,
-    LocalTarget,
-    Scenario,
-    Workload,
-    scenario_from_dict,
-)
-from planner.sharelink import (
+from planner.io.sharelink import (
     MAX_QUERY_CHARS,
     WORKLOAD_PARAMS,
     decode_params,
@@ -34,6 +24,16 @@ from planner.sharelink import (
     share_link_problem,
     to_query_string,
     unescape,
+)
+from planner.scenario import (
+    MAX_DEPLOYMENTS,
+    ApiTarget,
+    AzureTarget,
+    Deployment,
+    LocalTarget,
+    Scenario,
+    Workload,
+    scenario_from_dict,
 )
 from ui.presets import PRESETS, default_scenario, preset
 

@@ -1,9 +1,9 @@
 """Cost against traffic and break-even traffic, worded for the dashboard.
 
-The sweep and the search for crossings are :mod:`planner.analysis` (one implementation, pure);
+The sweep and the search for crossings are :mod:`planner.analyses.whatif` (one implementation, pure);
 this module only picks the dashboard's traffic grid, groups the results per pair of deployments
 and turns them into sentences. The engine call is passed in as a cost function, which
-``ui.data`` backs with its cached planner call.
+``ui.cached`` backs with its cached planner call.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from planner import analysis
-from planner.analysis import BreakEven, CostFn, with_traffic
+from planner.analyses import whatif as analysis
+from planner.analyses.whatif import BreakEven, CostFn, with_traffic
 from planner.scenario import ApiTarget, Scenario
 from ui.format import compact, escape_md, md_usd
 

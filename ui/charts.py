@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from planner.plan import DeploymentPlan, PlanResult
+from planner.pipeline.plan import DeploymentPlan, PlanResult
 from ui.breakeven import PairSummary, Sweep
 from ui.format import compact, usd
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from planner.analysis import Sensitivity
+    from planner.analyses.whatif import Sensitivity
 
 PALETTE = ["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#0891b2", "#dc2626", "#ca8a04",
            "#db2777", "#4f46e5", "#65a30d", "#0d9488", "#78716c"]
@@ -402,7 +402,7 @@ def pareto_cost_latency(ranked: pd.DataFrame, mine: list[dict] | None = None,
 def tornado(rows: list[Sensitivity], label: str) -> go.Figure:
     """Monthly cost of one deployment when each input moves to a low and a high value (the others
     held): horizontal bars from today's cost, largest swing on top, each end labelled with its
-    setting and cost. ``rows`` are :class:`planner.analysis.Sensitivity`, sorted by swing."""
+    setting and cost. ``rows`` are :class:`planner.analyses.whatif.Sensitivity`, sorted by swing."""
     base = next((r.base_cost_usd for r in rows if r.base_cost_usd is not None), None)
     if base is None:
         raise ValueError(f"{label} has no usable cost to vary")

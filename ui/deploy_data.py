@@ -1,7 +1,7 @@
 """Engine calls for the Deploy & fine-tune page, cached here (the engine never caches).
 
 Inputs reach the cached functions as JSON text (a scenario's ``model_dump_json``, a fine-tuning
-job's fields with sorted keys): a stable, hashable key. ``ui.data.reload_reference_data()`` clears
+job's fields with sorted keys): a stable, hashable key. ``ui.cached.reload_reference_data()`` clears
 these caches too (it clears every ``st.cache_data``), so a price refresh reaches this page.
 
 Engine errors are not cached: an ExportError is turned into a message on the deployment it
@@ -16,11 +16,11 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from planner.finetune import FinetuneEstimate, estimate_finetune
-from planner.kaito import ExportError, KaitoExport, NodepoolExport, kaito_export, nodepool_export
-from planner.plan import DeploymentPlan
+from planner.io.kaito import ExportError, KaitoExport, NodepoolExport, kaito_export, nodepool_export
+from planner.pipeline.finetune import FinetuneEstimate, estimate_finetune
+from planner.pipeline.plan import DeploymentPlan
 from planner.scenario import ApiTarget, AzureTarget, Deployment, LocalTarget, Scenario
-from ui import data
+from ui import cached
 
 MONTHS = 12
 # Cost lines whose quantity is the node (machine) count: they follow the growth plan's nodes.
@@ -55,7 +55,7 @@ def artefacts_for(dep: Deployment, plan: DeploymentPlan, scenario: Scenario) -> 
         return DeployArtefacts(plan.label, "local")
     if not plan.fits:
         return DeployArtefacts(plan.label, "does not fit", plan.fit_reason)
-    catalog = data.catalog()
+    catalog = cached.catalog()
     try:
         return DeployArtefacts(plan.label, "ready",
                                kaito=kaito_export(plan, scenario, catalog),
@@ -67,7 +67,7 @@ def artefacts_for(dep: Deployment, plan: DeploymentPlan, scenario: Scenario) -> 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _artefacts(scenario_json: str) -> list[DeployArtefacts]:
     scenario = Scenario.model_validate_json(scenario_json)
-    result = data.plan(scenario)
+    result = cached.plan(scenario)
     return [artefacts_for(dep, plan, scenario)
             for dep, plan in zip(scenario.deployments, result.deployments, strict=True)]
 
@@ -104,7 +104,7 @@ def job_fields(dep: Deployment, **inputs: Any) -> dict[str, Any]:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _finetune(fields_json: str) -> FinetuneEstimate:
-    return estimate_finetune(data.catalog(), **json.loads(fields_json))
+    return estimate_finetune(cached.catalog(), **json.loads(fields_json))
 
 
 def finetune(fields: dict[str, Any]) -> FinetuneEstimate:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from planner.catalog import Catalog
-from planner.plan import DeploymentPlan, PlanResult
+from planner.pipeline.plan import DeploymentPlan, PlanResult
 from planner.scenario import ApiTarget, AzureTarget, Deployment, LocalTarget, Scenario
 
 PLAN_NAMES = {

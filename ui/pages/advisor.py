@@ -11,12 +11,12 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from planner.advisor import AdvisorResult, SearchSpace, deployment_for
+from planner.analyses.advisor import AdvisorResult, SearchSpace, deployment_for
 from planner.catalog import PRECISIONS, PRICING_PLANS, Catalog
 from planner.errors import PlannerError
-from planner.plan import DeploymentPlan
+from planner.pipeline.plan import DeploymentPlan
 from planner.scenario import MAX_DEPLOYMENTS, ApiTarget, Deployment, Scenario, describe_validation_error
-from ui import breakeven, charts, data, state
+from ui import breakeven, cached, charts, state
 from ui import draft as drafts
 from ui.editor import ENGINE_NAMES, ENGINES
 from ui.format import PLAN_NAMES, TARGET_KINDS, escape_md, md_usd, usd, workload_text
@@ -282,7 +282,7 @@ def _rejected(result: AdvisorResult) -> None:
 def _mine(scenario: Scenario, attr: str) -> list[dict]:
     """The scenario's deployments as chart points (label, monthly cost, quality or latency)."""
     try:
-        result = data.plan(scenario)
+        result = cached.plan(scenario)
     except PlannerError:
         return []
     points = []
@@ -319,7 +319,7 @@ def _tradeoffs(result: AdvisorResult, scenario: Scenario) -> None:
 def _results(space: SearchSpace, top: int, catalog: Catalog, scenario: Scenario) -> None:
     try:
         with st.spinner("Searching the option space…"):
-            result, seconds = data.advise(scenario.workload, space, top)
+            result, seconds = cached.advise(scenario.workload, space, top)
     except PlannerError as exc:
         st.error(f"The advisor cannot search this space: {escape_md(str(exc))}",
                  icon=":material/block:")
@@ -367,7 +367,7 @@ def _sensitivity(scenario: Scenario) -> None:
         st.session_state[SENSITIVITY_CHOICE] = (hosted or labels)[0]
     label = st.selectbox("Option of your comparison", labels, key=SENSITIVITY_CHOICE, width=420)
     try:
-        rows = data.sensitivity(scenario, label)
+        rows = cached.sensitivity(scenario, label)
     except PlannerError as exc:
         st.error(f"The planner cannot vary this option: {escape_md(str(exc))}")
         return
@@ -392,7 +392,7 @@ def _sensitivity(scenario: Scenario) -> None:
 
 def _break_evens(scenario: Scenario) -> None:
     st.subheader("Break-even traffic", anchor=False)
-    pairs = data.break_evens(scenario)
+    pairs = cached.break_evens(scenario)
     if not pairs:
         st.caption("Add a hosted API and a self-hosted option, or two self-hosted options with "
                    "different models, to see at what traffic one overtakes the other.")
@@ -406,7 +406,7 @@ def _break_evens(scenario: Scenario) -> None:
 
 def main() -> None:
     scenario = state.current_scenario()
-    catalog = data.catalog()
+    catalog = cached.catalog()
     st.title("Advisor", anchor=False)
     st.caption(f"The cheapest deployments for the workload of **{escape_md(scenario.name)}** "
                f"(edit it in the sidebar): {escape_md(workload_text(scenario))}.")

@@ -8,11 +8,11 @@ import math
 import pandas as pd
 import streamlit as st
 
-from planner.capacity import peak_requests_per_s
 from planner.errors import PlannerError
-from planner.plan import DeploymentPlan
+from planner.pipeline.plan import DeploymentPlan
+from planner.pipeline.sizing import peak_requests_per_s
 from planner.scenario import ApiTarget, Scenario
-from ui import charts, data, state
+from ui import cached, charts, state
 from ui.format import accuracy_text, escape_md, headline, md_usd, number, percent
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
@@ -79,7 +79,7 @@ def _batch(plan: DeploymentPlan, scenario: Scenario) -> None:
         st.metric("Time to first token", f"{t.ttft_ms:,.0f} ms", border=True,
                   delta=f"{ok_ttft} SLO {w.ttft_slo_ms:,.0f} ms", delta_color="off",
                   delta_arrow="off")
-    curve = data.batch_curve(scenario, plan.label)
+    curve = cached.batch_curve(scenario, plan.label)
     if curve:
         st.plotly_chart(charts.batch_curve(curve, plan, w.tpot_slo_ms, w.ttft_slo_ms),
                         config=PLOTLY_CONFIG, key="chart_batch")
@@ -90,7 +90,7 @@ def _throughput(plan: DeploymentPlan) -> None:
     if t is None:
         return
     st.subheader("Throughput of one replica", anchor=False)
-    band, ape = accuracy_text(data.accuracy())
+    band, ape = accuracy_text(cached.accuracy())
 
     def ranged(value: float, unit: str) -> str:
         if ape is None:
@@ -146,10 +146,10 @@ def _cost_lines(plan: DeploymentPlan) -> None:
 
 def main() -> None:
     scenario = state.current_scenario()
-    catalog = data.catalog()
+    catalog = cached.catalog()
     st.title("Capacity detail", anchor=False)
     try:
-        result = data.plan(scenario)
+        result = cached.plan(scenario)
     except PlannerError as exc:
         st.error(f"The planner cannot plan this scenario: {escape_md(str(exc))}")
         return

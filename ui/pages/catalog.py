@@ -16,11 +16,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from planner import azure_prices as ap
 from planner.catalog import PRICES_FILE, PRICING_PLANS, Catalog, Row, default_data_dir
 from planner.errors import PlannerError, PriceApiError
+from planner.pricing import azure_api as ap
 from planner.units import HOURS_PER_MONTH
-from ui import data
+from ui import cached
 from ui.format import escape_md
 
 URL = re.compile(r"https?://[^\s,;)'\"]+")
@@ -350,7 +350,7 @@ def refresh_section(cat: Catalog) -> None:
         outcome = run_refresh(regions, cat)
         st.session_state[REFRESH_OUTCOME] = outcome
         if outcome["kind"] == "success":
-            data.reload_reference_data()  # every page (and the plans) reads the new prices
+            cached.reload_reference_data()  # every page (and the plans) reads the new prices
             st.rerun()
     outcome = st.session_state.get(REFRESH_OUTCOME)
     if outcome:
@@ -358,7 +358,7 @@ def refresh_section(cat: Catalog) -> None:
 
 
 def main() -> None:
-    cat = data.catalog()
+    cat = cached.catalog()
     st.title("Catalog", anchor=False)
     st.caption(f"{len(cat.models)} models, {len(cat.api_models)} hosted models, {len(cat.gpus)} "
                f"GPUs, {len(cat.skus)} Azure VM sizes, {len(cat.prices)} prices "

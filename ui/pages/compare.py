@@ -9,9 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from planner.errors import PlannerError
-from planner.export import plan_csv
-from planner.plan import DeploymentPlan, PlanResult
-from ui import charts, data, share, state
+from planner.io.export import plan_csv
+from planner.pipeline.plan import DeploymentPlan, PlanResult
+from ui import cached, charts, share, state
 from ui.format import (
     cheapest_text,
     escape_md,
@@ -120,11 +120,11 @@ def _notes(result: PlanResult) -> list[str]:
 
 def main() -> None:
     scenario = state.current_scenario()
-    catalog = data.catalog()
+    catalog = cached.catalog()
     st.title(f"Compare · {escape_md(scenario.name)}", anchor=False)
     st.caption(escape_md(workload_text(scenario)))
     try:
-        result = data.plan(scenario)
+        result = cached.plan(scenario)
     except PlannerError as exc:
         st.error(f"The planner cannot plan this scenario: {escape_md(str(exc))}")
         st.stop()
@@ -149,7 +149,7 @@ def main() -> None:
             st.markdown("\n".join(f"- {n}" for n in notes))
 
     st.subheader("Charts", anchor=False)
-    sweep, summaries = data.traffic(scenario)
+    sweep, summaries = cached.traffic(scenario)
     tabs = st.tabs(["Cost breakdown", "Cost vs traffic", "Nodes over 12 months", "Energy & CO2"],
                    key="chart_tab", on_change="rerun")
     breakdown, traffic_tab, growth, energy = tabs

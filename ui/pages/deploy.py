@@ -9,10 +9,10 @@ import streamlit as st
 
 from planner.catalog import Catalog
 from planner.errors import PlannerError
-from planner.finetune import DEFAULT_MFU, LOW_MFU, FinetuneError, FinetuneEstimate
-from planner.plan import DeploymentPlan
+from planner.pipeline.finetune import DEFAULT_MFU, LOW_MFU, FinetuneError, FinetuneEstimate
+from planner.pipeline.plan import DeploymentPlan
 from planner.scenario import ApiTarget, AzureTarget, Deployment, LocalTarget, Scenario
-from ui import data, deploy_data, state
+from ui import cached, deploy_data, state
 from ui.deploy_data import DeployArtefacts
 from ui.format import PLAN_NAMES, escape_md, md_usd, number, usd
 
@@ -344,12 +344,12 @@ def finetune_section(scenario: Scenario, plans: list[DeploymentPlan], catalog: C
 
 def main() -> None:
     scenario = state.current_scenario()
-    catalog = data.catalog()
+    catalog = cached.catalog()
     st.title("Deploy & fine-tune", anchor=False)
     st.caption(f"Scenario {escape_md(scenario.name)}: deployment files for each Azure option, and "
                "what fine-tuning a model would add to its cost.")
     try:
-        result = data.plan(scenario)
+        result = cached.plan(scenario)
     except PlannerError as exc:
         st.error(f"The planner cannot plan this scenario: {escape_md(str(exc))}")
         return

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from planner import energy, memory
-from planner.throughput import load_profiles
+from planner.physics import energy, memory
+from planner.physics.throughput import load_profiles
 from planner.units import HOURS_PER_MONTH
-from ui import data
+from ui import cached
 from ui.format import accuracy_text
 
 SOURCES = {
@@ -32,7 +32,7 @@ SOURCES = {
 
 def main() -> None:
     profiles = load_profiles()
-    band, _ = accuracy_text(data.accuracy())
+    band, _ = accuracy_text(cached.accuracy())
     st.title("Methodology", anchor=False)
     st.markdown(f"""
 Every figure follows one pipeline: **workload → memory fit → throughput at the SLOs → replicas →
@@ -122,7 +122,7 @@ spreadsheet formulas in labels.
 #### Sources
 """)
     st.markdown("\n".join(f"- [{name}]({url})" for name, url in SOURCES.items()))
-    cat = data.catalog()
+    cat = cached.catalog()
     st.caption(f"Every catalog row carries its own source and date (Catalog page). Price snapshot "
                f"as of {cat.prices_as_of}.")
 

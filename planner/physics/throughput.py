@@ -61,7 +61,7 @@ from pathlib import Path
 import numpy as np
 
 from planner.catalog import GpuSpec, ModelSpec
-from planner.memory import MemoryBreakdown, kv_cache_bytes_per_token, weight_bytes
+from planner.physics.memory import MemoryBreakdown, kv_cache_bytes_per_token, weight_bytes
 from planner.units import GB
 
 
@@ -113,7 +113,7 @@ DEFAULT_PROFILES: dict[str, EngineProfile] = {
 }
 
 
-CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "data" / "benchmarks" / "engine_profiles.json"
+CALIBRATION_FILE = Path(__file__).resolve().parents[2] / "data" / "benchmarks" / "engine_profiles.json"
 
 
 def load_profiles(path: Path = CALIBRATION_FILE) -> dict[str, EngineProfile]:

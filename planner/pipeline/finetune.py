@@ -2,7 +2,7 @@
 
 The pipeline for one job: tokens = examples x tokens per example x epochs -> FLOPs (full: 6 N T;
 LoRA/QLoRA: 4 N T) -> hours = FLOPs / (GPUs x peak x MFU) (x the QLoRA slowdown) -> cost lines
-priced like the serving plan (planner.costs.cost_line; a missing price is flagged, never 0).
+priced like the serving plan (planner.pricing.money.cost_line; a missing price is flagged, never 0).
 Memory per GPU is kept in buckets (weights, gradients, optimiser states, adapters, activations,
 framework overhead) so each assumption can be read and checked; ``fits_memory`` says whether they
 fit and ``fit_reason`` why (not).
@@ -47,10 +47,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from planner.catalog import Catalog, GpuSpec, ModelSpec, PricingPlan, Row, load_rows
-from planner.costs import CostLine, cost_line, known_usd, total_usd
-from planner.energy import ON_PREM_DEFAULT_PUE
 from planner.errors import DataError, PlannerError
-from planner.memory import NON_TORCH_GIB_PER_GPU
+from planner.physics.energy import ON_PREM_DEFAULT_PUE
+from planner.physics.memory import NON_TORCH_GIB_PER_GPU
+from planner.pricing.money import CostLine, cost_line, known_usd, total_usd
 from planner.scenario import describe_validation_error
 from planner.units import GB, GIB, HOURS_PER_YEAR, SECONDS_PER_HOUR
 
@@ -77,7 +77,7 @@ ACTIVATION_BYTES_PER_TOKEN_HIDDEN = 34.0  # Korthikanti et al. 2022 eq. 1, flash
 CHECKPOINT_BYTES_PER_TOKEN_HIDDEN = 2.0  # one bf16 layer input per layer when checkpointing
 LOGIT_BYTES_PER_TOKEN_VOCAB = 6.0  # bf16 logits + fp32 copy for the cross-entropy (assumption)
 # Framework memory outside the allocator (CUDA context etc.): the 0.6 GiB per GPU KAITO measured
-# for vLLM (planner.memory). An assumption for training stacks.
+# for vLLM (planner.physics.memory). An assumption for training stacks.
 FRAMEWORK_OVERHEAD_GB = NON_TORCH_GIB_PER_GPU * GIB / GB
 # Share of device memory a training job can fill before allocator fragmentation bites. Assumption.
 TRAINING_MEMORY_FRACTION = 0.95

@@ -11,8 +11,8 @@ could not be predicted with the reason. Errors in the JSON output are fractions 
 ``calibrate [--data FILE] [--out FILE] [--as-of DATE]`` refits the engine factors
 (planner/calibration.py: bounded least squares on log error, deterministic), cross-validates them
 (leave one source out) and writes ``data/benchmarks/engine_profiles.json``, which the planner reads
-through :func:`planner.throughput.load_profiles` and the dashboard through
-:func:`planner.throughput.throughput_accuracy`.
+through :func:`planner.physics.throughput.load_profiles` and the dashboard through
+:func:`planner.physics.throughput.throughput_accuracy`.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def _iso_date(value: str) -> dt.date:
 
 
 def _load_profiles(path: Path | None) -> dict:
-    from planner.throughput import CALIBRATION_FILE, load_profiles
+    from planner.physics.throughput import CALIBRATION_FILE, load_profiles
 
     target = path or CALIBRATION_FILE
     if path is not None and not path.is_file():
@@ -68,9 +68,9 @@ def _load_profiles(path: Path | None) -> dict:
 def validation_report(data: Path | None = None, profiles_path: Path | None = None,
                       worst: int = 5) -> dict[str, Any]:
     """The ``validate`` result: summary figures plus one record per row."""
-    from planner.calibration import MEASUREMENTS_FILE, load_measurements, predict, summarize
     from planner.catalog import load_catalog
-    from planner.throughput import CALIBRATION_FILE, throughput_accuracy
+    from planner.physics.calibration import MEASUREMENTS_FILE, load_measurements, predict, summarize
+    from planner.physics.throughput import CALIBRATION_FILE, throughput_accuracy
 
     path = data or MEASUREMENTS_FILE
     measurements = load_measurements(path)
@@ -96,7 +96,7 @@ def _stats_line(label: str, stats: dict[str, Any]) -> str:
 
 
 def render_table(report: dict[str, Any]) -> str:
-    from planner.render import to_table
+    from planner.io.render import to_table
 
     rows = [_table_row(rec) for rec in report["points"]]
     lines = [to_table(rows, TABLE_COLUMNS, max_width=400).rstrip("\n"), ""]
@@ -130,7 +130,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise DataError("--worst must be >= 0")
     report = validation_report(args.data, args.profiles, args.worst)
     if args.format == "json":
-        from planner.render import to_json
+        from planner.io.render import to_json
 
         sys.stdout.write(to_json(report) + "\n")
     else:
@@ -139,9 +139,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from planner.calibration import MEASUREMENTS_FILE, calibrate, write_calibration
     from planner.catalog import load_catalog
-    from planner.throughput import CALIBRATION_FILE
+    from planner.physics.calibration import MEASUREMENTS_FILE, calibrate, write_calibration
+    from planner.physics.throughput import CALIBRATION_FILE
 
     data: Path = args.data or MEASUREMENTS_FILE
     out: Path = args.out or CALIBRATION_FILE

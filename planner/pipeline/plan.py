@@ -11,16 +11,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
-from planner.capacity import (
-    average_requests_per_s,
-    monthly_traffic,
-    nodes_needed,
-    peak_requests_per_s,
-    replicas_needed,
-)
 from planner.catalog import Catalog, GpuSpec, ModelSpec
-from planner.costs import CostLine, cost_line, known_usd, total_usd
-from planner.energy import (
+from planner.physics.energy import (
     HOST_POWER_W_PER_GPU_SLOT,
     ON_PREM_DEFAULT_PUE,
     co2_kg,
@@ -28,12 +20,29 @@ from planner.energy import (
     gpu_idle_w,
     gpu_power_w,
 )
-from planner.memory import (
+from planner.physics.memory import (
     MemoryBreakdown,
     fitting_tps,
     kv_cache_bytes_per_token,
     smallest_fitting_tp,
 )
+from planner.physics.throughput import (
+    BatchChoice,
+    EngineProfile,
+    choose_batch,
+    load_profiles,
+    memory_cap,
+    profile_for,
+    throughput_curve,
+)
+from planner.pipeline.sizing import (
+    average_requests_per_s,
+    monthly_traffic,
+    nodes_needed,
+    peak_requests_per_s,
+    replicas_needed,
+)
+from planner.pricing.money import CostLine, cost_line, known_usd, total_usd
 from planner.scenario import (
     ApiTarget,
     AzureTarget,
@@ -42,15 +51,6 @@ from planner.scenario import (
     Scenario,
     Workload,
     check_against_catalog,
-)
-from planner.throughput import (
-    BatchChoice,
-    EngineProfile,
-    choose_batch,
-    load_profiles,
-    memory_cap,
-    profile_for,
-    throughput_curve,
 )
 from planner.units import DAYS_PER_MONTH, HOURS_PER_MONTH, SECONDS_PER_DAY, TOKENS_PER_MILLION
 

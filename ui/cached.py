@@ -10,14 +10,14 @@ from typing import Any
 
 import streamlit as st
 
-from planner import analysis
-from planner.advisor import AdvisorResult, SearchSpace
-from planner.advisor import advise as advise_options
+from planner.analyses import whatif as analysis
+from planner.analyses.advisor import AdvisorResult, SearchSpace
+from planner.analyses.advisor import advise as advise_options
 from planner.catalog import Catalog, load_catalog
 from planner.errors import PlannerError
-from planner.plan import PlanResult, plan_scenario
+from planner.physics.throughput import EngineProfile, load_profiles, throughput_accuracy, throughput_curve
+from planner.pipeline.plan import PlanResult, plan_scenario
 from planner.scenario import ApiTarget, AzureTarget, Scenario, Workload
-from planner.throughput import EngineProfile, load_profiles, throughput_accuracy, throughput_curve
 from ui import breakeven
 
 

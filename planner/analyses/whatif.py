@@ -1,6 +1,6 @@
 """What-if analyses over a scenario: cost vs traffic, break-even traffic, sensitivity.
 
-All of them re-run the one pipeline (:func:`planner.plan.plan_scenario`) on modified scenarios;
+All of them re-run the one pipeline (:func:`planner.pipeline.plan.plan_scenario`) on modified scenarios;
 none has arithmetic of its own. Cost against traffic and break-even take an optional cost function
 ``cost_fn(scenario, requests_per_day) -> {label: monthly USD or None}`` so a caller can put a
 cache in front of the pipeline (the dashboard does); by default the pipeline is called directly and
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.catalog import Catalog
-from planner.plan import DeploymentPlan, plan_scenario
+from planner.physics.throughput import EngineProfile, load_profiles
+from planner.pipeline.plan import DeploymentPlan, plan_scenario
 from planner.scenario import AzureTarget, Scenario
-from planner.throughput import EngineProfile, load_profiles
 
 # (scenario, requests/day) -> {deployment label: monthly USD, None where unknown}
 CostFn = Callable[[Scenario, float], dict[str, float | None]]

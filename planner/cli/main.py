@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from planner.errors import PlannerError, ScenarioError
-from planner.render import render
+from planner.io.render import render
 
 FORMATS = ("table", "csv", "json")
 
@@ -50,7 +50,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
 def cmd_throughput(args: argparse.Namespace) -> int:
     from planner.catalog import load_catalog
-    from planner.estimate import estimate_throughput
+    from planner.pipeline.estimate import estimate_throughput
 
     catalog = load_catalog()
     result = estimate_throughput(
@@ -65,7 +65,7 @@ def cmd_throughput(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from planner.catalog import load_catalog
-    from planner.plan import plan_scenario
+    from planner.pipeline.plan import plan_scenario
     from planner.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
@@ -73,7 +73,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(render_json(result.model_dump(mode="json")))
     elif args.format == "csv":
-        from planner.export import plan_csv
+        from planner.io.export import plan_csv
 
         sys.stdout.write(plan_csv(result))
     else:
@@ -97,7 +97,7 @@ def _csv_list(text: str | None) -> tuple[str, ...]:
 def cmd_advise(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from planner.advisor import OUTPUT_COLUMNS, SearchSpace, advise
+    from planner.analyses.advisor import OUTPUT_COLUMNS, SearchSpace, advise
     from planner.catalog import PRECISIONS, load_catalog
     from planner.scenario import describe_validation_error, load_scenario, scenario_from_dict
 
@@ -145,7 +145,7 @@ TABLE_COLUMNS = ["label", "model", "target", "tp", "batch", "replicas", "gpus", 
 
 
 def render_json(data: object) -> str:
-    from planner.render import to_json
+    from planner.io.render import to_json
 
     return to_json(data) + "\n"
 
@@ -203,7 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(handler=cmd_advise)
 
-    from planner import deploy_cli, prices_cli, validate_cli
+    from planner.cli import deploy as deploy_cli
+    from planner.cli import prices as prices_cli
+    from planner.cli import validate as validate_cli
 
     for module in (prices_cli, validate_cli, deploy_cli):
         module.register(sub)

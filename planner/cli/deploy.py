@@ -3,7 +3,7 @@
 ``export`` plans a scenario and prints, for one Azure deployment, the KAITO Workspace manifest
 (``--kind kaito``) or the ``az aks nodepool add`` command (``--kind az``); warnings go to stderr.
 ``finetune`` estimates the time, memory and cost of fine-tuning a model. Both are thin layers over
-:mod:`planner.kaito` and :mod:`planner.finetune`.
+:mod:`planner.io.kaito` and :mod:`planner.pipeline.finetune`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def _write(text: str, out: Path | None) -> None:
     try:
         out.write_text(text, encoding="utf-8")
     except OSError as exc:
-        from planner.kaito import ExportError
+        from planner.io.kaito import ExportError
 
         raise ExportError(f"cannot write {out}: {exc}") from exc
     print(f"wrote {out}", file=sys.stderr)
@@ -33,8 +33,8 @@ def _write(text: str, out: Path | None) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from planner.catalog import load_catalog
-    from planner.kaito import ExportError, kaito_export, nodepool_export
-    from planner.plan import plan_scenario
+    from planner.io.kaito import ExportError, kaito_export, nodepool_export
+    from planner.pipeline.plan import plan_scenario
     from planner.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
@@ -58,8 +58,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_finetune(args: argparse.Namespace) -> int:
     from planner.catalog import load_catalog
     from planner.cli import render_json
-    from planner.finetune import DEFAULT_MFU, estimate_finetune
-    from planner.render import render
+    from planner.io.render import render
+    from planner.pipeline.finetune import DEFAULT_MFU, estimate_finetune
 
     fields = {
         "model": args.model, "method": args.method, "dataset_examples": args.examples,
@@ -162,7 +162,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--lora-targets", choices=["qv", "attention", "all-linear"],
                    default="all-linear")
     f.add_argument("--mfu", type=_positive_float, default=None,
-                   help="model FLOPs utilisation, 0-1 (default: planner.finetune.DEFAULT_MFU)")
+                   help="model FLOPs utilisation, 0-1 (default: planner.pipeline.finetune.DEFAULT_MFU)")
     f.add_argument("--micro-batch-size", type=_positive_int, default=1)
     f.add_argument("--max-seq-tokens", type=_positive_int, default=None,
                    help="longest sequence, for memory (default: --tokens-per-example)")

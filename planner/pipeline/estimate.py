@@ -6,9 +6,8 @@ from typing import Any
 
 from planner.catalog import Catalog
 from planner.errors import ScenarioError
-from planner.memory import kv_cache_bytes_per_token, smallest_fitting_tp, weights_gb
-from planner.scenario import gpu_runs_precision
-from planner.throughput import (
+from planner.physics.memory import kv_cache_bytes_per_token, smallest_fitting_tp, weights_gb
+from planner.physics.throughput import (
     EngineProfile,
     estimate_at_batch,
     load_profiles,
@@ -16,6 +15,7 @@ from planner.throughput import (
     profile_for,
     throughput_curve,
 )
+from planner.scenario import gpu_runs_precision
 
 MAX_GPUS_FOR_TP = 8
 

@@ -9,7 +9,7 @@ result to ``data/benchmarks/engine_profiles.json``; ``python -m planner validate
 Mapping a row to the model
 --------------------------
 * Memory: the row's TP and a served length of input + output tokens (benchmarks set the max model
-  length to their lengths), :func:`planner.memory.memory_breakdown`. KV cache is FP8 for
+  length to their lengths), :func:`planner.physics.memory.memory_breakdown`. KV cache is FP8 for
   TensorRT-LLM FP8 rows (both TensorRT-LLM sources build FP8 engines with
   ``kv_cache_quant_algo: FP8``; perf-overview: "If you specify FP8 quantization, the KV cache will
   automatically be set to FP8 as well"), 16-bit otherwise.
@@ -38,7 +38,7 @@ Bounded least squares (``scipy.optimize.least_squares``, trust-region reflective
 r_i = ln(predicted_i / measured_i): each engine's factors (:data:`FITTED_FACTORS`) are fitted to
 that engine's predictable rows, less :data:`EXCLUDED_FROM_FIT` (rows the model's structure cannot
 describe, with the reason; still predicted and reported). Factors an engine's data cannot identify
-keep their prior (:data:`planner.throughput.DEFAULT_PROFILES`) or take another engine's fitted value
+keep their prior (:data:`planner.physics.throughput.DEFAULT_PROFILES`) or take another engine's fitted value
 (:data:`SHARED_FACTORS`). Bounds (:data:`BOUNDS`) keep every factor physical. The fit starts from
 the priors and involves no randomness, so ``python -m planner calibrate`` is deterministic; the
 k-fold split uses a fixed seed.
@@ -64,8 +64,8 @@ import numpy as np
 
 from planner.catalog import PRECISIONS, Catalog, GpuSpec, ModelSpec
 from planner.errors import DataError
-from planner.memory import memory_breakdown, tp_divides_heads
-from planner.throughput import (
+from planner.physics.memory import memory_breakdown, tp_divides_heads
+from planner.physics.throughput import (
     CALIBRATION_FILE,
     DEFAULT_PROFILES,
     EngineProfile,
@@ -122,7 +122,7 @@ FITTED_FACTORS: dict[str, tuple[str, ...]] = {
                      "step_overhead_ms", "allreduce_gb_per_s", "allreduce_latency_us"),
     "vllm": ("bandwidth_efficiency", "prefill_efficiency", "step_overhead_ms"),
     # vLLM on AMD GPUs (ROCm kernels, RCCL) is another software stack: its own profile
-    # (planner.throughput.profile_key), fitted on MI300X rows from batch 1 to 256.
+    # (planner.physics.throughput.profile_key), fitted on MI300X rows from batch 1 to 256.
     "vllm@rocm": ("bandwidth_efficiency", "compute_efficiency", "prefill_efficiency",
                   "step_overhead_ms"),
     "llama.cpp": ("bandwidth_efficiency", "quantized_bandwidth_efficiency", "prefill_efficiency",
@@ -493,7 +493,7 @@ def _factor(profile: EngineProfile, name: str) -> float:
 
 FIT_METHOD = ("bounded least squares (scipy.optimize.least_squares, trust-region reflective) on "
               "r = ln(predicted / measured), each engine's factors fitted to that engine's "
-              "points, started at the priors (planner.throughput.DEFAULT_PROFILES)")
+              "points, started at the priors (planner.physics.throughput.DEFAULT_PROFILES)")
 
 
 def fit_profiles(measurements: Sequence[Measurement], catalog: Catalog,

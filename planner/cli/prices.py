@@ -4,7 +4,7 @@
 the snapshot CSV (atomically; a failed refresh leaves the file untouched and exits non-zero).
 ``prices status`` prints the snapshot's row count, newest ``as_of`` and its age in days.
 
-The HTTP client lives in :mod:`planner.azure_prices`, imported only when a command runs.
+The HTTP client lives in :mod:`planner.pricing.azure_api`, imported only when a command runs.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ def _stderr_progress(pages: int, items: int) -> None:
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     """Run a refresh and print what changed; errors propagate as PlannerError (exit 2)."""
-    from planner.azure_prices import SKUS_FILE, refresh_snapshot, report_lines
     from planner.catalog import DATA_DIR, PRICES_FILE
+    from planner.pricing.azure_api import SKUS_FILE, refresh_snapshot, report_lines
 
     data_dir: Path = args.data_dir or DATA_DIR
     out: Path = args.out or data_dir / PRICES_FILE
@@ -73,8 +73,8 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Print row count, newest as_of and age in days of a snapshot."""
-    from planner.azure_prices import snapshot_status
     from planner.catalog import DATA_DIR, PRICES_FILE
+    from planner.pricing.azure_api import snapshot_status
 
     path: Path = args.file or (args.data_dir or DATA_DIR) / PRICES_FILE
     status = snapshot_status(path, dt.date.today())

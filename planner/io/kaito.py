@@ -28,10 +28,10 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from planner.capacity import nodes_needed
 from planner.catalog import Catalog, GpuSpec, ModelSpec, Row, load_rows
 from planner.errors import DataError, PlannerError
-from planner.plan import DeploymentPlan
+from planner.pipeline.plan import DeploymentPlan
+from planner.pipeline.sizing import nodes_needed
 from planner.scenario import AzureTarget, Deployment, Scenario
 
 KAITO_PRESETS_FILE = "kaito_presets.csv"

@@ -20,8 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from planner.catalog import PRECISIONS, Catalog, PricingPlan
 from planner.errors import ScenarioError
-from planner.memory import memory_breakdown, tp_divides_heads
-from planner.plan import SYSTEM_NODE_PRICE_ID, DeploymentPlan, plan_deployment, size_replicas
+from planner.physics.memory import memory_breakdown, tp_divides_heads
+from planner.physics.throughput import (
+    EngineProfile,
+    load_profiles,
+    profile_for,
+)
+from planner.pipeline.plan import SYSTEM_NODE_PRICE_ID, DeploymentPlan, plan_deployment, size_replicas
 from planner.scenario import (
     ApiTarget,
     AzureTarget,
@@ -30,11 +35,6 @@ from planner.scenario import (
     LocalTarget,
     Workload,
     gpu_runs_precision,
-)
-from planner.throughput import (
-    EngineProfile,
-    load_profiles,
-    profile_for,
 )
 from planner.units import HOURS_PER_MONTH
 

@@ -2,7 +2,7 @@
 
 Units are in the column headers; the scenario (as JSON) and the price snapshot date are recorded in
 leading comment-free metadata rows so the file stands on its own in a spreadsheet. Every text cell
-is neutralised against formula injection (see planner.render.spreadsheet_safe).
+is neutralised against formula injection (see planner.io.render.spreadsheet_safe).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import csv
 import io
 import json
 
-from planner.plan import PlanResult, summary_row
-from planner.render import CSV_DIGITS, cell_text, spreadsheet_safe
+from planner.io.render import CSV_DIGITS, cell_text, spreadsheet_safe
+from planner.pipeline.plan import PlanResult, summary_row
 
 DEPLOYMENT_COLUMNS = [
     "label", "model", "target", "precision", "tp", "batch", "replicas", "gpus", "nodes",
