@@ -15,3 +15,7 @@ class ScenarioError(PlannerError):
 
 class PriceApiError(PlannerError):
     """The Azure Retail Prices API could not be read or returned something unusable."""
+
+
+class CannotEstimateError(PlannerError):
+    """A quantity cannot be estimated from the data (e.g. no published compute peak)."""

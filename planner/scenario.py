@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from planner.catalog import Catalog, Precision, PricingPlan
+from planner.catalog import Catalog
 from planner.errors import ScenarioError
+from planner.registry import TP_DEGREES, WEIGHT_ONLY_PRECISIONS, EngineId, KvDtype, Precision
+from planner.targets import TARGET_KINDS, ApiTarget, AzureTarget, LocalTarget, Target, module_for
+from planner.targets.common import STRICT
 
 MAX_DEPLOYMENTS = 12
 MAX_SCENARIO_BYTES = 64_000
 
-EngineName = Literal["vllm", "tensorrt-llm", "llama.cpp"]
-KvDtype = Literal["fp16", "fp8"]
+__all__ = ["ApiTarget", "AzureTarget", "Deployment", "LocalTarget", "Scenario", "Workload"]
 
-_STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+_STRICT = STRICT
 
 
 class Workload(BaseModel):
@@ -45,49 +47,6 @@ class Workload(BaseModel):
                                       description="share of a replica's capacity used at peak")
 
 
-class AzureTarget(BaseModel):
-    """An AKS GPU node pool of one VM size."""
-
-    model_config = _STRICT
-
-    kind: Literal["azure"] = "azure"
-    vm_sku: str = Field(min_length=1, max_length=64)
-    region: str = Field(default="eastus", min_length=1, max_length=40)
-    pricing: PricingPlan = "payg"
-    cluster_tier: Literal["free", "standard"] = "standard"
-    system_nodes: int = Field(default=1, ge=0, le=100,
-                              description="nodes in the AKS system pool (CPU VMs)")
-
-
-class LocalTarget(BaseModel):
-    """Machines bought outright and run on premises."""
-
-    model_config = _STRICT
-
-    kind: Literal["local"] = "local"
-    hardware: str = Field(min_length=1, max_length=64)
-    amortization_years: float = Field(default=3.0, gt=0, le=15)
-    region: str = Field(default="eastus", min_length=1, max_length=40,
-                        description="where it runs: electricity price and grid carbon")
-    pue: float | None = Field(default=None, ge=1.0, le=3.0,
-                              description="site PUE; default is the industry average")
-    electricity_usd_per_kwh: float | None = Field(default=None, gt=0, le=5.0)
-    purchase_usd_per_machine: float | None = Field(
-        default=None, gt=0, le=100_000_000,
-        description="your quote for one machine; default is the catalog's price, if any")
-
-
-class ApiTarget(BaseModel):
-    """A hosted model billed per token."""
-
-    model_config = _STRICT
-
-    kind: Literal["api"] = "api"
-
-
-Target = Annotated[AzureTarget | LocalTarget | ApiTarget, Field(discriminator="kind")]
-
-
 class Deployment(BaseModel):
     """One option to compare: a model on a target."""
 
@@ -96,7 +55,7 @@ class Deployment(BaseModel):
     label: str = Field(min_length=1, max_length=60)
     model: str = Field(min_length=1, max_length=64)
     precision: Precision = "fp16"
-    engine: EngineName = "vllm"
+    engine: EngineId = "vllm"
     kv_cache_dtype: KvDtype = "fp16"
     tp: int | None = Field(default=None, description="tensor-parallel degree; None = smallest that fits")
     context_tokens: int | None = Field(
@@ -108,8 +67,8 @@ class Deployment(BaseModel):
     @field_validator("tp")
     @classmethod
     def _tp_power_of_two(cls, value: int | None) -> int | None:
-        if value is not None and value not in (1, 2, 4, 8):
-            raise ValueError("tp must be 1, 2, 4 or 8")
+        if value is not None and value not in TP_DEGREES:
+            raise ValueError(f"tp must be one of {', '.join(map(str, TP_DEGREES))}")
         return value
 
 
@@ -139,7 +98,7 @@ def describe_validation_error(exc: ValidationError) -> str:
         for part in err["loc"]:
             if isinstance(part, int):
                 path += f"[{part}]"
-            elif part in ("azure", "local", "api"):
+            elif part in TARGET_KINDS:
                 continue  # discriminator tag pydantic inserts into the path
             else:
                 path += f".{part}" if path else str(part)
@@ -206,35 +165,14 @@ def check_against_catalog(scenario: Scenario, catalog: Catalog) -> None:
 
 def deployment_problems(dep: Deployment, catalog: Catalog, where: str) -> list[str]:
     """Every way this deployment does not match the catalog (empty list = consistent)."""
-    target = dep.target
-    if isinstance(target, ApiTarget):
-        if dep.model not in catalog.api_models:
-            hint = " (an open-weights model: choose an azure or local target)" \
-                if dep.model in catalog.models else ""
-            return [f"{where}.model: unknown API model {dep.model!r}{hint}"]
+    module = module_for(dep.target)
+    problems = module.catalog_problems(dep.target, dep.model, catalog, where)
+    if problems:
+        return problems
+    hw = module.hardware(dep.target, catalog)
+    if hw is None:
         return []
-    problems: list[str] = []
-    if dep.model not in catalog.models:
-        hint = " (an API-only model: use target kind 'api')" if dep.model in catalog.api_models else ""
-        problems.append(f"{where}.model: unknown model {dep.model!r}{hint}")
-    if isinstance(target, AzureTarget):
-        sku = catalog.skus.get(target.vm_sku)
-        if sku is None:
-            return [*problems, f"{where}.target.vm_sku: unknown VM size {target.vm_sku!r}"]
-        regions = catalog.sku_regions(sku.id)
-        if target.region not in regions:
-            problems.append(
-                f"{where}.target.region: {sku.id} has no price in {target.region!r} "
-                f"(regions in the snapshot: {', '.join(regions) or 'none'})")
-        gpu_id = sku.gpu_id
-    else:
-        hw = catalog.local_hardware.get(target.hardware)
-        if hw is None:
-            return [*problems, f"{where}.target.hardware: unknown hardware {target.hardware!r}"]
-        if target.region not in catalog.regions:
-            problems.append(f"{where}.target.region: unknown region {target.region!r}")
-        gpu_id = hw.gpu_id
-    gpu = catalog.gpus[gpu_id]
+    gpu = hw.gpu
     if not gpu_runs_precision(gpu.native_precisions, dep.precision):
         problems.append(f"{where}.precision: {gpu.name} cannot run {dep.precision} "
                         f"(runs {', '.join(gpu.native_precisions)})")
@@ -251,4 +189,4 @@ def gpu_runs_precision(native: tuple[str, ...], precision: str) -> bool:
     """
     if precision in native:
         return True
-    return precision in ("int8", "int4") and bool({"fp16", "bf16"} & set(native))
+    return precision in WEIGHT_ONLY_PRECISIONS and bool({"fp16", "bf16"} & set(native))

@@ -13,33 +13,30 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from planner.catalog import PRECISIONS, Catalog, PricingPlan
-from planner.errors import ScenarioError
+from planner.catalog import Catalog
+from planner.errors import CannotEstimateError, ScenarioError
 from planner.physics.memory import memory_breakdown, tp_divides_heads
-from planner.physics.throughput import (
-    EngineProfile,
-    load_profiles,
-    profile_for,
-)
-from planner.pipeline.plan import SYSTEM_NODE_PRICE_ID, DeploymentPlan, plan_deployment, size_replicas
-from planner.scenario import (
-    ApiTarget,
-    AzureTarget,
-    Deployment,
-    EngineName,
-    LocalTarget,
-    Workload,
-    gpu_runs_precision,
-)
-from planner.units import HOURS_PER_MONTH
+from planner.physics.throughput import EngineProfile, load_profiles, profile_for
+from planner.pipeline.plan import DeploymentPlan, plan_deployment, serving_lines
+from planner.pipeline.sizing import size_replicas
+from planner.pricing.money import total_usd
+from planner.pricing.resolver import PriceResolver
+from planner.registry import PRECISIONS, TP_DEGREES, EngineId, PricingPlan
+from planner.scenario import Deployment, Workload, gpu_runs_precision
+from planner.targets import ApiTarget, AzureTarget, LocalTarget, module_for
 
 MAX_OPTIONS = 500_000  # bound on the evaluated space; a larger request is refused, not truncated
-TP_DEGREES = (1, 2, 4, 8)
+
+# Why an option was ruled out: a closed set, worded at the edge (planner.io.wording).
+RejectReason = Literal["below_quality_floor", "no_quality_score", "request_exceeds_context",
+                       "precision_unsupported", "does_not_fit", "cannot_estimate", "slo_unmet",
+                       "price_missing", "no_purchase_price"]
 
 
 class SearchSpace(BaseModel):
@@ -52,7 +49,7 @@ class SearchSpace(BaseModel):
     regions: tuple[str, ...] = ("eastus",)
     plans: tuple[PricingPlan, ...] = ("payg", "spot", "reserved-1y", "reserved-3y")
     precisions: tuple[str, ...] = PRECISIONS
-    engine: EngineName = "vllm"
+    engine: EngineId = "vllm"
     skus: tuple[str, ...] = ()
     include_retired: bool = False
     include_local: bool = True
@@ -101,7 +98,7 @@ def _models_in_scope(space: SearchSpace, catalog: Catalog) -> tuple[list[str], C
             continue
         mmlu = catalog.models[model_id].mmlu_5shot
         if space.min_mmlu is not None and (mmlu is None or mmlu < space.min_mmlu):
-            why = "no published MMLU" if mmlu is None else "below the quality floor"
+            why = "no_quality_score" if mmlu is None else "below_quality_floor"
             rejected[(model_id if mmlu is None else f"{model_id} (MMLU {mmlu:g})", why)] += 1
             continue
         chosen.append(model_id)
@@ -120,7 +117,7 @@ def evaluate_performance(model_ids: list[str], gpu_ids: dict[str, int], space: S
         # the same default as a typed deployment: the server accepts the model's full context
         context = min(space.context_tokens or model.max_context_tokens, model.max_context_tokens)
         if tokens > context:
-            rejected[(model_id, "request longer than the context")] += 1
+            rejected[(model_id, "request_exceeds_context")] += 1
             continue
         for gpu_id, max_gpus in gpu_ids.items():
             gpu = catalog.gpus[gpu_id]
@@ -128,7 +125,7 @@ def evaluate_performance(model_ids: list[str], gpu_ids: dict[str, int], space: S
             family = f"{model_id} on {gpu_id}"
             for precision in space.precisions:
                 if not gpu_runs_precision(gpu.native_precisions, precision):
-                    rejected[(f"{family} ({precision})", "precision not supported by the GPU")] += 1
+                    rejected[(f"{family} ({precision})", "precision_unsupported")] += 1
                     continue
                 fitted = False
                 for tp in TP_DEGREES:
@@ -141,74 +138,78 @@ def evaluate_performance(model_ids: list[str], gpu_ids: dict[str, int], space: S
                     try:
                         sized = size_replicas(mem, model, gpu, precision, "fp16", workload,
                                               profile, max_gpus)
-                    except ValueError:
-                        rejected[(f"{family} ({precision})", "no published compute peak")] += 1
+                    except CannotEstimateError:
+                        rejected[(f"{family} ({precision})", "cannot_estimate")] += 1
                         continue
                     choice, replicas = sized.choice, sized.replicas
                     if not choice.meets_slo:
-                        rejected[(f"{family} ({precision}, tp={tp})", "SLO unmet")] += 1
+                        rejected[(f"{family} ({precision}, tp={tp})", "slo_unmet")] += 1
                         continue
                     perf.append(Performance(model_id, gpu_id, precision, tp, choice.batch, True,
                                             choice.requests_per_s, choice.tpot_ms, choice.ttft_ms,
                                             replicas))
                 if not fitted:
-                    rejected[(f"{family} ({precision})", "does not fit")] += 1
+                    rejected[(f"{family} ({precision})", "does_not_fit")] += 1
     return perf, rejected
 
 
-def _azure_options(perf: pd.DataFrame, space: SearchSpace, catalog: Catalog) -> pd.DataFrame:
-    """Join performance rows with every VM size, region and plan; vectorised node costs."""
+def _azure_options(perf: pd.DataFrame, space: SearchSpace, catalog: Catalog,
+                   resolver: PriceResolver) -> pd.DataFrame:
+    """Join performance rows with every VM size, region and plan sold; the monthly cost of each
+    distinct (VM size, region, plan, nodes) is the plan's own cost lines for that target."""
     skus = pd.DataFrame([
         {"sku": s.id, "gpu": s.gpu_id, "gpus_per_node": s.gpu_count}
         for s in catalog.skus.values()
         if (not space.skus or s.id in space.skus) and (space.include_retired or not s.retired)
     ])
-    prices = pd.DataFrame([
-        {"sku": p.sku, "region": p.region, "plan": p.plan, "price_per_hour": p.price_per_hour,
-         "price_status": p.status}
-        for p in catalog.prices if p.region in space.regions and p.plan in space.plans
-    ])
-    if perf.empty or skus.empty or prices.empty:
+    sold = pd.DataFrame([{"sku": p.sku, "region": p.region, "plan": p.plan}
+                         for p in catalog.prices
+                         if p.region in space.regions and p.plan in space.plans])
+    if perf.empty or skus.empty or sold.empty:
         return pd.DataFrame()
-    df = perf.merge(skus, on="gpu").merge(prices, on="sku")
+    df = perf.merge(skus, on="gpu").merge(sold, on="sku")
     df = df[df["tp"] <= df["gpus_per_node"]]
     per_node = df["gpus_per_node"] // df["tp"]
     df = df.assign(nodes=np.ceil(df["replicas"] / per_node).astype(int), kind="azure")
-    fixed = {region: _fixed_azure_usd(region, space, catalog) for region in space.regions}
-    df["fixed_usd"] = df["region"].map(fixed)
-    df["monthly_cost_usd"] = df["nodes"] * df["price_per_hour"] * HOURS_PER_MONTH + df["fixed_usd"]
+    keys = df[["sku", "region", "plan", "nodes"]].drop_duplicates()
+    costs = {
+        key: _azure_cost(AzureTarget(vm_sku=key[0], region=key[1], pricing=key[2],
+                                     cluster_tier=space.cluster_tier,
+                                     system_nodes=space.system_nodes), int(key[3]),
+                         catalog, resolver)
+        for key in keys.itertuples(index=False, name=None)}
+    df["monthly_cost_usd"] = [costs[key] for key in df[["sku", "region", "plan", "nodes"]]
+                              .itertuples(index=False, name=None)]
     return df
 
 
-def _fixed_azure_usd(region: str, space: SearchSpace, catalog: Catalog) -> float:
-    """Monthly AKS management fee plus system pool for a region (NaN if a price is missing)."""
-    tier = catalog.platform_price(f"aks-tier-{space.cluster_tier}", region)
-    system = catalog.platform_price(SYSTEM_NODE_PRICE_ID, region)
-    total = 0.0
-    for row, count in ((tier, 1), (system, space.system_nodes)):
-        if count == 0:
-            continue
-        if row is None or row.price_per_hour is None:
-            return math.nan
-        total += row.price_per_hour * count * HOURS_PER_MONTH
-    return total
+def _azure_cost(target: AzureTarget, nodes: int, catalog: Catalog,
+                resolver: PriceResolver) -> float:
+    """Monthly cost (USD) of ``nodes`` nodes of the target, NaN when a price is missing."""
+    total = total_usd(serving_lines(target, nodes, None, catalog, resolver, ""))
+    return math.nan if total is None else total
+
+
+def _target_of(row: dict, space: SearchSpace) -> dict:
+    """The target of an option row: local and API rows carry theirs (from the plan that ranked
+    them); the vectorised Azure rows are rebuilt from their VM size, region and plan."""
+    target = row.get("target")
+    if isinstance(target, dict):
+        return target
+    return AzureTarget(vm_sku=row["sku"], region=row["region"], pricing=row["plan"],
+                       cluster_tier=space.cluster_tier,
+                       system_nodes=space.system_nodes).model_dump()
 
 
 def deployment_for(row: dict, space: SearchSpace) -> Deployment:
     """The deployment a user would type for an option row (labels are unique per option)."""
-    kind = row["kind"]
     label = f"{row['model']} {row.get('precision') or ''} {row['where']}".strip()[:60]
-    if kind == "api":
-        return Deployment(label=label, model=row["model"], target=ApiTarget())
-    common = {"label": label, "model": row["model"], "precision": row["precision"],
-              "engine": space.engine, "tp": int(row["tp"]),
-              "context_tokens": space.context_tokens}
-    if kind == "azure":
-        target = AzureTarget(vm_sku=row["sku"], region=row["region"], pricing=row["plan"],
-                             cluster_tier=space.cluster_tier, system_nodes=space.system_nodes)
-    else:
-        target = LocalTarget(hardware=row["sku"], region=space.regions[0])
-    return Deployment(**common, target=target)
+    target = _target_of(row, space)
+    if not module_for(target["kind"]).SELF_HOSTED:
+        return Deployment(label=label, model=row["model"], target=target)  # type: ignore[arg-type]
+    return Deployment(label=label, model=row["model"], precision=row["precision"],
+                      engine=space.engine, tp=int(row["tp"]), context_tokens=space.context_tokens,
+                      target=target)  # type: ignore[arg-type]
 
 
 def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 10,
@@ -228,22 +229,23 @@ def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 
     if size > MAX_OPTIONS:
         raise ScenarioError(f"search space of {size:,} options exceeds the limit of "
                             f"{MAX_OPTIONS:,}: narrow models, regions or plans")
+    resolver = PriceResolver(catalog)
     perf, perf_rejected = evaluate_performance(models, azure_gpus, space, workload, catalog,
                                                profiles)
     rejected.update(perf_rejected)
     perf_df = pd.DataFrame([p.__dict__ for p in perf])
     frames = []
-    azure = _azure_options(perf_df, space, catalog)
+    azure = _azure_options(perf_df, space, catalog, resolver)
     evaluated = len(perf) + sum(perf_rejected.values())
     if not azure.empty:
         evaluated += len(azure)
         missing = azure[azure["monthly_cost_usd"].isna()]
         for (model, sku, plan), n in missing.groupby(["model", "sku", "plan"]).size().items():
-            rejected[(f"{model} on {sku} ({plan})", "price missing")] += int(n)
+            rejected[(f"{model} on {sku} ({plan})", "price_missing")] += int(n)
         azure = azure.dropna(subset=["monthly_cost_usd"])
         azure["where"] = azure["sku"] + " " + azure["region"] + " " + azure["plan"]
         frames.append(azure)
-    others = _local_and_api(models, space, workload, catalog, rejected, profiles)
+    others = _local_and_api(models, space, workload, catalog, rejected, profiles, resolver)
     evaluated += len(others)
     if others:
         frames.append(pd.DataFrame(others))
@@ -257,7 +259,7 @@ def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 
                                                      -ranked["mmlu_5shot"].fillna(-np.inf))
         ranked["pareto_cost_latency"] = pareto_front(ranked["monthly_cost_usd"],
                                                      ranked["tpot_ms"].fillna(np.inf))
-    top_plans = [plan_deployment(deployment_for(row, space), workload, catalog, profiles)
+    top_plans = [plan_deployment(deployment_for(row, space), workload, catalog, profiles, resolver)
                  for row in ranked.head(top).to_dict("records")] if not ranked.empty else []
     rej = pd.DataFrame([{"family": f, "reason": r, "options": n}
                         for (f, r), n in sorted(rejected.items())])
@@ -266,14 +268,14 @@ def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 
 
 
 def _local_and_api(models: list[str], space: SearchSpace, workload: Workload, catalog: Catalog,
-                   rejected: Counter, profiles: dict[str, EngineProfile]) -> list[dict]:
+                   rejected: Counter, profiles: dict[str, EngineProfile],
+                   resolver: PriceResolver) -> list[dict]:
     """Local hardware and hosted APIs, planned one by one (few options)."""
     rows: list[dict] = []
     if space.include_local:
         for hw in catalog.local_hardware.values():
             if hw.purchase_usd is None:
-                rejected[(hw.id, "no purchase price in the catalog (plan it as a deployment "
-                          "with your quote)")] += len(models)
+                rejected[(hw.id, "no_purchase_price")] += len(models)
                 continue
             for model_id in models:
                 for precision in space.precisions:
@@ -283,34 +285,36 @@ def _local_and_api(models: list[str], space: SearchSpace, workload: Workload, ca
                     dep = Deployment(label="x", model=model_id, precision=precision,
                                      engine=space.engine, context_tokens=space.context_tokens,
                                      target=LocalTarget(hardware=hw.id, region=space.regions[0]))
-                    plan = plan_deployment(dep, workload, catalog, profiles)
+                    plan = plan_deployment(dep, workload, catalog, profiles, resolver)
                     family = f"{model_id} on {hw.id}"
                     if not plan.fits:
-                        rejected[(f"{family} ({precision})", "does not fit")] += 1
+                        rejected[(f"{family} ({precision})", "does_not_fit")] += 1
                     elif not plan.throughput.meets_slo:
-                        rejected[(f"{family} ({precision})", "SLO unmet")] += 1
+                        rejected[(f"{family} ({precision})", "slo_unmet")] += 1
                     elif plan.monthly_cost_usd is None:
-                        rejected[(f"{family} ({precision})", "price missing")] += 1
+                        rejected[(f"{family} ({precision})", "price_missing")] += 1
                     else:
-                        rows.append(_row_from_plan(plan, "local", hw.id, precision))
+                        rows.append(_row_from_plan(plan, dep, hw.id, precision))
     if space.include_api:
         ids = [m for m in (space.models or sorted(catalog.api_models)) if m in catalog.api_models]
         for api_id in ids:
             mmlu = catalog.api_models[api_id].mmlu_5shot
             if space.min_mmlu is not None and (mmlu is None or mmlu < space.min_mmlu):
-                rejected[(api_id, "below the quality floor" if mmlu is not None
-                          else "no published MMLU")] += 1
+                rejected[(api_id, "below_quality_floor" if mmlu is not None
+                          else "no_quality_score")] += 1
                 continue
-            plan = plan_deployment(Deployment(label="x", model=api_id, target=ApiTarget()),
-                                   workload, catalog, {})
-            rows.append(_row_from_plan(plan, "api", "api", None))
+            dep = Deployment(label="x", model=api_id, target=ApiTarget())
+            plan = plan_deployment(dep, workload, catalog, {}, resolver)
+            rows.append(_row_from_plan(plan, dep, "api", None))
     return rows
 
 
-def _row_from_plan(plan: DeploymentPlan, kind: str, where: str, precision: str | None) -> dict:
+def _row_from_plan(plan: DeploymentPlan, dep: Deployment, where: str,
+                   precision: str | None) -> dict:
     t = plan.throughput
     return {
-        "model": plan.model, "kind": kind, "sku": where, "where": where, "region": None,
+        "model": plan.model, "kind": plan.target_kind, "target": dep.target.model_dump(),
+        "sku": where, "where": where, "region": None,
         "plan": None, "precision": precision, "tp": plan.tp, "batch": t.batch if t else None,
         "replicas": plan.replicas, "nodes": plan.nodes, "monthly_cost_usd": plan.monthly_cost_usd,
         "tpot_ms": t.tpot_ms if t else None, "ttft_ms": t.ttft_ms if t else None,

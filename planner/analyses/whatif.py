@@ -18,7 +18,9 @@ import numpy as np
 from planner.catalog import Catalog
 from planner.physics.throughput import EngineProfile, load_profiles
 from planner.pipeline.plan import DeploymentPlan, plan_scenario
-from planner.scenario import AzureTarget, Scenario
+from planner.registry import PLAN_NAMES
+from planner.scenario import Scenario
+from planner.targets import module_for
 
 # (scenario, requests/day) -> {deployment label: monthly USD, None where unknown}
 CostFn = Callable[[Scenario, float], dict[str, float | None]]
@@ -41,8 +43,7 @@ def traffic_grid(low: float = 1e3, high: float = 1e8, points: int = 31) -> list[
 def usable_cost(plan: DeploymentPlan) -> float | None:
     """Monthly cost (USD) of a deployment that fits, meets its SLOs and is fully priced, else
     None: an option that cannot serve the workload has no cost to compare."""
-    ok = plan.fits and (plan.throughput is None or plan.throughput.meets_slo)
-    return plan.monthly_cost_usd if ok else None
+    return plan.monthly_cost_usd if plan.meets_slo else None
 
 
 def engine_cost_fn(catalog: Catalog, profiles: dict[str, EngineProfile] | None = None) -> CostFn:
@@ -224,19 +225,14 @@ def sensitivity(scenario: Scenario, label: str, catalog: Catalog,
     ]
     out = [Sensitivity(name, lo_label, hi_label, cost_with(lo), cost_with(hi), base)
            for name, lo_label, hi_label, lo, hi in cases]
-    if isinstance(dep.target, AzureTarget):
-        plan_costs = {}
-        for plan_name in ("payg", "spot", "reserved-1y", "reserved-3y"):
-            if catalog.price(dep.target.vm_sku, dep.target.region, plan_name) is None:
-                continue
-            changed = dep.model_copy(update={"target": dep.target.model_copy(
-                update={"pricing": plan_name})})
-            cost = cost_with(deployment=changed)
-            if cost is not None:
-                plan_costs[plan_name] = cost
-        if len(plan_costs) >= 2:
-            cheap = min(plan_costs, key=plan_costs.__getitem__)
-            dear = max(plan_costs, key=plan_costs.__getitem__)
-            out.append(Sensitivity("pricing plan", cheap, dear, plan_costs[cheap],
-                                   plan_costs[dear], base))
+    plan_costs = {}
+    for variant in module_for(dep.target).pricing_variants(dep.target, catalog):
+        cost = cost_with(deployment=dep.model_copy(update={"target": variant}))
+        if cost is not None:
+            plan_costs[PLAN_NAMES[variant.pricing]] = cost
+    if len(plan_costs) >= 2:
+        cheap = min(plan_costs, key=plan_costs.__getitem__)
+        dear = max(plan_costs, key=plan_costs.__getitem__)
+        out.append(Sensitivity("pricing plan", cheap, dear, plan_costs[cheap],
+                               plan_costs[dear], base))
     return sorted(out, key=lambda s: s.swing_usd, reverse=True)

@@ -22,6 +22,9 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from planner.errors import DataError
+from planner.registry import PRECISIONS, PRICING_PLANS, Precision, PricingPlan
+
+__all__ = ["PRECISIONS", "PRICING_PLANS", "Catalog", "Precision", "PricingPlan", "load_catalog"]
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 DATA_DIR_ENV = "PLANNER_DATA_DIR"  # read reference tables from another folder (tests, mirrors)
@@ -31,14 +34,6 @@ def default_data_dir() -> Path:
     """The shipped ``data/`` folder, or the folder named by $PLANNER_DATA_DIR."""
     override = os.environ.get(DATA_DIR_ENV)
     return Path(override) if override else DATA_DIR
-
-Precision = Literal["fp16", "bf16", "fp8", "int8", "int4"]
-PRECISIONS: tuple[Precision, ...] = ("fp16", "bf16", "fp8", "int8", "int4")
-PricingPlan = Literal["payg", "spot", "reserved-1y", "reserved-3y", "savings-1y", "savings-3y"]
-PRICING_PLANS: tuple[PricingPlan, ...] = (
-    "payg", "spot", "reserved-1y", "reserved-3y", "savings-1y", "savings-3y",
-)
-
 
 def _split_list(value: object) -> object:
     """CSV cells holding lists are semicolon-separated; empty means an empty list."""
@@ -298,17 +293,6 @@ def _index(rows: Iterable[R], path_name: str, key: str = "id") -> dict[str, R]:
 
 
 @dataclass(frozen=True)
-class VmPrice:
-    """A VM size's hourly USD price as a cost line needs it (see :meth:`Catalog.vm_price`)."""
-
-    price_per_hour: float | None
-    status: str
-    source: str
-    key: str
-    note: str
-
-
-@dataclass(frozen=True)
 class Catalog:
     """All reference tables, validated and cross-checked. Build with :func:`load_catalog`."""
 
@@ -342,29 +326,25 @@ class Catalog:
     def price(self, sku: str, region: str, plan: str) -> PriceRow | None:
         return self.price_index.get((sku, region, plan))
 
-    def vm_price(self, sku: str, region: str, plan: str) -> VmPrice:
-        """The USD hourly price of a VM size for a cost line: the price (None if unknown),
-        its status, source, the key it was looked up by, and a note saying why it is missing."""
-        key = f"{sku}/{region}/{plan}"
-        row = self.price(sku, region, plan)
-        if row is None:
-            return VmPrice(None, "missing", "", key, "no row in the price snapshot")
-        if row.status == "missing":
-            return VmPrice(None, "missing", row.source, key,
-                           row.notes or "flagged missing in the snapshot")
-        if row.currency != "USD":
-            return VmPrice(None, "missing", row.source, key,
-                           f"snapshot price is in {row.currency}")
-        return VmPrice(row.price_per_hour, row.status, row.source, key, "")
+    @cached_property
+    def platform_index(self) -> dict[tuple[str, str], PlatformPrice]:
+        return {row.key: row for row in self.platform_prices}
+
+    @cached_property
+    def sku_region_index(self) -> dict[str, list[str]]:
+        regions: dict[str, set[str]] = {}
+        for row in self.prices:
+            regions.setdefault(row.sku, set()).add(row.region)
+        return {sku: sorted(found) for sku, found in regions.items()}
 
     def platform_price(self, price_id: str, region: str) -> PlatformPrice | None:
         """A platform price for the region, else its region-independent (``*``) row."""
-        by_key = {row.key: row for row in self.platform_prices}
+        by_key = self.platform_index
         return by_key.get((price_id, region)) or by_key.get((price_id, "*"))
 
     def sku_regions(self, sku: str) -> list[str]:
         """Regions where the snapshot has any row (priced or flagged missing) for this SKU."""
-        return sorted({row.region for row in self.prices if row.sku == sku})
+        return list(self.sku_region_index.get(sku, []))
 
 
 TABLES: dict[str, tuple[str, type[Row]]] = {

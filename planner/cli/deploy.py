@@ -59,6 +59,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from planner.catalog import load_catalog
     from planner.cli import render_json
     from planner.io.render import render
+    from planner.io.wording import findings_text, finetune_fit_text
     from planner.pipeline.finetune import DEFAULT_MFU, estimate_finetune
 
     fields = {
@@ -77,7 +78,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     est = estimate_finetune(load_catalog(), **fields)
     if args.format == "json":
         sys.stdout.write(render_json(est.model_dump(mode="json")))
-        _warn(est.warnings)
+        _warn(findings_text(est.findings))
         return 0
     mem = est.memory
     summary = {
@@ -92,16 +93,16 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     }
     if args.format == "csv":
         sys.stdout.write(render([summary], "csv"))
-        _warn(est.warnings)
+        _warn(findings_text(est.findings))
         return 0
     sys.stdout.write(render([{"quantity": k, "value": v} for k, v in summary.items()], "table"))
-    sys.stdout.write(f"\n{est.fit_reason}\n")
+    sys.stdout.write(f"\n{finetune_fit_text(est)}\n")
     for line in est.cost_lines:
-        amount = "MISSING" if line.monthly_usd is None else f"${line.monthly_usd:,.2f}"
+        amount = "MISSING" if line.amount_usd is None else f"${line.amount_usd:,.2f}"
         sys.stdout.write(f"  {line.name}: {line.quantity:,.2f} {line.unit} -> {amount}\n")
     for text in est.assumptions:
         sys.stdout.write(f"  assumption: {text}\n")
-    _warn(est.warnings)
+    _warn(findings_text(est.findings))
     return 0
 
 

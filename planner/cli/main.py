@@ -9,6 +9,7 @@ from pathlib import Path
 
 from planner.errors import PlannerError, ScenarioError
 from planner.io.render import render
+from planner.registry import ENGINE_IDS, KV_DTYPES, PRECISIONS, TP_DEGREES
 
 FORMATS = ("table", "csv", "json")
 
@@ -58,6 +59,10 @@ def cmd_throughput(args: argparse.Namespace) -> int:
         batch=args.batch, input_tokens=args.input_tokens, output_tokens=args.output_tokens,
         engine=args.engine, kv_cache_dtype=args.kv_cache_dtype, context_tokens=args.context_tokens,
     )
+    from planner.io.wording import tried_text
+
+    result["fit_reason"] = tried_text(result.pop("fit_tried")) if not result["fits"] else (
+        f"fits at tensor parallel {result['tp']}")
     sys.stdout.write(render([result], args.format) if args.format != "json"
                      else render_json(result))
     return 0
@@ -65,6 +70,7 @@ def cmd_throughput(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from planner.catalog import load_catalog
+    from planner.io.wording import findings_text, fit_text
     from planner.pipeline.plan import plan_scenario
     from planner.scenario import load_scenario
 
@@ -79,12 +85,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render(result.summary_rows(), "table", columns=TABLE_COLUMNS))
         for plan in result.deployments:
-            sys.stdout.write(f"\n{plan.label}: {plan.fit_reason}\n")
+            sys.stdout.write(f"\n{plan.label}: {fit_text(plan)}\n")
             for line in plan.cost_lines:
-                amount = "MISSING" if line.monthly_usd is None else f"${line.monthly_usd:,.2f}"
+                amount = "MISSING" if line.amount_usd is None else f"${line.amount_usd:,.2f}"
                 sys.stdout.write(f"  {line.name}: {amount}\n")
-            for warning in plan.warnings:
-                sys.stdout.write(f"  ! {warning}\n")
+            for text in findings_text(plan.findings):
+                sys.stdout.write(f"  ! {text}\n")
         if result.cheapest_label:
             sys.stdout.write(f"\ncheapest that meets the SLOs: {result.cheapest_label}\n")
     return 0
@@ -98,7 +104,8 @@ def cmd_advise(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from planner.analyses.advisor import OUTPUT_COLUMNS, SearchSpace, advise
-    from planner.catalog import PRECISIONS, load_catalog
+    from planner.catalog import load_catalog
+    from planner.io.wording import REJECT_TEXT
     from planner.scenario import describe_validation_error, load_scenario, scenario_from_dict
 
     scenario = (load_scenario(args.scenario) if args.scenario else
@@ -135,7 +142,7 @@ def cmd_advise(args: argparse.Namespace) -> int:
                 ascending=False)
             sys.stdout.write("\nrejected, by reason:\n")
             for reason, n in by_reason.head(15).items():
-                sys.stdout.write(f"  {n:6,}  {reason}\n")
+                sys.stdout.write(f"  {n:6,}  {REJECT_TEXT[reason]}\n")
     return 0
 
 
@@ -167,15 +174,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("throughput", help="memory fit and tokens/s of one replica")
     p.add_argument("--model", required=True)
     p.add_argument("--gpu", required=True)
-    p.add_argument("--precision", required=True, choices=["fp16", "bf16", "fp8", "int8", "int4"])
-    p.add_argument("--tp", type=int, default=None,
+    p.add_argument("--precision", required=True, choices=PRECISIONS)
+    p.add_argument("--tp", type=int, default=None, choices=TP_DEGREES,
                    help="tensor-parallel degree (default: smallest that fits)")
     p.add_argument("--batch", type=int, default=None,
                    help="concurrent requests (default: largest that fits, capped by the engine)")
     p.add_argument("--input-tokens", type=int, default=800)
     p.add_argument("--output-tokens", type=int, default=200)
-    p.add_argument("--engine", default="vllm", choices=["vllm", "tensorrt-llm", "llama.cpp"])
-    p.add_argument("--kv-cache-dtype", default="fp16", choices=["fp16", "fp8"])
+    p.add_argument("--engine", default="vllm", choices=ENGINE_IDS)
+    p.add_argument("--kv-cache-dtype", default="fp16", choices=KV_DTYPES)
     p.add_argument("--context-tokens", type=int, default=None, help="max model length served")
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(handler=cmd_throughput)
@@ -195,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plans", help="comma-separated pricing plans (default: payg,spot,reserved-1y,"
                    "reserved-3y)")
     p.add_argument("--precisions", help="comma-separated precisions (default: all)")
-    p.add_argument("--engine", default="vllm", choices=["vllm", "tensorrt-llm", "llama.cpp"])
+    p.add_argument("--engine", default="vllm", choices=ENGINE_IDS)
     p.add_argument("--context-tokens", type=int, default=None,
                    help="max model length the servers accept (default: each model's maximum)")
     p.add_argument("--no-local", action="store_true", help="leave out local hardware")

@@ -30,9 +30,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from planner.catalog import Catalog, GpuSpec, ModelSpec, Row, load_rows
 from planner.errors import DataError, PlannerError
+from planner.io.wording import fit_text
 from planner.pipeline.plan import DeploymentPlan
 from planner.pipeline.sizing import nodes_needed
 from planner.scenario import AzureTarget, Deployment, Scenario
+from planner.targets import module_for
 
 KAITO_PRESETS_FILE = "kaito_presets.csv"
 
@@ -176,11 +178,11 @@ def _azure_context(plan: DeploymentPlan, scenario: Scenario, catalog: Catalog) -
     dep = next((d for d in scenario.deployments if d.label == plan.label), None)
     if dep is None:
         raise ExportError(f"deployment {plan.label!r} is not in scenario {scenario.name!r}")
-    if not isinstance(dep.target, AzureTarget):
+    if "kaito" not in module_for(dep.target).DEPLOY_EXPORTS:
         raise ExportError(f"deployment {plan.label!r} runs on a {dep.target.kind} target: KAITO "
                           "manifests and node pools are exported for Azure deployments only")
     if not plan.fits or plan.nodes is None or plan.tp is None or plan.gpus_per_node is None:
-        raise ExportError(f"deployment {plan.label!r} has no node plan to export: {plan.fit_reason}")
+        raise ExportError(f"deployment {plan.label!r} has no node plan to export: {fit_text(plan)}")
     sku = catalog.skus.get(dep.target.vm_sku)
     model = catalog.models.get(dep.model)
     if sku is None or model is None:

@@ -63,7 +63,7 @@ from typing import Any
 import numpy as np
 
 from planner.catalog import PRECISIONS, Catalog, GpuSpec, ModelSpec
-from planner.errors import DataError
+from planner.errors import CannotEstimateError, DataError
 from planner.physics.memory import memory_breakdown, tp_divides_heads
 from planner.physics.throughput import (
     CALIBRATION_FILE,
@@ -424,7 +424,7 @@ def predict(measurements: Iterable[Measurement], catalog: Catalog,
         profile = profile_for({**DEFAULT_PROFILES, **profiles}, m.engine, s.gpu)
         try:
             value = predict_value(s, m.metric, profile)
-        except ValueError as exc:
+        except (ValueError, CannotEstimateError) as exc:
             out.append(Prediction(m, None, reason=str(exc)))
             continue
         out.append(Prediction(m, value, note=s.note, excluded=exclusion_reason(m)))

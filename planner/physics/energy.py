@@ -1,23 +1,36 @@
-"""Power, energy and CO2 of a deployment.
+"""Power, energy and CO2 of provisioned hardware.
 
-GPU power is linear in utilisation between idle and TDP; the rest of a server (CPUs, memory,
-network, fans) adds host power; PUE scales IT power to facility power.
+GPU power is linear in utilisation between idle and TDP; GPUs held but not serving sit at idle;
+the rest of a node (CPUs, memory, network, fans) adds the site's host power; PUE scales IT power
+to facility power. The site (host power, PUE, grid carbon) comes from the target module.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 from planner.catalog import GpuSpec
+from planner.findings import Finding, FindingCode, finding
 from planner.units import HOURS_PER_MONTH
 
-# EcoLogits' LLM-inference methodology (genai-impact/ecologits docs/methodology/llm_inference.md,
-# commit 004ec913): a high-end 8-GPU cloud server draws 1 kW without its GPUs -> 125 W per GPU slot.
-HOST_POWER_W_PER_GPU_SLOT = 1000 / 8
 # When a GPU has no published idle figure: an A100-80GB measured 62.12 W idle against its 400 W
 # TDP (chuyishang/inference-energy results_paste.md), i.e. about 15 %. An estimate, flagged.
 IDLE_POWER_FRACTION_OF_TDP = 0.15
-# Industry-average data-centre PUE 1.58 in 2023 (Uptime Institute, "Large data centers are mostly
-# more efficient, analysis confirms", 2023-11-23): the default for on-premises sites.
-ON_PREM_DEFAULT_PUE = 1.58
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where the hardware draws power: host power per node (W), PUE, grid carbon (g CO2e/kWh).
+
+    ``pue`` / ``grid_gco2_per_kwh`` are None when unknown; ``pue_status`` says whether the PUE is
+    the user's, the region's published one or the planner's default."""
+
+    region: str
+    host_power_w_per_node: float
+    pue: float | None
+    pue_status: Literal["input", "catalog", "default"]
+    grid_gco2_per_kwh: float | None
 
 
 def gpu_idle_w(gpu: GpuSpec) -> tuple[float, bool]:
@@ -44,3 +57,45 @@ def facility_kwh_per_month(it_power_w: float, pue: float) -> float:
 def co2_kg(kwh: float, grid_gco2_per_kwh: float) -> float:
     """Emissions of ``kwh`` at the grid's carbon intensity, kg CO2e."""
     return kwh * grid_gco2_per_kwh / 1000
+
+
+@dataclass(frozen=True)
+class Energy:
+    """Energy of a deployment per month: facility kWh and kg CO2e (None = unknown)."""
+
+    kwh_per_month: float | None
+    co2_kg_per_month: float | None
+    findings: tuple[Finding, ...] = ()
+
+
+def deployment_energy(gpu: GpuSpec, active_gpus: int, nodes: int, gpus_per_node: int,
+                      utilization: float, site: Site) -> Energy:
+    """kWh and kg CO2e per month of ``nodes`` nodes, ``active_gpus`` of whose GPUs serve at
+    ``utilization`` while the rest idle."""
+    if gpu.tdp_w is None:
+        return Energy(None, None, (finding(FindingCode.ENERGY_NO_TDP, status="catalog",
+                                           gpu=gpu.name),))
+    found: list[Finding] = []
+    idle_w, idle_estimated = gpu_idle_w(gpu)
+    if idle_estimated:
+        found.append(finding(FindingCode.IDLE_POWER_ESTIMATED, gpu=gpu.name, idle_w=idle_w))
+    billed_gpus = nodes * gpus_per_node
+    gpu_w = active_gpus * gpu_power_w(gpu, utilization) + (billed_gpus - active_gpus) * idle_w
+    if site.pue is None:
+        found.append(finding(FindingCode.ENERGY_NO_PUE, status="catalog", region=site.region))
+        return Energy(None, None, tuple(found))
+    kwh = facility_kwh_per_month(gpu_w + nodes * site.host_power_w_per_node, site.pue)
+    if site.grid_gco2_per_kwh is None:
+        found.append(finding(FindingCode.CO2_NO_GRID, status="catalog", region=site.region))
+        return Energy(kwh, None, tuple(found))
+    return Energy(kwh, co2_kg(kwh, site.grid_gco2_per_kwh), tuple(found))
+
+
+def training_kwh(gpu: GpuSpec, gpus_per_node: int, nodes: int, hours: float,
+                 site: Site) -> float | None:
+    """Facility energy of a training job, kWh: GPUs at TDP (training keeps them busy) plus host
+    power, times the site's PUE, over ``hours``; None when TDP or PUE is unknown."""
+    if gpu.tdp_w is None or site.pue is None:
+        return None
+    it_w = nodes * (gpus_per_node * gpu.tdp_w + site.host_power_w_per_node)
+    return it_w * site.pue * hours / 1000

@@ -8,21 +8,12 @@ All sizes are in bytes unless the name says GB (10^9 bytes) or GiB (2^30 bytes).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from planner.catalog import GpuSpec, ModelSpec
+from planner.physics.quantities import kv_cache_bytes_per_token, model_weight_bytes
+from planner.registry import TP_DEGREES
 from planner.units import GB, GIB
-
-# Bytes per weight by serving precision.
-BYTES_PER_PARAM: dict[str, float] = {"fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
-
-# Quantisation metadata, bytes per weight. int4 (GPTQ/AWQ, group size 128): one fp16 scale and one
-# fp16 zero point per 128 weights = 32 bits / 128 = 0.25 bit = 0.03125 byte per weight.
-# int8/fp8 use per-channel (or per-tensor) scales: negligible (< 0.01 %), counted as 0.
-QUANT_OVERHEAD_BYTES_PER_PARAM: dict[str, float] = {
-    "fp16": 0.0, "bf16": 0.0, "fp8": 0.0, "int8": 0.0, "int4": 32 / 128 / 8,
-}
-
-KV_BYTES: dict[str, float] = {"fp16": 2.0, "fp8": 1.0}
 
 # KAITO's SKU calculation (kaito-project/kaito presets/workspace/generator/model-sku-calculation.md,
 # measured on vLLM v0.10.1): activations <= 1.7 GiB per GPU, non-PyTorch (CUDA context etc.)
@@ -36,26 +27,11 @@ NCCL_GIB_PER_GPU_TP = 2.0
 # vLLM's default gpu_memory_utilization is 0.9: the share of device memory the server may use.
 USABLE_MEMORY_FRACTION = 0.90
 
-TP_CANDIDATES = (1, 2, 4, 8)
-
-
-def weight_bytes(params_b: float, precision: str) -> float:
-    """Bytes of model weights at ``precision`` (quantisation scales included), whole model."""
-    per_param = BYTES_PER_PARAM[precision] + QUANT_OVERHEAD_BYTES_PER_PARAM[precision]
-    return params_b * 1e9 * per_param
 
 
 def weights_gb(model: ModelSpec, precision: str) -> float:
     """Weights of the whole model in GB (10^9 bytes), before the load factor."""
-    return weight_bytes(model.params_b, precision) / GB
-
-
-def kv_cache_bytes_per_token(model: ModelSpec, kv_dtype: str = "fp16") -> float:
-    """KV cache per token, whole model: 2 (K and V) x layers x KV heads x head_dim x bytes.
-
-    Grouped-query and multi-query attention count through ``kv_heads``.
-    """
-    return 2 * model.layers * model.kv_heads * model.head_dim * KV_BYTES[kv_dtype]
+    return model_weight_bytes(model, precision) / GB
 
 
 def tp_divides_heads(model: ModelSpec, tp: int) -> bool:
@@ -95,7 +71,7 @@ def memory_breakdown(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
     """Memory per GPU when the model is split over ``tp`` GPUs."""
     ctx = context_tokens or model.max_context_tokens
     usable = gpu.mem_gb * USABLE_MEMORY_FRACTION
-    w = weight_bytes(model.params_b, precision) * WEIGHT_LOAD_FACTOR / tp / GB
+    w = model_weight_bytes(model, precision) * WEIGHT_LOAD_FACTOR / tp / GB
     runtime = (ACTIVATION_GIB_PER_GPU + NON_TORCH_GIB_PER_GPU) * GIB / GB
     comm = NCCL_GIB_PER_GPU_TP * GIB / GB if tp > 1 else 0.0
     kv_per_gpu = kv_cache_bytes_per_token(model, kv_dtype) / tp
@@ -113,12 +89,29 @@ def memory_breakdown(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
     )
 
 
+TpProblem = Literal["exceeds_node", "heads_not_divisible", "memory"]
+
+
+@dataclass(frozen=True)
+class TpAttempt:
+    """Why one tensor-parallel degree does not fit, with the numbers (GB per GPU)."""
+
+    tp: int
+    problem: TpProblem
+    need_gb: float | None = None
+    usable_gb: float | None = None
+    weights_gb: float | None = None
+    kv_gb: float | None = None
+    context_tokens: int | None = None
+
+
 @dataclass(frozen=True)
 class FitResult:
-    """The smallest tensor-parallel degree that fits, or why none does."""
+    """The smallest tensor-parallel degree that fits, or every degree tried and why it failed."""
 
     memory: MemoryBreakdown | None
-    reason: str
+    attempts: tuple[TpAttempt, ...] = ()
+    shorter_context_may_fit: bool = False
 
     @property
     def fits(self) -> bool:
@@ -129,7 +122,7 @@ def fitting_tps(model: ModelSpec, gpu: GpuSpec, precision: str, max_gpus: int,
                 kv_dtype: str = "fp16", context_tokens: int | None = None) -> list[MemoryBreakdown]:
     """Every tensor-parallel degree within ``max_gpus`` that divides the heads and fits."""
     out = []
-    for t in TP_CANDIDATES:
+    for t in TP_DEGREES:
         if t <= max_gpus and tp_divides_heads(model, t):
             mem = memory_breakdown(model, gpu, precision, t, kv_dtype, context_tokens)
             if mem.fits:
@@ -140,24 +133,20 @@ def fitting_tps(model: ModelSpec, gpu: GpuSpec, precision: str, max_gpus: int,
 def smallest_fitting_tp(model: ModelSpec, gpu: GpuSpec, precision: str, max_gpus: int,
                         kv_dtype: str = "fp16", context_tokens: int | None = None,
                         tp: int | None = None) -> FitResult:
-    """Smallest TP in (1, 2, 4, 8) within ``max_gpus`` that fits; or the explicit ``tp``."""
-    candidates = [tp] if tp else [t for t in TP_CANDIDATES if t <= max_gpus]
-    tried: list[str] = []
+    """Smallest TP in :data:`TP_DEGREES` within ``max_gpus`` that fits; or the explicit ``tp``."""
+    candidates = [tp] if tp else [t for t in TP_DEGREES if t <= max_gpus]
+    tried: list[TpAttempt] = []
     for t in candidates:
         if t > max_gpus:
-            return FitResult(None, f"tp={t} needs more GPUs than the {max_gpus} available per node")
+            return FitResult(None, (TpAttempt(t, "exceeds_node"),))
         if not tp_divides_heads(model, t):
-            tried.append(f"tp={t} does not divide {model.attention_heads} attention heads and "
-                         f"{model.kv_heads} KV heads")
+            tried.append(TpAttempt(t, "heads_not_divisible"))
             continue
         mem = memory_breakdown(model, gpu, precision, t, kv_dtype, context_tokens)
         if mem.fits:
-            return FitResult(mem, f"fits at tp={t}")
+            return FitResult(mem)
         need = mem.weights_gb + mem.runtime_overhead_gb + mem.comm_buffers_gb + mem.full_context_kv_gb
-        tried.append(f"tp={t} needs {need:.1f} GB per GPU (weights {mem.weights_gb:.1f}, "
-                     f"KV for {mem.context_tokens:,} tokens {mem.full_context_kv_gb:.1f}) "
-                     f"of {mem.usable_gb:.1f} GB usable")
-    reason = f"{model.name} at {precision} does not fit {gpu.name}: " + "; ".join(tried)
-    if context_tokens is None and model.max_context_tokens > 8192:
-        reason += "; a shorter context_tokens (max model length) may fit"
-    return FitResult(None, reason)
+        tried.append(TpAttempt(t, "memory", need, mem.usable_gb, mem.weights_gb,
+                               mem.full_context_kv_gb, mem.context_tokens))
+    hint = context_tokens is None and model.max_context_tokens > 8192
+    return FitResult(None, tuple(tried), hint)

@@ -14,40 +14,11 @@ to published measurements by ``python -m planner calibrate`` (see planner/calibr
 ``python -m planner validate``); every factor is physical (a share of a datasheet peak, a per-step
 overhead), never a per-point fudge.
 
-Changes made when the model was calibrated (each one because the fit showed the structure wrong,
-not to tune a point; see planner/calibration.py for the data and the fit):
-
-* Attention adds to the GEMMs instead of overlapping them. Before, a decode step took
-  max(weights + KV bytes read, all FLOPs). The KV cache is read by the attention kernels, which run
-  between the weight GEMMs, so with a large batch and long contexts (TensorRT-LLM 128/2048 and
-  2048/2048 max-throughput rows) the old form hid the KV reads under GEMM compute and over-predicted
-  them by up to 30 % at TP 1, more with TP. Now step = max(weight reads, GEMM FLOPs)
-  + max(KV reads, attention FLOPs).
-* Batched prefill shares the weight reads. Before, every request's prefill paid a full read of the
-  weights (its memory floor) even when the engine batches many prefills into one step; short prompts
-  at max load (128-token rows, Mixtral 2x under-predicted) paid it hundreds of times over. The TPOT
-  share now uses max(prefill FLOPs, weight reads / B) per request (:attr:`ThroughputCurve.
-  batched_prefill_s`); TTFT still uses the single-request prefill.
-* Weight-only quantised formats (int8/int4: GPTQ/AWQ, GGUF Q8_0/Q4_*) are dequantised on the fly and
-  reach a lower share of bandwidth than 16-bit or FP8 weights (llama.cpp: 16-bit decode ~80 % of
-  peak, Q4/Q8 ~65 %): new optional factor ``quantized_bandwidth_efficiency`` (None = same as
-  ``bandwidth_efficiency``).
-* Tensor-parallel communication is an additive all-reduce time, not a multiple of the step. Before,
-  a step was lengthened by (1 + tp_overhead_per_doubling x log2 tp), so communication scaled with
-  the GPU's compute time; fitted, that form left A100 FP16 TP rows 20-40 % too slow and H100/H200
-  FP8 TP rows up to 60 % too fast. Each layer all-reduces its activations twice; a ring moves
-  2 (tp - 1) / tp of them through every GPU, so the step gains
-  2 x layers x (latency + tokens x hidden x 2 bytes x 2 (tp - 1) / tp / bandwidth)
-  (:func:`allreduce_cost`; new optional factors
-  ``allreduce_gb_per_s`` and ``allreduce_latency_us``). ``tp_overhead_per_doubling`` is kept and
-  still applied, with prior 0 for the engines that use the all-reduce term (llama.cpp, which has
-  no TP data, keeps its multiplicative prior). The bandwidth is one per engine: gpus.csv has no
-  interconnect column, so PCIe-only GPUs (L40S) are not told apart from NVLink ones.
-* No prompt, no prefill: ``input_tokens = 0`` (llama-bench ``tg``) gives a prefill time of 0 (it was
-  one read of the weights).
-* A GPU without a published tensor peak (Apple M2 Ultra) can still be predicted when there is no
-  prompt: decode is then taken as memory-bound (compute bound skipped); with a prompt the prefill
-  cannot be estimated and :func:`throughput_curve` raises ``ValueError`` as before.
+Known limits of the structure: tensor-parallel communication has one bandwidth per engine (no
+interconnect per GPU), so PCIe-only parts are not told apart from NVLink ones; a GPU without a
+published tensor peak (Apple) can be predicted only without a prompt (decode taken as
+memory-bound); MoE routing is taken as uniform. The history of structural changes made during
+calibration is recorded in ``data/benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -57,11 +28,20 @@ import math
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from planner.catalog import GpuSpec, ModelSpec
-from planner.physics.memory import MemoryBreakdown, kv_cache_bytes_per_token, weight_bytes
+from planner.errors import CannotEstimateError
+from planner.physics.memory import MemoryBreakdown
+from planner.physics.quantities import (
+    attention_flops_per_token,
+    kv_cache_bytes_per_token,
+    weight_bytes_read,
+)
+from planner.registry import ENGINES, WEIGHT_ONLY_PRECISIONS
 from planner.units import GB
 
 
@@ -88,13 +68,9 @@ class EngineProfile:
 
     def weight_bandwidth_efficiency(self, precision: str) -> float:
         """Share of peak bandwidth at which weights of ``precision`` are read."""
-        if precision in QUANTIZED_WEIGHT_ONLY and self.quantized_bandwidth_efficiency is not None:
+        if precision in WEIGHT_ONLY_PRECISIONS and self.quantized_bandwidth_efficiency is not None:
             return self.quantized_bandwidth_efficiency
         return self.bandwidth_efficiency
-
-
-# Weight-only quantisation formats (GPTQ/AWQ, GGUF Q8_0/Q4_*): stored narrow, computed in 16-bit.
-QUANTIZED_WEIGHT_ONLY = ("int8", "int4")
 
 
 # Priors before calibration: decode kernels typically reach 60-85 % of HBM bandwidth, GEMMs
@@ -102,15 +78,18 @@ QUANTIZED_WEIGHT_ONLY = ("int8", "int4")
 # an engine's data cannot identify; load_profiles() replaces the fitted ones with the values in
 # data/benchmarks/engine_profiles.json (``python -m planner calibrate``).
 DEFAULT_PROFILES: dict[str, EngineProfile] = {
-    "vllm": EngineProfile("vllm", 0.70, 0.50, 0.55, 3.0, 0.0, 256,
+    "vllm": EngineProfile("vllm", 0.70, 0.50, 0.55, 3.0, 0.0, ENGINES["vllm"].default_max_batch,
                           "prior; max_num_seqs default 256 (vLLM engine arguments)",
                           allreduce_gb_per_s=200.0, allreduce_latency_us=10.0),
-    "tensorrt-llm": EngineProfile("tensorrt-llm", 0.80, 0.60, 0.65, 1.5, 0.0, 256,
-                                  "prior", allreduce_gb_per_s=200.0, allreduce_latency_us=10.0),
-    "llama.cpp": EngineProfile("llama.cpp", 0.65, 0.30, 0.35, 2.0, 0.15, 16,
+    "tensorrt-llm": EngineProfile("tensorrt-llm", 0.80, 0.60, 0.65, 1.5, 0.0,
+                                  ENGINES["tensorrt-llm"].default_max_batch, "prior",
+                                  allreduce_gb_per_s=200.0, allreduce_latency_us=10.0),
+    "llama.cpp": EngineProfile("llama.cpp", 0.65, 0.30, 0.35, 2.0, 0.15,
+                               ENGINES["llama.cpp"].default_max_batch,
                                "prior; parallel slots are few in practice",
                                quantized_bandwidth_efficiency=0.50),
 }
+assert set(DEFAULT_PROFILES) == {e.default_profile for e in ENGINES.values()}
 
 
 CALIBRATION_FILE = Path(__file__).resolve().parents[2] / "data" / "benchmarks" / "engine_profiles.json"
@@ -135,12 +114,14 @@ def profile_key(engine: str, gpu: GpuSpec) -> str:
     """The profile an engine uses on a GPU: the same engine on AMD GPUs runs another software
     stack (ROCm/HIP kernels, RCCL) with its own efficiency, so it has its own profile
     ``<engine>@rocm`` when calibration data exists for it."""
-    return f"{engine}@rocm" if gpu.vendor.strip().upper().startswith("AMD") else engine
+    base = ENGINES[engine].default_profile if engine in ENGINES else engine
+    return f"{base}@rocm" if gpu.vendor.strip().upper().startswith("AMD") else base
 
 
 def profile_for(profiles: dict[str, EngineProfile], engine: str, gpu: GpuSpec) -> EngineProfile:
     """The engine's profile for this GPU's software stack, else the engine's own profile."""
-    return profiles.get(profile_key(engine, gpu)) or profiles[engine]
+    base = ENGINES[engine].default_profile if engine in ENGINES else engine
+    return profiles.get(profile_key(engine, gpu)) or profiles[base]
 
 
 def throughput_accuracy(path: Path = CALIBRATION_FILE) -> dict | None:
@@ -160,29 +141,6 @@ def peak_tflops(gpu: GpuSpec, precision: str) -> float | None:
     if precision == "fp8" and gpu.fp8_tflops:
         return gpu.fp8_tflops
     return gpu.fp16_tflops
-
-
-def moe_weight_bytes_read(model: ModelSpec, precision: str, tokens_in_step: float) -> float:
-    """Weight bytes one step reads for ``tokens_in_step`` tokens (whole model, before TP split).
-
-    Dense: all weights. MoE: shared weights plus the experts the step's tokens touch; with k of E
-    experts chosen per token, the expected share of experts touched by n tokens is
-    1 - (1 - k/E)^n (uniform routing).
-    """
-    total = weight_bytes(model.params_b, precision)
-    if model.experts <= 1:
-        return total
-    e, k = model.experts, model.experts_per_token
-    expert_params_b = (model.params_b - model.active_params_b) / (e - k)
-    shared_params_b = model.params_b - e * expert_params_b
-    touched = e * (1 - (1 - k / e) ** tokens_in_step)
-    return weight_bytes(shared_params_b + touched * expert_params_b, precision)
-
-
-def attention_flops_per_token(model: ModelSpec, context_tokens: float) -> float:
-    """Attention score and value FLOPs for one token attending to ``context_tokens``:
-    4 x layers x heads x head_dim x context (QK^T and AV, 2 FLOPs per multiply-add)."""
-    return 4 * model.layers * model.attention_heads * model.head_dim * context_tokens
 
 
 def tp_slowdown(profile: EngineProfile, tp: int) -> float:
@@ -254,8 +212,8 @@ def throughput_curve(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
     """Decode step time for every batch 1..max_batch and the prefill time of one request."""
     peak = peak_tflops(gpu, precision)
     if peak is None and input_tokens > 0:
-        raise ValueError(f"{gpu.name} has no published tensor FLOPS for {precision}: "
-                         "prefill time cannot be estimated")
+        raise CannotEstimateError(f"{gpu.name} has no published tensor FLOPS for {precision}: "
+                                  "prefill time cannot be estimated")
     # no compute peak (Apple publishes none): decode is taken as memory-bound, prefill needs a peak
     flops_per_s = peak * 1e12 if peak is not None else math.inf
     bytes_per_s = gpu.mem_bandwidth_gb_per_s * GB
@@ -267,7 +225,7 @@ def throughput_curve(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
     # decode: average context over the output is input + output / 2
     ctx = input_tokens + output_tokens / 2
     # weight GEMMs: the longer of reading the weights and computing 2 x active params per token
-    weights = moe_weights_read(model, precision, batch)
+    weights = weight_bytes_read(model, precision, batch)
     gemm_s = np.maximum(weights * weight_read_s_per_byte,
                         batch * 2 * model.active_params_b * 1e9 / tp
                         / (flops_per_s * profile.compute_efficiency))
@@ -285,14 +243,14 @@ def throughput_curve(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
     prefill_flops = (2 * model.active_params_b * 1e9 * input_tokens
                      + attention_flops_per_token(model, input_tokens / 2) * input_tokens)
     prefill_compute = prefill_flops / tp / (flops_per_s * profile.prefill_efficiency)
-    prefill_mem = moe_weight_bytes_read(model, precision, input_tokens) * weight_read_s_per_byte
+    prefill_mem = weight_bytes_read(model, precision, input_tokens) * weight_read_s_per_byte
     # no prompt (input_tokens = 0, e.g. llama-bench tg): no prefill pass at all
     prefill_comm_s = comm_latency_s + input_tokens * comm_s_per_token
     prefill_s = (max(prefill_compute, prefill_mem) * slow + prefill_comm_s
                  if input_tokens > 0 else 0.0)
     # B concurrent requests' prefills are batched (chunked prefill / in-flight batching): one
     # read of the weights serves them all, so a request's share of it is 1 / B
-    shared_mem = (moe_weights_read(model, precision, batch * input_tokens) * weight_read_s_per_byte
+    shared_mem = (weight_bytes_read(model, precision, batch * input_tokens) * weight_read_s_per_byte
                   / batch)
     batched_prefill_s = (np.maximum(prefill_compute, shared_mem) * slow
                          + comm_latency_s / batch + input_tokens * comm_s_per_token
@@ -301,24 +259,21 @@ def throughput_curve(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
                            batched_prefill_s)
 
 
-def moe_weights_read(model: ModelSpec, precision: str, tokens: np.ndarray) -> np.ndarray:
-    """:func:`moe_weight_bytes_read` for an array of token counts (whole model, before TP)."""
-    tokens = np.asarray(tokens, dtype=float)
-    if model.experts <= 1:
-        return np.full_like(tokens, weight_bytes(model.params_b, precision))
-    e, k = model.experts, model.experts_per_token
-    expert_params_b = (model.params_b - model.active_params_b) / (e - k)
-    shared_params_b = model.params_b - e * expert_params_b
-    touched = e * (1 - (1 - k / e) ** tokens)
-    return weight_bytes(1.0, precision) * (shared_params_b + touched * expert_params_b)
+BatchLimit = Literal["memory", "tpot_slo", "ttft_slo", "engine_cap", "unmet", "given"]
 
 
-@dataclass(frozen=True)
-class BatchChoice:
-    """The batch a replica runs at and why."""
+class BatchChoice(BaseModel):
+    """The batch a replica runs at, what stopped it growing (``limit``) and its figures there.
+
+    ``limit``: ``memory`` (one more request's KV cache would not fit), ``tpot_slo`` / ``ttft_slo``
+    (one more would break that SLO; ``next_tpot_ms`` / ``next_ttft_ms`` are the figures at
+    ``batch + 1``), ``engine_cap`` (the engine's maximum concurrent sequences), ``unmet`` (even
+    batch 1 misses an SLO: the figures are batch 1's) or ``given`` (the batch was asked for)."""
+
+    model_config = ConfigDict(frozen=True)
 
     batch: int
-    reason: str  # which bound stopped it: memory, TPOT SLO, TTFT SLO, engine cap
+    limit: BatchLimit
     meets_slo: bool
     prefill_tokens_per_s: float
     decode_tokens_per_s: float
@@ -327,6 +282,8 @@ class BatchChoice:
     tpot_ms: float
     ttft_ms: float
     decode_step_ms: float
+    next_tpot_ms: float | None = None
+    next_ttft_ms: float | None = None
 
 
 def choose_batch(curve: ThroughputCurve, memory_max_batch: int, engine_max_batch: int,
@@ -339,31 +296,24 @@ def choose_batch(curve: ThroughputCurve, memory_max_batch: int, engine_max_batch
     tpot_ms = curve.tpot_s[:cap] * 1000
     ttft_ms = curve.ttft_s[:cap] * 1000
     ok = (tpot_ms <= tpot_slo_ms) & (ttft_ms <= ttft_slo_ms)
-    if cap >= 1 and ok[0]:
-        # SLO checks are monotone in batch: the first failure ends the feasible range
-        failing = np.flatnonzero(~ok)
-        b = int(failing[0]) if failing.size else cap
-        if failing.size:
-            which = "TPOT SLO" if tpot_ms[b] > tpot_slo_ms else "TTFT SLO"
-            reason = f"{which} ({tpot_ms[b]:.0f} ms TPOT / {ttft_ms[b]:.0f} ms TTFT at batch {b + 1})"
-        elif cap == memory_max_batch:
-            reason = "KV-cache memory"
-        else:
-            reason = "engine's max concurrent sequences"
-        meets = True
-    else:
-        b, meets = 1, False
-        reason = (f"SLO unmet even at batch 1 (TPOT {tpot_ms[0]:.0f} ms vs {tpot_slo_ms:.0f}, "
-                  f"TTFT {ttft_ms[0]:.0f} ms vs {ttft_slo_ms:.0f})")
-    return _choice_at(curve, b, reason, meets)
+    if not (cap >= 1 and ok[0]):
+        return _choice_at(curve, 1, "unmet", False)
+    # SLO checks are monotone in batch: the first failure ends the feasible range
+    failing = np.flatnonzero(~ok)
+    if failing.size:
+        b = int(failing[0])
+        limit: BatchLimit = "tpot_slo" if tpot_ms[b] > tpot_slo_ms else "ttft_slo"
+        return _choice_at(curve, b, limit, True, float(tpot_ms[b]), float(ttft_ms[b]))
+    return _choice_at(curve, cap, "memory" if cap == memory_max_batch else "engine_cap", True)
 
 
-def _choice_at(curve: ThroughputCurve, batch: int, reason: str, meets_slo: bool) -> BatchChoice:
+def _choice_at(curve: ThroughputCurve, batch: int, limit: BatchLimit, meets_slo: bool,
+               next_tpot_ms: float | None = None, next_ttft_ms: float | None = None) -> BatchChoice:
     """The curve's figures at ``batch`` (1-based)."""
     i = batch - 1
     return BatchChoice(
         batch=batch,
-        reason=reason,
+        limit=limit,
         meets_slo=meets_slo,
         prefill_tokens_per_s=_prefill_rate(curve),
         decode_tokens_per_s=float(curve.decode_tokens_per_s[i]),
@@ -372,6 +322,8 @@ def _choice_at(curve: ThroughputCurve, batch: int, reason: str, meets_slo: bool)
         tpot_ms=float(curve.tpot_s[i] * 1000),
         ttft_ms=float(curve.ttft_s[i] * 1000),
         decode_step_ms=float(curve.decode_step_s[i] * 1000),
+        next_tpot_ms=next_tpot_ms,
+        next_ttft_ms=next_ttft_ms,
     )
 
 
@@ -382,7 +334,7 @@ def _prefill_rate(curve: ThroughputCurve) -> float:
 
 def estimate_at_batch(curve: ThroughputCurve, batch: int) -> BatchChoice:
     """Figures at a given batch (no SLO search)."""
-    return _choice_at(curve, min(max(batch, 1), len(curve.batch)), "batch given", True)
+    return _choice_at(curve, min(max(batch, 1), len(curve.batch)), "given", True)
 
 
 def memory_cap(mem: MemoryBreakdown, input_tokens: int, output_tokens: int) -> int:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from planner.catalog import Catalog
-from planner.errors import ScenarioError
-from planner.physics.memory import kv_cache_bytes_per_token, smallest_fitting_tp, weights_gb
+from planner.errors import CannotEstimateError, ScenarioError
+from planner.physics.memory import smallest_fitting_tp, weights_gb
+from planner.physics.quantities import kv_cache_bytes_per_token
 from planner.physics.throughput import (
     EngineProfile,
     estimate_at_batch,
@@ -15,9 +17,10 @@ from planner.physics.throughput import (
     profile_for,
     throughput_curve,
 )
+from planner.registry import ENGINE_IDS, TP_DEGREES
 from planner.scenario import gpu_runs_precision
 
-MAX_GPUS_FOR_TP = 8
+MAX_GPUS_FOR_TP = max(TP_DEGREES)
 
 
 def estimate_throughput(catalog: Catalog, *, model_id: str, gpu_id: str, precision: str,
@@ -35,14 +38,14 @@ def estimate_throughput(catalog: Catalog, *, model_id: str, gpu_id: str, precisi
         raise ScenarioError(f"--gpu: unknown GPU {gpu_id!r}")
     if not gpu_runs_precision(gpu.native_precisions, precision):
         raise ScenarioError(f"--precision: {gpu.name} cannot run {precision}")
-    if tp is not None and tp not in (1, 2, 4, 8):
-        raise ScenarioError("--tp: must be 1, 2, 4 or 8")
+    if tp is not None and tp not in TP_DEGREES:
+        raise ScenarioError(f"--tp: must be one of {', '.join(map(str, TP_DEGREES))}")
     if batch is not None and not 1 <= batch <= 4096:
         raise ScenarioError("--batch: must be between 1 and 4096")
     if input_tokens < 0 or output_tokens < 1:
         raise ScenarioError("--input-tokens must be >= 0 and --output-tokens >= 1")
     profiles = profiles or load_profiles()
-    if engine not in profiles:
+    if engine not in ENGINE_IDS:
         raise ScenarioError(f"--engine: unknown engine {engine!r}")
     profile = profile_for(profiles, engine, gpu)
 
@@ -55,7 +58,7 @@ def estimate_throughput(catalog: Catalog, *, model_id: str, gpu_id: str, precisi
     fit = smallest_fitting_tp(model, gpu, precision, MAX_GPUS_FOR_TP, kv_cache_dtype,
                               context_tokens, tp)
     out["fits"] = fit.fits
-    out["fit_reason"] = fit.reason
+    out["fit_tried"] = [asdict(a) for a in fit.attempts]
     if fit.memory is None:
         out.update(tp=tp, max_batch=0, batch=None, prefill_tokens_per_s=None,
                    decode_tokens_per_s=None, output_tokens_per_s=None, tpot_ms=None,
@@ -67,7 +70,7 @@ def estimate_throughput(catalog: Catalog, *, model_id: str, gpu_id: str, precisi
     try:
         curve = throughput_curve(model, gpu, precision, mem.tp, profile, input_tokens,
                                  output_tokens, chosen, kv_cache_dtype)
-    except ValueError as exc:  # e.g. no published compute peak: prefill cannot be estimated
+    except CannotEstimateError as exc:  # e.g. no published compute peak: no prefill estimate
         raise ScenarioError(f"{exc} (use --input-tokens 0 for decode only)") from exc
     est = estimate_at_batch(curve, chosen)
     out.update(

@@ -48,11 +48,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from planner.catalog import Catalog, GpuSpec, ModelSpec, PricingPlan, Row, load_rows
 from planner.errors import DataError, PlannerError
-from planner.physics.energy import ON_PREM_DEFAULT_PUE
+from planner.findings import Finding, FindingCode, finding
+from planner.physics.energy import Site, training_kwh
 from planner.physics.memory import NON_TORCH_GIB_PER_GPU
-from planner.pricing.money import CostLine, cost_line, known_usd, total_usd
+from planner.physics.quantities import compute_params, memory_params
+from planner.pricing.money import CostLine, known_usd, price_components, total_usd
+from planner.pricing.resolver import PriceResolver
 from planner.scenario import describe_validation_error
-from planner.units import GB, GIB, HOURS_PER_YEAR, SECONDS_PER_HOUR
+from planner.targets import AzureTarget, LocalTarget, NodeUsage, module_for
+from planner.units import GB, GIB, SECONDS_PER_HOUR
 
 Method = Literal["full", "lora", "qlora"]
 LoraTargets = Literal["qv", "attention", "all-linear"]
@@ -114,6 +118,23 @@ class FinetuneJob(BaseModel):
     max_seq_tokens: int | None = Field(default=None, ge=1, le=1_000_000,
                                        description="longest sequence; default tokens_per_example")
     activation_checkpointing: bool = True
+    pue: float | None = Field(default=None, ge=1.0, le=3.0, description="own hardware's site PUE")
+    electricity_usd_per_kwh: float | None = Field(default=None, gt=0, le=5.0)
+    purchase_usd_per_machine: float | None = Field(default=None, gt=0, le=100_000_000)
+
+    def target(self) -> AzureTarget | LocalTarget:
+        """Where the job runs, as the same target a serving deployment would name."""
+        if self.vm_sku is not None:
+            return AzureTarget(vm_sku=self.vm_sku, region=self.region, pricing=self.pricing,
+                               system_nodes=0)
+        return LocalTarget(hardware=self.hardware or "", region=self.region,
+                           amortization_years=self.amortization_years, pue=self.pue,
+                           electricity_usd_per_kwh=self.electricity_usd_per_kwh,
+                           purchase_usd_per_machine=self.purchase_usd_per_machine)
+
+    def units(self) -> int:
+        """Nodes (Azure) or machines (own hardware) the job runs on."""
+        return self.nodes if self.vm_sku is not None else self.machines
 
     @model_validator(mode="after")
     def _one_target(self) -> FinetuneJob:
@@ -142,9 +163,10 @@ class FinetuneMemory(BaseModel):
 class FinetuneEstimate(BaseModel):
     """Time, memory and cost of a fine-tuning job.
 
-    Costs are one-off USD, not monthly: each cost line's ``monthly_usd`` field (the name CostLine
-    uses everywhere) holds the line's amount for the whole job. ``*_at_low_mfu`` repeat time and
-    cost at MFU 10 %, the pessimistic end seen in published small fine-tuning runs.
+    Costs are one-off USD: each cost line has ``period = "once"`` and its ``amount_usd`` is the
+    whole job's. ``fit_suggestions`` (empty when it fits) name what would make it fit.
+    ``*_at_low_mfu`` repeat time and cost at MFU 10 %, the pessimistic end seen in published small
+    fine-tuning runs.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -169,12 +191,12 @@ class FinetuneEstimate(BaseModel):
     wall_clock_hours_at_low_mfu: float | None
     memory: FinetuneMemory
     fits_memory: bool
-    fit_reason: str
+    fit_suggestions: list[FitSuggestion]
     cost_lines: list[CostLine]
     cost_usd: float | None
     cost_known_usd: float
     cost_usd_at_low_mfu: float | None
-    warnings: list[str]
+    findings: list[Finding]
     assumptions: list[str]
 
 
@@ -297,69 +319,71 @@ def estimate_finetune(catalog: Catalog, job: FinetuneJob | None = None, /,
     model = catalog.models.get(job.model)
     if model is None:
         raise FinetuneError(f"model: unknown model {job.model!r}")
-    warnings: list[str] = []
-    if job.vm_sku is not None:
-        sku = catalog.skus.get(job.vm_sku)
-        if sku is None:
-            raise FinetuneError(f"vm_sku: unknown VM size {job.vm_sku!r}")
-        gpu, units, per_unit = catalog.gpus[sku.gpu_id], job.nodes, sku.gpu_count
-        target = f"azure:{sku.id}/{job.region}/{job.pricing} x {job.nodes}"
-        if sku.retired:
-            warnings.append(f"{sku.id} is retired")
-    else:
-        hw = catalog.local_hardware.get(job.hardware or "")
-        if hw is None:
-            raise FinetuneError(f"hardware: unknown hardware {job.hardware!r}")
-        gpu, units, per_unit = catalog.gpus[hw.gpu_id], job.machines, hw.gpu_count
-        target = f"local:{hw.id}/{job.region} x {job.machines}"
+    target = job.target()
+    module = module_for(target)
+    problems = module.catalog_problems(target, job.model, catalog, "")
+    if problems:
+        raise FinetuneError(problems[0].lstrip(".").replace("target.", ""))
+    hw = module.hardware(target, catalog)
+    found: list[Finding] = []
+    if hw.retired:
+        found.append(finding(FindingCode.SKU_RETIRED, status="catalog", sku=hw.node_name))
+    gpu, units = hw.gpu, job.units()
     if job.precision not in gpu.native_precisions:
         raise FinetuneError(f"precision: {gpu.name} cannot train in {job.precision} "
                             f"(runs {', '.join(gpu.native_precisions)}); choose fp16")
-    gpus = units * per_unit
-    params = model.params_b * 1e9
+    gpus = units * hw.gpus_per_node
     tokens = training_tokens(job.dataset_examples, job.tokens_per_example, job.epochs)
-    trainable = params if job.method == "full" else lora_trainable_params(
+    trainable = memory_params(model) if job.method == "full" else lora_trainable_params(
         model, job.lora_rank, job.lora_targets)
-    flops = training_flops(params, tokens, job.method)
+    # compute sees the active parameters (MoE: routed experts only), memory holds all of them
+    flops = training_flops(compute_params(model), tokens, job.method)
     seq = job.max_seq_tokens or job.tokens_per_example
     if seq > model.max_context_tokens:
-        warnings.append(f"sequences of {seq:,} tokens exceed {model.name}'s "
-                        f"{model.max_context_tokens:,}-token context")
+        found.append(finding(FindingCode.SEQUENCE_EXCEEDS_CONTEXT, status="input",
+                             sequence_tokens=seq, context_tokens=model.max_context_tokens,
+                             model=model.name))
     act = activation_bytes_per_gpu(model.layers, model.hidden_size, model.vocab_size, seq,
                                    job.micro_batch_size, job.activation_checkpointing)
-    memory = finetune_memory(params, job.method, trainable, gpus, gpu.mem_gb, act, job.precision)
-    fits, fit_reason = _fit(memory, job, gpus)
+    memory = finetune_memory(memory_params(model), job.method, trainable, gpus, gpu.mem_gb, act,
+                             job.precision)
+    suggestions = fit_suggestions(memory, job)
 
     peak = gpu.fp16_tflops
     hours = hours_low = gpu_hours = None
     if peak is None:
-        warnings.append(f"{gpu.name} has no published 16-bit TFLOPS: time and cost unknown")
+        found.append(finding(FindingCode.NO_TRAINING_PEAK, status="catalog", gpu=gpu.name))
     else:
         gpu_hours = gpu_hours_needed(flops, peak, job.mfu, job.method)
         hours = gpu_hours / gpus
         hours_low = gpu_hours_needed(flops, peak, min(LOW_MFU, job.mfu), job.method) / gpus
-    lines = _cost_lines(job, catalog, gpu, units, hours) if hours is not None else []
-    low_lines = _cost_lines(job, catalog, gpu, units, hours_low) if hours_low is not None else []
-    for line in lines:
-        if line.status == "missing":
-            warnings.append(f"price missing: {line.name} ({line.note or line.price_key})")
+    site = module.site(target, catalog)
+    lines = _cost_lines(target, catalog, hw.gpus_per_node, gpu, units, hours, site, job.model)
+    low_lines = _cost_lines(target, catalog, hw.gpus_per_node, gpu, units, hours_low, site,
+                            job.model)
+    found += [finding(FindingCode.PRICE_MISSING, status="catalog", source=line.source,
+                      line=line.name, price_key=line.price_key, reason=line.missing_reason)
+              for line in lines if line.status == "missing"]
     if units > 1:
-        warnings.append("multi-node training: inter-node communication is not modelled "
-                        "(hours are a lower bound)")
+        found.append(finding(FindingCode.MULTI_NODE_TRAINING, status="default", units=units))
     if job.method == "qlora" and gpu.vendor != "NVIDIA":
-        warnings.append(f"QLoRA's 4-bit kernels (bitsandbytes) target NVIDIA GPUs; {gpu.name} "
-                        "support is not confirmed")
+        found.append(finding(FindingCode.QLORA_VENDOR_UNCONFIRMED, status="catalog",
+                             gpu=gpu.name))
     return FinetuneEstimate(
-        job=job, model_name=model.name, params_b=model.params_b, target=target, gpu=gpu.id,
+        job=job, model_name=model.name, params_b=model.params_b,
+        target=f"{module.key_text(target)} x {units}", gpu=gpu.id,
         gpu_name=gpu.name, gpus=gpus, training_tokens=tokens, trainable_params=trainable,
-        flops_per_token=flops_per_param_token(job.method) * params, training_flops=flops,
-        flops_formula=("6 x params x tokens" if job.method == "full" else "4 x params x tokens"),
+        flops_per_token=flops_per_param_token(job.method) * compute_params(model),
+        training_flops=flops,
+        flops_formula=("6 x active params x tokens" if job.method == "full"
+                       else "4 x active params x tokens"),
         peak_tflops_per_gpu=peak, mfu=job.mfu, time_factor=time_factor(job.method),
         wall_clock_hours=hours, gpu_hours=gpu_hours, wall_clock_hours_at_low_mfu=hours_low,
-        memory=memory, fits_memory=fits, fit_reason=fit_reason, cost_lines=lines,
-        cost_usd=total_usd(lines) if lines else None, cost_known_usd=known_usd(lines),
+        memory=memory, fits_memory=not suggestions, fit_suggestions=suggestions,
+        cost_lines=lines, cost_usd=total_usd(lines) if lines else None,
+        cost_known_usd=known_usd(lines),
         cost_usd_at_low_mfu=total_usd(low_lines) if low_lines else None,
-        warnings=warnings, assumptions=assumptions(job))
+        findings=found, assumptions=assumptions(job))
 
 
 def assumptions(job: FinetuneJob) -> list[str]:
@@ -386,54 +410,35 @@ def assumptions(job: FinetuneJob) -> list[str]:
     return out
 
 
-def _fit(memory: FinetuneMemory, job: FinetuneJob, gpus: int) -> tuple[bool, str]:
-    need = (f"{memory.total_gb:.1f} GB per GPU (weights {memory.weights_gb:.1f}, gradients "
-            f"{memory.gradients_gb:.1f}, optimizer {memory.optimizer_gb:.1f}, adapters "
-            f"{memory.adapters_gb:.1f}, activations {memory.activations_gb:.1f}, overhead "
-            f"{memory.overhead_gb:.1f}) of {memory.usable_gb:.1f} GB usable on {gpus} GPU(s)")
+FitSuggestion = Literal["lora", "qlora", "activation_checkpointing", "more_gpus"]
+
+
+def fit_suggestions(memory: FinetuneMemory, job: FinetuneJob) -> list[FitSuggestion]:
+    """What would make a job that does not fit fit (empty when it fits)."""
     if memory.total_gb <= memory.usable_gb:
-        return True, "fits: " + need
-    hints = []
+        return []
+    out: list[FitSuggestion] = []
     if job.method == "full":
-        hints.append("LoRA/QLoRA")
+        out.append("lora")
     elif job.method == "lora":
-        hints.append("QLoRA")
+        out.append("qlora")
     if not job.activation_checkpointing:
-        hints.append("activation checkpointing")
-    hints.append("more GPUs")
-    return False, "does not fit: needs " + need + "; try " + ", ".join(hints)
+        out.append("activation_checkpointing")
+    out.append("more_gpus")
+    return out
 
 
-def _cost_lines(job: FinetuneJob, catalog: Catalog, gpu: GpuSpec, units: int,
-                hours: float) -> list[CostLine]:
-    if job.vm_sku is not None:
-        vm = catalog.vm_price(job.vm_sku, job.region, job.pricing)
-        return [cost_line(f"Training nodes: {units} x {job.vm_sku} ({job.pricing})", units * hours,
-                          "node-hour", vm.price_per_hour, vm.status, vm.key,  # type: ignore[arg-type]
-                          vm.source, vm.note)]
-    hw = catalog.local_hardware[job.hardware or ""]
-    purchase = hw.purchase_usd
-    status = "estimated" if "purchase_usd" in hw.unconfirmed else "quoted"
-    lines = [cost_line(
-        f"Hardware time: {units} x {hw.name}, straight-line over {job.amortization_years:g} y",
-        units * hours, "machine-hour",
-        purchase / (job.amortization_years * HOURS_PER_YEAR) if purchase is not None else None,
-        status, f"{hw.id}/purchase_usd", hw.source,
-        "" if purchase is not None else "no purchase price in local_hardware.csv")]
-    region = catalog.regions.get(job.region)
-    kwh = None
-    if gpu.tdp_w is not None:
-        it_w = units * (hw.gpu_count * gpu.tdp_w + hw.host_power_w)  # training runs GPUs at TDP
-        kwh = it_w * ON_PREM_DEFAULT_PUE * hours / 1000
-    price = region.electricity_usd_per_kwh if region is not None else None
-    lines.append(cost_line(
-        f"Electricity ({job.region}), GPUs at TDP, PUE {ON_PREM_DEFAULT_PUE}",
-        kwh if kwh is not None else 0.0, "kWh", price if kwh is not None else None,
-        "quoted" if price is not None else "missing", f"{job.region}/electricity",
-        region.electricity_source if region is not None else "",
-        "" if kwh is not None and price is not None else
-        ("no TDP for the GPU" if kwh is None else f"no electricity price for {job.region}")))
-    return lines
+def _cost_lines(target: AzureTarget | LocalTarget, catalog: Catalog, gpus_per_node: int,
+                gpu: GpuSpec, units: int, hours: float | None, site: Site | None,
+                model_id: str) -> list[CostLine]:
+    """The job's node-hours priced like serving (the target's components, the one resolver)."""
+    if hours is None:
+        return []
+    module = module_for(target)
+    energy = training_kwh(gpu, gpus_per_node, units, hours, site) if site else None
+    usage = NodeUsage(units, hours, "once", "training", energy)
+    return price_components(module.cost_components(target, usage, catalog, model_id),
+                            PriceResolver(catalog).with_overrides(module.price_overrides(target)))
 
 
 # --- published runs and the check against them --------------------------------------------------

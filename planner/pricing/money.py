@@ -1,54 +1,137 @@
-"""Cost lines: the one place where a price is multiplied by a quantity.
+"""Money: cost components, priced cost lines, totals and unit costs. All money arithmetic is here.
 
-A line names the price it used (``price_key``) and where that price came from. A line whose price
-is unknown has ``monthly_usd = None`` and ``status = "missing"``: totals then say they are
+Domain code (the target modules) describes what is consumed as :class:`CostComponent` rows: a
+stable name, a kind, a period, a quantity in a stated unit and the :class:`PriceKey` of the price
+it needs, never the price itself. :func:`price_components` asks one resolver for each price and
+:func:`cost_line` is the one place a quantity is multiplied by a price. A line whose price or
+quantity is unknown has ``amount_usd = None`` and ``status = "missing"``: totals then say they are
 incomplete instead of treating the line as 0.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-LineStatus = Literal["quoted", "estimated", "missing", "assumed"]
+from planner.pricing.resolver import MissingReason, PriceKey, PriceResolver, PriceStatus
+from planner.units import TOKENS_PER_MILLION
+
+CostKind = Literal["gpu_nodes", "hardware", "electricity", "cluster", "system_nodes",
+                   "input_tokens", "output_tokens", "training"]
+COST_KINDS: tuple[CostKind, ...] = ("gpu_nodes", "hardware", "electricity", "cluster",
+                                    "system_nodes", "input_tokens", "output_tokens", "training")
+Period = Literal["month", "once"]
+
+
+@dataclass(frozen=True)
+class CostComponent:
+    """Something consumed, before it is priced.
+
+    ``quantity`` is in ``unit`` per ``period`` (None = the usage is unknown); the resolved price
+    is per ``price_key``'s own unit and ``price_scale`` converts it to a price per ``unit`` (e.g.
+    a machine's purchase price x 1 / (years x 8,760) = its price per machine-hour)."""
+
+    name: str
+    kind: CostKind
+    period: Period
+    quantity: float | None
+    unit: str
+    price_key: PriceKey
+    price_scale: float = 1.0
 
 
 class CostLine(BaseModel):
-    """One named monthly cost: quantity x unit price."""
+    """One named cost: quantity x unit price, per period (a month, or once)."""
 
     model_config = ConfigDict(frozen=True)
 
     name: str
-    quantity: float
+    kind: CostKind
+    period: Period
+    quantity: float | None
     unit: str  # what one unit of quantity is, e.g. "node-hour", "1M output tokens"
     unit_price_usd: float | None
-    monthly_usd: float | None
-    status: LineStatus
+    amount_usd: float | None
+    currency: str = "USD"
+    status: PriceStatus
     price_key: str  # which price was looked up, e.g. "Standard_NC24ads_A100_v4/eastus/payg"
     source: str = ""
     note: str = ""
+    missing_reason: MissingReason | None = None
 
 
-def cost_line(name: str, quantity: float, unit: str, unit_price_usd: float | None,
-              status: LineStatus, price_key: str, source: str = "", note: str = "") -> CostLine:
-    """Build a cost line; the monthly amount is quantity x unit price, or None if the price is
-    unknown."""
-    if unit_price_usd is None:
-        status = "missing"
-    monthly = None if unit_price_usd is None else quantity * unit_price_usd
-    return CostLine(name=name, quantity=quantity, unit=unit, unit_price_usd=unit_price_usd,
-                    monthly_usd=monthly, status=status, price_key=price_key, source=source,
-                    note=note)
+def cost_line(component: CostComponent, resolver: PriceResolver) -> CostLine:
+    """Price one component: the amount is quantity x unit price, or None if either is unknown."""
+    price = resolver.resolve(component.price_key)
+    unit_price = None if price.value is None else price.value * component.price_scale
+    known = unit_price is not None and component.quantity is not None
+    reason = price.missing_reason if unit_price is None else (
+        None if component.quantity is not None else "usage_unknown")
+    return CostLine(
+        name=component.name, kind=component.kind, period=component.period,
+        quantity=component.quantity, unit=component.unit, unit_price_usd=unit_price,
+        amount_usd=component.quantity * unit_price if known else None,  # type: ignore[operator]
+        currency=price.currency, status=price.status if known else "missing",
+        price_key=component.price_key.text(), source=price.source, note=price.note,
+        missing_reason=reason)
 
 
-def total_usd(lines: list[CostLine]) -> float | None:
-    """Sum of the lines, or None if any line's price is missing."""
-    if any(line.monthly_usd is None for line in lines):
+def price_components(components: Iterable[CostComponent], resolver: PriceResolver) -> list[CostLine]:
+    """Every component priced by the one resolver."""
+    return [cost_line(c, resolver) for c in components]
+
+
+def total_usd(lines: Sequence[CostLine]) -> float | None:
+    """Sum of the lines, or None if any line's amount is unknown."""
+    if any(line.amount_usd is None for line in lines):
         return None
-    return sum(line.monthly_usd for line in lines)  # type: ignore[misc]
+    return sum(line.amount_usd for line in lines)  # type: ignore[misc]
 
 
-def known_usd(lines: list[CostLine]) -> float:
-    """Sum of the lines whose price is known (a lower bound when some are missing)."""
-    return sum(line.monthly_usd for line in lines if line.monthly_usd is not None)
+def known_usd(lines: Sequence[CostLine]) -> float:
+    """Sum of the lines whose amount is known (a lower bound when some are missing)."""
+    return sum(line.amount_usd for line in lines if line.amount_usd is not None)
+
+
+def usd_by_kind(lines: Sequence[CostLine]) -> dict[CostKind, float | None]:
+    """Amount per cost kind (None where any line of that kind is unknown), in COST_KINDS order."""
+    out: dict[CostKind, float | None] = {}
+    for kind in COST_KINDS:
+        of_kind = [line for line in lines if line.kind == kind]
+        if of_kind:
+            out[kind] = total_usd(of_kind)
+    return out
+
+
+def per_million(amount_usd: float | None, tokens: float) -> float | None:
+    """USD per 1M tokens when ``amount_usd`` buys ``tokens`` tokens (None if unknown or no tokens)."""
+    if amount_usd is None or tokens <= 0:
+        return None
+    return amount_usd / tokens * TOKENS_PER_MILLION
+
+
+def per_thousand(amount_usd: float | None, count: float) -> float | None:
+    """USD per 1,000 of ``count`` things (requests) bought by ``amount_usd``."""
+    if amount_usd is None or count <= 0:
+        return None
+    return amount_usd / count * 1000
+
+
+def used_share(amount_usd: float | None, utilization: float) -> float | None:
+    """The part of ``amount_usd`` that pays for capacity in use (utilisation 0-1)."""
+    return None if amount_usd is None else amount_usd * utilization
+
+
+def idle_share(amount_usd: float | None, utilization: float) -> float | None:
+    """The part of ``amount_usd`` that pays for idle capacity (utilisation 0-1)."""
+    return None if amount_usd is None else amount_usd * (1 - utilization)
+
+
+def difference(amount_usd: float | None, baseline_usd: float | None) -> float | None:
+    """``amount_usd - baseline_usd``, None if either is unknown."""
+    if amount_usd is None or baseline_usd is None:
+        return None
+    return amount_usd - baseline_usd

@@ -1,0 +1,146 @@
+"""The engine's facade: the one module the dashboard (and any other client) imports.
+
+Pages never reach into physics, pricing or target modules; they call what is named here. The CLI
+may use the rooms directly, since it is part of the engine package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from planner.analyses.advisor import AdvisorResult, SearchSpace, advise, deployment_for
+from planner.analyses.whatif import (
+    BreakEven,
+    CostFn,
+    Sensitivity,
+    break_even,
+    cost_vs_traffic,
+    sensitivity,
+    traffic_grid,
+    usable_cost,
+    with_traffic,
+)
+from planner.catalog import PRICES_FILE, Catalog, Row, default_data_dir, load_catalog
+from planner.errors import (
+    CannotEstimateError,
+    DataError,
+    PlannerError,
+    PriceApiError,
+    ScenarioError,
+)
+from planner.findings import Finding, FindingCode
+from planner.io.export import plan_csv
+from planner.io.kaito import ExportError, KaitoExport, NodepoolExport, kaito_export, nodepool_export
+from planner.io.sharelink import (
+    decode_params,
+    encode_scenario,
+    has_scenario_params,
+    same_params,
+    share_link_problem,
+    to_query_string,
+)
+from planner.io.wording import (
+    REJECT_TEXT,
+    batch_limit_text,
+    finding_text,
+    findings_text,
+    finetune_fit_text,
+    fit_text,
+    missing_reason_text,
+)
+from planner.physics import energy, memory
+from planner.physics.throughput import EngineProfile, load_profiles, throughput_accuracy
+from planner.pipeline.finetune import (
+    DEFAULT_MFU,
+    LOW_MFU,
+    FinetuneError,
+    FinetuneEstimate,
+    estimate_finetune,
+)
+from planner.pipeline.plan import DeploymentPlan, PlanResult, plan_scenario
+from planner.pricing.money import COST_KINDS, CostKind, CostLine, difference
+from planner.registry import (
+    ENGINE_IDS,
+    ENGINES,
+    KV_DTYPES,
+    PLAN_NAMES,
+    PRECISIONS,
+    PRICING_PLANS,
+    TP_DEGREES,
+)
+from planner.scenario import (
+    MAX_DEPLOYMENTS,
+    Deployment,
+    Scenario,
+    Workload,
+    check_against_catalog,
+    describe_validation_error,
+    gpu_runs_precision,
+    load_scenario,
+    parse_scenario_bytes,
+    scenario_from_dict,
+)
+from planner.targets import (
+    TARGET_KINDS,
+    TARGET_TITLES,
+    EditorField,
+    Hardware,
+    is_self_hosted,
+    module_for,
+)
+from planner.targets.local import ON_PREM_DEFAULT_PUE
+from planner.units import HOURS_PER_MONTH
+
+
+def hardware_of(deployment: Deployment, catalog: Catalog) -> Hardware | None:
+    """The node and GPUs a deployment runs on (None for a hosted API)."""
+    return module_for(deployment.target).hardware(deployment.target, catalog)
+
+
+def describe_target(deployment: Deployment, catalog: Catalog) -> str:
+    """Where a deployment runs, in words: 'Standard_NC24ads_A100_v4 (eastus, pay-as-you-go)'."""
+    return module_for(deployment.target).describe(deployment.target, catalog, deployment.model)
+
+
+@dataclass(frozen=True)
+class MethodologyConstants:
+    """The fixed assumptions the Methodology page quotes, read from the rooms that use them."""
+
+    hours_per_month: int
+    weight_load_factor: float
+    activation_gib_per_gpu: float
+    non_torch_gib_per_gpu: float
+    nccl_gib_per_gpu_tp: float
+    usable_memory_fraction: float
+    idle_power_fraction_of_tdp: float
+    azure_host_power_w_per_gpu_slot: float
+    on_prem_default_pue: float
+
+
+def methodology_constants() -> MethodologyConstants:
+    from planner.targets.azure import HOST_POWER_W_PER_GPU_SLOT
+
+    return MethodologyConstants(
+        HOURS_PER_MONTH, memory.WEIGHT_LOAD_FACTOR, memory.ACTIVATION_GIB_PER_GPU,
+        memory.NON_TORCH_GIB_PER_GPU, memory.NCCL_GIB_PER_GPU_TP, memory.USABLE_MEMORY_FRACTION,
+        energy.IDLE_POWER_FRACTION_OF_TDP, HOST_POWER_W_PER_GPU_SLOT, ON_PREM_DEFAULT_PUE)
+
+
+__all__ = [
+    "COST_KINDS", "DEFAULT_MFU", "ENGINES", "ENGINE_IDS", "KV_DTYPES", "LOW_MFU", "MAX_DEPLOYMENTS",
+    "PLAN_NAMES", "PRECISIONS", "PRICES_FILE", "PRICING_PLANS", "REJECT_TEXT", "TARGET_KINDS",
+    "TARGET_TITLES", "TP_DEGREES", "AdvisorResult", "BreakEven", "CannotEstimateError", "Catalog",
+    "CostFn", "CostKind", "CostLine", "DataError", "Deployment", "DeploymentPlan", "EditorField",
+    "EngineProfile", "ExportError", "Finding", "FindingCode", "FinetuneError", "FinetuneEstimate",
+    "Hardware", "KaitoExport", "MethodologyConstants", "NodepoolExport", "PlanResult",
+    "PlannerError", "PriceApiError", "Row", "Scenario", "ScenarioError", "SearchSpace",
+    "Sensitivity", "Workload", "advise", "batch_limit_text", "break_even", "check_against_catalog",
+    "cost_vs_traffic", "decode_params", "default_data_dir", "deployment_for", "describe_target",
+    "describe_validation_error", "difference", "encode_scenario", "estimate_finetune",
+    "finding_text", "findings_text", "finetune_fit_text", "fit_text", "gpu_runs_precision",
+    "hardware_of", "has_scenario_params", "is_self_hosted", "kaito_export", "load_catalog",
+    "load_profiles", "load_scenario", "methodology_constants", "missing_reason_text", "module_for",
+    "nodepool_export", "parse_scenario_bytes", "plan_csv", "plan_scenario", "same_params",
+    "scenario_from_dict", "sensitivity", "share_link_problem", "throughput_accuracy",
+    "to_query_string", "traffic_grid", "usable_cost", "with_traffic",
+]

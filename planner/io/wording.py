@@ -1,0 +1,183 @@
+"""Words for people: findings, fits, batch limits and missing prices, made at the edge.
+
+The rooms hand over codes and numbers (:mod:`planner.findings`, :class:`~planner.pipeline.plan.
+Fit`, :data:`~planner.physics.throughput.BatchLimit`); this module is the one place that turns
+them into sentences, for the CLI and the dashboard alike. Nothing here is parsed back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from planner.analyses.advisor import RejectReason
+from planner.findings import Finding, FindingCode, Value
+from planner.physics.throughput import BatchChoice, BatchLimit
+from planner.pipeline.finetune import FinetuneEstimate, FitSuggestion
+from planner.pipeline.plan import DeploymentPlan, Fit, TpTried
+from planner.pricing.resolver import MissingReason
+
+C = FindingCode
+
+MISSING_REASON_TEXT: dict[MissingReason, str] = {
+    "no_row": "no row in the price snapshot",
+    "flagged_missing": "flagged missing in the snapshot",
+    "other_currency": "the snapshot's price is in another currency",
+    "not_in_catalog": "no price in the reference data: enter your own in the option's settings",
+    "usage_unknown": "the quantity is unknown",
+}
+
+
+def missing_reason_text(reason: Value) -> str:
+    return MISSING_REASON_TEXT.get(reason, "price unknown")  # type: ignore[arg-type]
+
+
+def _n(value: Value, digits: int = 0) -> str:
+    return f"{value:,.{digits}f}" if isinstance(value, int | float) else str(value)
+
+
+def _plural(count: Value, word: str) -> str:
+    return f"{_n(count)} {word}{'' if count == 1 else 's'}"
+
+
+Words = Callable[[Mapping[str, Value]], str]
+FINDING_TEXT: dict[FindingCode, Words] = {
+    C.CONTEXT_CAPPED: lambda v: (f"a context of {_n(v['requested_tokens'])} tokens exceeds "
+                                 f"{v['model']}'s maximum {_n(v['maximum_tokens'])}; using the "
+                                 "maximum"),
+    C.REQUEST_EXCEEDS_CONTEXT: lambda v: (f"a request of {_n(v['request_tokens'])} tokens exceeds "
+                                          f"the {_n(v['context_tokens'])}-token context"),
+    C.DOES_NOT_FIT: lambda v: f"{v['model']} at {v['precision']} does not fit {v['gpu']}",
+    C.THROUGHPUT_UNKNOWN: lambda v: (f"throughput unknown: {v['gpu']} has no published tensor "
+                                     f"FLOPS for {v['precision']}, so prefill cannot be estimated"),
+    C.LARGER_TP_CHOSEN: lambda v: (f"tensor parallel {v['tp']} chosen over the smallest that fits "
+                                   f"({v['smallest_tp']}): "
+                                   f"{'meets the SLOs on' if v['meets_slo'] else 'needs'} "
+                                   f"{_plural(v['nodes'], 'node')}"),
+    C.SLO_UNMET: lambda v: (f"SLO unmet even at batch 1: {_n(v['tpot_ms'])} ms per output token "
+                            f"(SLO {_n(v['tpot_slo_ms'])}), {_n(v['ttft_ms'])} ms to first token "
+                            f"(SLO {_n(v['ttft_slo_ms'])})"),
+    C.SPARE_REPLICA_SLOTS: lambda v: (f"{_n(v['spare_slots'])} spare replica slot(s) on the "
+                                      f"{_n(v['nodes'])} {v['node_word']}(s) already paid for "
+                                      f"({_n(v['idle_gpus'])} idle GPU(s)): traffic up to "
+                                      f"{_n(v['headroom_requests_per_day'])} requests/day costs "
+                                      "no more"),
+    C.SPOT_EVICTION: lambda v: ("spot VMs can be evicted at 30 s notice: keep serving capacity "
+                                "(the minimum replicas) on a regular pool"),
+    C.PRICE_MISSING: lambda v: (f"price missing: {v['line']} "
+                                f"({missing_reason_text(v['reason'])})"),
+    C.PRICE_ESTIMATED: lambda v: f"estimated price: {v['line']}",
+    C.ENERGY_NO_TDP: lambda v: f"energy unknown: {v['gpu']} has no published TDP",
+    C.ENERGY_NO_PUE: lambda v: f"energy unknown: no PUE for region {v['region']}",
+    C.IDLE_POWER_ESTIMATED: lambda v: (f"{v['gpu']} idle power estimated at {_n(v['idle_w'])} W "
+                                       "(no published figure)"),
+    C.CO2_NO_GRID: lambda v: f"CO2 unknown: no grid intensity for region {v['region']}",
+    C.API_ENERGY_UNPUBLISHED: lambda v: ("energy and CO2 of hosted APIs are not published by the "
+                                         "provider"),
+    C.SKU_RETIRED: lambda v: f"{v['sku']} is retired",
+    C.SEQUENCE_EXCEEDS_CONTEXT: lambda v: (f"sequences of {_n(v['sequence_tokens'])} tokens exceed "
+                                           f"{v['model']}'s {_n(v['context_tokens'])}-token "
+                                           "context"),
+    C.MULTI_NODE_TRAINING: lambda v: ("multi-node training: inter-node communication is not "
+                                      "modelled (hours are a lower bound)"),
+    C.QLORA_VENDOR_UNCONFIRMED: lambda v: (f"QLoRA's 4-bit kernels (bitsandbytes) target NVIDIA "
+                                           f"GPUs; {v['gpu']} support is not confirmed"),
+    C.NO_TRAINING_PEAK: lambda v: (f"{v['gpu']} has no published 16-bit TFLOPS: time and cost "
+                                   "unknown"),
+}
+
+
+def finding_text(f: Finding) -> str:
+    """One finding in words."""
+    return FINDING_TEXT[f.code](f.values)
+
+
+def findings_text(findings: list[Finding]) -> list[str]:
+    return [finding_text(f) for f in findings]
+
+
+def _tried_text(t: TpTried) -> str:
+    if t.problem == "exceeds_node":
+        return f"tensor parallel {t.tp} needs more GPUs than a node has"
+    if t.problem == "heads_not_divisible":
+        return f"tensor parallel {t.tp} does not divide the attention and KV heads"
+    return (f"tensor parallel {t.tp} needs {t.need_gb:.1f} GB per GPU (weights {t.weights_gb:.1f}, "
+            f"KV for {t.context_tokens:,} tokens {t.kv_gb:.1f}) of {t.usable_gb:.1f} GB usable")
+
+
+def tried_text(tried: list[dict]) -> str:
+    """Why each tensor-parallel degree tried does not fit (``TpAttempt`` fields as dicts)."""
+    return "does not fit: " + "; ".join(_tried_text(TpTried(**t)) for t in tried)
+
+
+REJECT_TEXT: dict[RejectReason, str] = {
+    "below_quality_floor": "below the quality floor",
+    "no_quality_score": "no published quality score",
+    "request_exceeds_context": "request longer than the context",
+    "precision_unsupported": "precision not supported by the GPU",
+    "does_not_fit": "does not fit",
+    "cannot_estimate": "no published compute peak",
+    "slo_unmet": "SLO unmet",
+    "price_missing": "price missing",
+    "no_purchase_price": "no purchase price in the catalog (plan it as an option with your quote)",
+}
+
+
+def fit_text(plan: DeploymentPlan) -> str:
+    """Why the option runs as planned, or why it cannot."""
+    fit: Fit = plan.fit
+    if fit.status == "hosted":
+        return "hosted by the provider"
+    if fit.status == "fits":
+        text = f"fits at tensor parallel {fit.smallest_tp}"
+        if plan.tp != fit.smallest_tp:
+            text += f"; tensor parallel {plan.tp} chosen ({_plural(plan.nodes, 'node')})"
+        return text
+    if fit.status == "request_too_long":
+        return (f"a request of {fit.request_tokens:,} tokens exceeds the "
+                f"{fit.context_tokens:,}-token context")
+    if fit.status == "cannot_estimate":
+        return (f"throughput cannot be estimated: {fit.gpu_name} has no published tensor FLOPS "
+                f"for {plan.precision}")
+    text = (f"{plan.model_name} at {plan.precision} does not fit {fit.gpu_name}: "
+            + "; ".join(_tried_text(t) for t in fit.tried))
+    if fit.shorter_context_may_fit:
+        text += "; a shorter maximum context may fit"
+    return text
+
+
+BATCH_LIMIT_TEXT: dict[BatchLimit, str] = {
+    "memory": "the KV cache of one more concurrent request would not fit in GPU memory",
+    "tpot_slo": "one more concurrent request would break the time-per-output-token SLO",
+    "ttft_slo": "one more concurrent request would break the time-to-first-token SLO",
+    "engine_cap": "the serving engine's maximum number of concurrent sequences",
+    "unmet": "even one request at a time misses an SLO",
+    "given": "the batch was given",
+}
+
+
+def batch_limit_text(choice: BatchChoice) -> str:
+    """What stopped the batch growing, with the numbers where an SLO did."""
+    text = BATCH_LIMIT_TEXT[choice.limit]
+    if choice.limit in ("tpot_slo", "ttft_slo") and choice.next_tpot_ms is not None:
+        text += (f" ({choice.next_tpot_ms:,.0f} ms per output token, "
+                 f"{choice.next_ttft_ms:,.0f} ms to first token at batch {choice.batch + 1})")
+    return text
+
+
+SUGGESTION_TEXT: dict[FitSuggestion, str] = {
+    "lora": "LoRA/QLoRA", "qlora": "QLoRA", "activation_checkpointing": "activation checkpointing",
+    "more_gpus": "more GPUs",
+}
+
+
+def finetune_fit_text(est: FinetuneEstimate) -> str:
+    """Whether a fine-tuning job fits in memory, with its buckets, and what to try if not."""
+    m = est.memory
+    need = (f"{m.total_gb:.1f} GB per GPU (weights {m.weights_gb:.1f}, gradients "
+            f"{m.gradients_gb:.1f}, optimizer {m.optimizer_gb:.1f}, adapters {m.adapters_gb:.1f}, "
+            f"activations {m.activations_gb:.1f}, overhead {m.overhead_gb:.1f}) of "
+            f"{m.usable_gb:.1f} GB usable on {est.gpus} GPU(s)")
+    if est.fits_memory:
+        return "fits: " + need
+    return ("does not fit: needs " + need + "; try "
+            + ", ".join(SUGGESTION_TEXT[s] for s in est.fit_suggestions))

@@ -1,0 +1,151 @@
+"""Price resolution: one stage turns a :class:`PriceKey` into a price with status and source.
+
+Order: a scenario override (the user's quote or tariff) > the catalog (price snapshot, platform
+prices, hardware and region tables, API price list) > missing. A missing price says why
+(``missing_reason``) and is never 0. The plan, the fine-tuning estimate and the advisor all use
+this resolver, so the same key always costs the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from planner.catalog import Catalog
+
+PriceKind = Literal["vm", "platform", "hardware_purchase", "electricity", "api_input",
+                    "api_output"]
+PriceStatus = Literal["quoted", "estimated", "input", "missing"]
+MissingReason = Literal["no_row", "flagged_missing", "other_currency", "not_in_catalog",
+                        "usage_unknown"]
+CURRENCY = "USD"
+
+
+@dataclass(frozen=True)
+class PriceKey:
+    """Which price a cost component needs: a VM size in a region under a plan, a platform fee, a
+    machine's purchase price, a region's electricity tariff, an API's token price."""
+
+    kind: PriceKind
+    item: str
+    region: str = ""
+    plan: str = ""
+
+    def text(self) -> str:
+        """The key as people and exports read it, e.g. ``Standard_NC24ads_A100_v4/eastus/payg``."""
+        suffix = {"hardware_purchase": "purchase_usd", "electricity": "electricity",
+                  "api_input": "input", "api_output": "output"}.get(self.kind)
+        parts = [self.item, self.region, self.plan] if suffix is None else [self.item, suffix]
+        return "/".join(p for p in parts if p)
+
+
+def vm_key(sku: str, region: str, plan: str) -> PriceKey:
+    return PriceKey("vm", sku, region, plan)
+
+
+def platform_key(price_id: str, region: str) -> PriceKey:
+    return PriceKey("platform", price_id, region)
+
+
+def hardware_key(hardware_id: str) -> PriceKey:
+    return PriceKey("hardware_purchase", hardware_id)
+
+
+def electricity_key(region: str) -> PriceKey:
+    return PriceKey("electricity", region)
+
+
+def api_key(api_id: str, direction: Literal["input", "output"]) -> PriceKey:
+    return PriceKey("api_input" if direction == "input" else "api_output", api_id)
+
+
+@dataclass(frozen=True)
+class ResolvedPrice:
+    """A price in ``currency`` per the key's unit (None = missing, with ``missing_reason``)."""
+
+    value: float | None
+    status: PriceStatus
+    source: str = ""
+    currency: str = CURRENCY
+    note: str = ""
+    missing_reason: MissingReason | None = None
+
+
+def _missing(reason: MissingReason, source: str = "", note: str = "") -> ResolvedPrice:
+    return ResolvedPrice(None, "missing", source, CURRENCY, note, reason)
+
+
+@dataclass
+class PriceResolver:
+    """Resolves keys against the catalog, with scenario overrides first. Results are memoised,
+    so resolving the same key for many options costs one lookup."""
+
+    catalog: Catalog
+    overrides: Mapping[PriceKey, float] = field(default_factory=dict)
+    _memo: dict[PriceKey, ResolvedPrice] = field(default_factory=dict, repr=False)
+
+    def with_overrides(self, overrides: Mapping[PriceKey, float]) -> PriceResolver:
+        """The same catalog with these overrides on top (self when there are none)."""
+        if not overrides:
+            return self
+        return PriceResolver(self.catalog, {**self.overrides, **overrides})
+
+    def resolve(self, key: PriceKey) -> ResolvedPrice:
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = self._resolve(key)
+        return hit
+
+    def _resolve(self, key: PriceKey) -> ResolvedPrice:
+        if key in self.overrides:
+            return ResolvedPrice(self.overrides[key], "input", "scenario input")
+        return _FROM_CATALOG[key.kind](self.catalog, key)
+
+
+def _vm(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
+    row = catalog.price(key.item, key.region, key.plan)
+    if row is None:
+        return _missing("no_row")
+    if row.status == "missing":
+        return _missing("flagged_missing", row.source, row.notes)
+    if row.currency != CURRENCY:
+        return _missing("other_currency", row.source, f"snapshot price is in {row.currency}")
+    return ResolvedPrice(row.price_per_hour, row.status, row.source)
+
+
+def _platform(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
+    row = catalog.platform_price(key.item, key.region)
+    if row is None:
+        return _missing("not_in_catalog")
+    if row.price_per_hour is None:
+        return _missing("flagged_missing", row.source, row.notes)
+    return ResolvedPrice(row.price_per_hour, row.status, row.source)
+
+
+def _hardware(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
+    hw = catalog.local_hardware.get(key.item)
+    if hw is None or hw.purchase_usd is None:
+        return _missing("not_in_catalog", hw.source if hw else "")
+    status: PriceStatus = "estimated" if "purchase_usd" in hw.unconfirmed else "quoted"
+    return ResolvedPrice(hw.purchase_usd, status, hw.source)
+
+
+def _electricity(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
+    region = catalog.regions.get(key.item)
+    if region is None or region.electricity_usd_per_kwh is None:
+        return _missing("not_in_catalog")
+    return ResolvedPrice(region.electricity_usd_per_kwh, "quoted", region.electricity_source)
+
+
+def _api(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
+    api = catalog.api_models.get(key.item)
+    if api is None:
+        return _missing("not_in_catalog")
+    value = (api.input_usd_per_million_tokens if key.kind == "api_input"
+             else api.output_usd_per_million_tokens)
+    return ResolvedPrice(value, "quoted", api.source)
+
+
+_FROM_CATALOG = {"vm": _vm, "platform": _platform, "hardware_purchase": _hardware,
+                 "electricity": _electricity, "api_input": _api, "api_output": _api}

@@ -1,0 +1,56 @@
+"""Registries: the closed sets the planner chooses from, each defined once.
+
+Precisions, KV-cache dtypes, pricing plans, serving engines and tensor-parallel degrees are listed
+here and nowhere else; scenario validation, CLI choices, dashboard options, the advisor's search
+space and calibration all derive from these tuples. Adding an engine is one :class:`EngineInfo`
+row here plus its prior in :data:`planner.physics.throughput.DEFAULT_PROFILES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+Precision = Literal["fp16", "bf16", "fp8", "int8", "int4"]
+PRECISIONS: tuple[Precision, ...] = get_args(Precision)
+# weight-only quantisation formats (GPTQ/AWQ, GGUF Q8_0/Q4_*): stored narrow, computed in 16-bit
+WEIGHT_ONLY_PRECISIONS: tuple[Precision, ...] = ("int8", "int4")
+
+KvDtype = Literal["fp16", "fp8"]
+KV_DTYPES: tuple[KvDtype, ...] = get_args(KvDtype)
+
+PricingPlan = Literal["payg", "spot", "reserved-1y", "reserved-3y", "savings-1y", "savings-3y"]
+PRICING_PLANS: tuple[PricingPlan, ...] = get_args(PricingPlan)
+PLAN_NAMES: dict[PricingPlan, str] = {
+    "payg": "pay-as-you-go", "spot": "spot", "reserved-1y": "1-year reservation",
+    "reserved-3y": "3-year reservation", "savings-1y": "1-year savings plan",
+    "savings-3y": "3-year savings plan",
+}
+
+TpDegree = Literal[1, 2, 4, 8]
+TP_DEGREES: tuple[TpDegree, ...] = get_args(TpDegree)
+
+EngineId = Literal["vllm", "tensorrt-llm", "llama.cpp"]
+ENGINE_IDS: tuple[EngineId, ...] = get_args(EngineId)
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """A serving engine: its id, the name people know it by, and the throughput profile it uses
+    by default (AMD GPUs may switch to ``<profile>@rocm``: see
+    :func:`planner.physics.throughput.profile_key`)."""
+
+    id: EngineId
+    name: str
+    default_profile: str
+    default_max_batch: int  # concurrent sequences when the profile does not say
+
+
+ENGINES: dict[EngineId, EngineInfo] = {
+    # vLLM engine arguments: max_num_seqs defaults to 256
+    "vllm": EngineInfo("vllm", "vLLM", "vllm", 256),
+    "tensorrt-llm": EngineInfo("tensorrt-llm", "TensorRT-LLM", "tensorrt-llm", 256),
+    # llama.cpp's server runs few parallel slots in practice
+    "llama.cpp": EngineInfo("llama.cpp", "llama.cpp", "llama.cpp", 16),
+}
+assert tuple(ENGINES) == ENGINE_IDS  # one list, two views (checked at import, not user input)

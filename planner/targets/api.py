@@ -1,0 +1,93 @@
+"""A hosted model billed per token: the provider runs the capacity."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from planner.catalog import Catalog
+from planner.findings import Finding, FindingCode, finding
+from planner.pricing.money import CostComponent
+from planner.pricing.resolver import PriceKey, api_key
+from planner.targets.base import EditorField, LinkSpec, Site, TokenUsage
+from planner.targets.common import STRICT
+from planner.units import TOKENS_PER_MILLION
+
+KIND = "api"
+TITLE = "Hosted API"
+DEPLOY_EXPORTS: tuple[str, ...] = ()  # cluster manifests this target can be exported to
+SELF_HOSTED = False
+
+
+class ApiTarget(BaseModel):
+    """A hosted model billed per token."""
+
+    model_config = STRICT
+
+    kind: Literal["api"] = "api"
+
+
+Model = ApiTarget
+LINK = LinkSpec()
+EDITOR: tuple[EditorField, ...] = ()
+
+
+def default(catalog: Catalog) -> ApiTarget:
+    return ApiTarget()
+
+
+def model_ids(catalog: Catalog) -> list[str]:
+    return list(catalog.api_models)
+
+
+def hardware(target: ApiTarget, catalog: Catalog) -> None:
+    return None
+
+
+def site(target: ApiTarget, catalog: Catalog) -> Site | None:
+    return None
+
+
+def catalog_problems(target: ApiTarget, model_id: str, catalog: Catalog, where: str) -> list[str]:
+    if model_id in catalog.api_models:
+        return []
+    hint = " (an open-weights model: choose an azure or local target)" \
+        if model_id in catalog.models else ""
+    return [f"{where}.model: unknown API model {model_id!r}{hint}"]
+
+
+def cost_components(target: ApiTarget, usage: TokenUsage, catalog: Catalog,
+                    model_id: str) -> list[CostComponent]:
+    """Input and output tokens at the API's list prices (per 1M tokens)."""
+    name = catalog.api_models[model_id].name
+    return [
+        CostComponent(f"Input tokens ({name})", "input_tokens", "month",
+                      usage.input_tokens / TOKENS_PER_MILLION, "1M input tokens",
+                      api_key(model_id, "input")),
+        CostComponent(f"Output tokens ({name})", "output_tokens", "month",
+                      usage.output_tokens / TOKENS_PER_MILLION, "1M output tokens",
+                      api_key(model_id, "output")),
+    ]
+
+
+def price_overrides(target: ApiTarget) -> dict[PriceKey, float]:
+    return {}
+
+
+def findings(target: ApiTarget) -> list[Finding]:
+    return [finding(FindingCode.API_ENERGY_UNPUBLISHED, status="catalog")]
+
+
+def key_text(target: ApiTarget) -> str:
+    return "api"
+
+
+def describe(target: ApiTarget, catalog: Catalog, model_id: str) -> str:
+    api = catalog.api_models.get(model_id)
+    return f"the {api.provider} API" if api else "a hosted API"
+
+
+def pricing_variants(target: ApiTarget, catalog: Catalog) -> list[ApiTarget]:
+    """No pricing plans to choose between."""
+    return []

@@ -1,0 +1,116 @@
+"""What every target module provides (the :class:`TargetModule` protocol) and the types they share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel
+
+from planner.catalog import Catalog, GpuSpec
+from planner.findings import Finding
+from planner.physics.energy import Site
+from planner.pricing.money import CostComponent, Period
+from planner.pricing.resolver import PriceKey
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """What a self-hosted target runs on: one node (VM or machine) and its GPUs."""
+
+    gpu: GpuSpec
+    gpus_per_node: int
+    node_name: str  # "Standard_NC24ads_A100_v4", "Workstation, 1x GeForce RTX 4090"
+    node_word: str  # "node" or "machine", for sentences
+    retired: bool = False
+
+
+@dataclass(frozen=True)
+class NodeUsage:
+    """How much of a target is used: whole nodes for some hours, in a period.
+
+    ``energy_kwh`` is the facility energy over those hours (None = unknown)."""
+
+    nodes: int
+    hours: float
+    period: Period
+    purpose: Literal["serving", "training"]
+    energy_kwh: float | None = None
+
+
+@dataclass(frozen=True)
+class TokenUsage:
+    """Tokens a hosted API bills in a month."""
+
+    input_tokens: float
+    output_tokens: float
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    """How a target is written in a share link after its kind: ``positional`` fields in order,
+    then ``options`` (``name_value``, only when the value differs from the field's default)."""
+
+    positional: tuple[str, ...] = ()
+    options: Mapping[str, str] = field(default_factory=dict)  # link option name -> field
+
+
+@dataclass(frozen=True)
+class EditorField:
+    """One target field in the scenario editor: a choice among catalog ids or a number.
+
+    ``choices(catalog, values)`` lists the ids allowed given the target's other current values
+    (e.g. the regions a VM size is sold in); ``label_of(catalog, values, id)`` words one choice."""
+
+    name: str
+    key: str  # widget key suffix, stable across releases (tests and saved sessions use it)
+    label: str
+    widget: Literal["choice", "number"]
+    advanced: bool = False
+    help: str = ""
+    choices: Callable[[Catalog, dict[str, Any]], list[Any]] | None = None
+    label_of: Callable[[Catalog, dict[str, Any], Any], str] | None = None
+    prefer: tuple[Any, ...] = ()
+    min_value: float | None = None
+    max_value: float | None = None
+    step: float | None = None
+    number_format: str | None = None
+    placeholder: str | None = None
+    optional: bool = False  # None is a valid value (the placeholder's default)
+
+
+class TargetModule(Protocol):
+    """What a module under :mod:`planner.targets` provides for its kind of target."""
+
+    KIND: str  # the discriminator written in scenarios and links: "azure", "local", "api"
+    TITLE: str  # how people call it: "Azure (AKS)"
+    SELF_HOSTED: bool  # True: the planner sizes GPUs and nodes; False: billed per token
+    DEPLOY_EXPORTS: tuple[str, ...]  # cluster manifests it can be exported to ("kaito", "az")
+    Model: type[BaseModel]  # the pydantic target model, ``kind`` Literal first
+    LINK: LinkSpec
+    EDITOR: tuple[EditorField, ...]
+
+    def hardware(self, target: Any, catalog: Catalog) -> Hardware | None: ...
+
+    def site(self, target: Any, catalog: Catalog) -> Site | None: ...
+
+    def catalog_problems(self, target: Any, model_id: str, catalog: Catalog,
+                         where: str) -> list[str]: ...
+
+    def cost_components(self, target: Any, usage: Any, catalog: Catalog,
+                        model_id: str) -> list[CostComponent]: ...
+
+    def price_overrides(self, target: Any) -> dict[PriceKey, float]: ...
+
+    def findings(self, target: Any) -> list[Finding]: ...
+
+    def key_text(self, target: Any) -> str: ...
+
+    def describe(self, target: Any, catalog: Catalog, model_id: str) -> str: ...
+
+    def model_ids(self, catalog: Catalog) -> list[str]: ...
+
+    def pricing_variants(self, target: Any, catalog: Catalog) -> list[Any]: ...
+
+    def default(self, catalog: Catalog) -> BaseModel: ...
