@@ -7,7 +7,7 @@ scenario editor in the sidebar, the address bar kept equal to the scenario, then
 
 import streamlit as st
 
-from planner.errors import DataError
+from planner.api import DataError
 from ui import cached, editor, share, state
 
 st.set_page_config(page_title="planner — LLM cost & capacity",

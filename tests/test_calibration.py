@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from planner.cli import main
-from planner.errors import DataError
+from planner.errors import CannotEstimateError, DataError
 from planner.physics.calibration import (
     MEASUREMENTS_FILE,
     Measurement,
@@ -242,7 +242,7 @@ def test_gpu_without_compute_peak_decodes_but_cannot_prefill(catalog):
     model, gpu = catalog.models["llama-3-8b"], catalog.gpus["apple-m2-ultra"]
     curve = throughput_curve(model, gpu, "fp16", 1, DEFAULT_PROFILES["llama.cpp"], 0, 512, 1)
     assert np.isfinite(curve.decode_step_s).all() and curve.decode_step_s[0] > 0
-    with pytest.raises(ValueError, match="no published tensor FLOPS"):
+    with pytest.raises(CannotEstimateError, match="no published tensor FLOPS"):
         throughput_curve(model, gpu, "fp16", 1, DEFAULT_PROFILES["llama.cpp"], 512, 1, 1)
 
 

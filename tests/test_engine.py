@@ -4,25 +4,25 @@ import math
 
 import pytest
 
+from planner.errors import CannotEstimateError
 from planner.physics.energy import co2_kg, facility_kwh_per_month, gpu_power_w
 from planner.physics.memory import (
     USABLE_MEMORY_FRACTION,
-    kv_cache_bytes_per_token,
     memory_breakdown,
     smallest_fitting_tp,
     tp_divides_heads,
-    weight_bytes,
     weights_gb,
 )
+from planner.physics.quantities import kv_cache_bytes_per_token, weight_bytes, weight_bytes_read
 from planner.physics.throughput import (
     DEFAULT_PROFILES,
     EngineProfile,
     choose_batch,
-    moe_weight_bytes_read,
     throughput_curve,
 )
 from planner.pipeline.sizing import nodes_needed, peak_requests_per_s, replicas_needed
-from planner.pricing.money import cost_line, total_usd
+from planner.pricing.money import CostComponent, cost_line, total_usd
+from planner.pricing.resolver import PriceResolver, vm_key
 from planner.units import HOURS_PER_MONTH
 
 # A profile with round numbers so hand computation is easy (not the calibrated one).
@@ -50,7 +50,9 @@ def test_llama3_70b_fp16_does_not_fit_one_80gb_gpu(catalog):
     m, gpu = catalog.models["llama-3-70b"], catalog.gpus["h100-sxm"]
     fit = smallest_fitting_tp(m, gpu, "fp16", max_gpus=1)
     assert not fit.fits
-    assert "does not fit" in fit.reason and "tp=1" in fit.reason
+    [attempt] = fit.attempts  # tp=1 was tried and refused for memory
+    assert attempt.tp == 1 and attempt.problem == "memory"
+    assert attempt.need_gb > attempt.usable_gb
     # 141.1 GB x 1.02 load factor / 2 = 72.0 GB per GPU: tp=2 leaves nothing of the 72 GB usable
     # for runtime overhead and NCCL buffers, so the smallest fit is tp=4 (36.0 GB per GPU)
     fit8 = smallest_fitting_tp(m, gpu, "fp16", max_gpus=8)
@@ -104,8 +106,8 @@ def test_prefill_is_compute_bound(catalog):
 
 def test_moe_reads_touched_experts_but_computes_active(catalog):
     m = catalog.models["mixtral-8x7b"]
-    one = moe_weight_bytes_read(m, "fp16", 1)
-    many = moe_weight_bytes_read(m, "fp16", 256)
+    one = weight_bytes_read(m, "fp16", 1)
+    many = weight_bytes_read(m, "fp16", 256)
     assert one < many <= weight_bytes(m.params_b, "fp16") * (1 + 1e-9)
     # one token touches 2 of 8 experts: shared + 2 experts = active params
     assert one == pytest.approx(weight_bytes(m.active_params_b, "fp16"), rel=1e-9)
@@ -126,9 +128,12 @@ def test_batch_choice_stops_at_the_slo(catalog):
     loose = choose_batch(curve, 256, 256, 60_000, 10_000)
     assert loose.batch == 256 and loose.meets_slo
     tight = choose_batch(curve, 256, 256, 60_000, 40)
-    assert tight.batch < 256 and tight.tpot_ms <= 40 and "TPOT" in tight.reason
+    assert tight.batch < 256 and tight.tpot_ms <= 40 and tight.limit == "tpot_slo"
+    # the batch after the chosen one is the first to break the TPOT SLO
+    assert tight.next_tpot_ms > 40
+    assert tight.next_tpot_ms == pytest.approx(curve.tpot_s[tight.batch] * 1000)
     impossible = choose_batch(curve, 256, 256, 60_000, 1)
-    assert impossible.batch == 1 and not impossible.meets_slo
+    assert impossible.batch == 1 and not impossible.meets_slo and impossible.limit == "unmet"
 
 
 def test_replicas_and_nodes_hand_case():
@@ -139,16 +144,23 @@ def test_replicas_and_nodes_hand_case():
     assert replicas_needed(0.0, 2.0, 0.8, 2) == 2  # never below min_replicas
     assert nodes_needed(5, gpus_per_node=8, tp=2) == 2  # 4 replicas per node
     assert nodes_needed(5, gpus_per_node=1, tp=1) == 5
-    with pytest.raises(ValueError):
+    with pytest.raises(CannotEstimateError, match="needs 2 GPUs but a node has 1"):
         nodes_needed(1, gpus_per_node=1, tp=2)
 
 
-def test_monthly_cost_of_always_on_nodes():
+def test_monthly_cost_of_always_on_nodes(catalog):
     # N always-on nodes cost N x hourly price x 730
-    line = cost_line("nodes", 3 * HOURS_PER_MONTH, "node-hour", 3.673, "quoted", "k")
-    assert line.monthly_usd == pytest.approx(3 * 3.673 * 730)
-    missing = cost_line("nodes", 3 * HOURS_PER_MONTH, "node-hour", None, "quoted", "k")
-    assert missing.monthly_usd is None and missing.status == "missing"
+    key = vm_key("Standard_Priced", "eastus", "payg")
+    resolver = PriceResolver(catalog, overrides={key: 3.673})
+    nodes = CostComponent("nodes", "gpu_nodes", "month", 3 * HOURS_PER_MONTH, "node-hour", key)
+    line = cost_line(nodes, resolver)
+    assert line.amount_usd == pytest.approx(3 * 3.673 * 730)
+    assert line.unit_price_usd == 3.673 and line.status == "input"
+    unpriced = CostComponent("nodes", "gpu_nodes", "month", 3 * HOURS_PER_MONTH, "node-hour",
+                             vm_key("Standard_Unpriced", "eastus", "payg"))
+    missing = cost_line(unpriced, resolver)
+    assert missing.amount_usd is None and missing.status == "missing"
+    assert missing.missing_reason == "no_row"
     assert total_usd([line, missing]) is None
     assert total_usd([line]) == pytest.approx(8043.87)
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from planner.errors import ScenarioError
+from planner.findings import FindingCode
+from planner.io.wording import finding_text, fit_text
 from planner.pipeline.plan import plan_scenario
 from planner.scenario import load_scenario, parse_scenario_text, scenario_from_dict
 from planner.units import DAYS_PER_MONTH, HOURS_PER_MONTH
@@ -64,7 +66,10 @@ def test_support_bot_headline(catalog):
     assert slm.fits and slm.replicas >= 2  # min_replicas
     node = slm.cost_lines[0]
     # price the VM, not the GPU: NC24ads_A100_v4 eastus payg 3.673 $/h x nodes x 730 h
-    assert node.monthly_usd == pytest.approx(slm.nodes * 3.673 * HOURS_PER_MONTH)
+    assert node.kind == "gpu_nodes" and node.period == "month"
+    assert node.name == "GPU nodes (Standard_NC24ads_A100_v4, pay-as-you-go)"
+    assert node.quantity == pytest.approx(slm.nodes * HOURS_PER_MONTH)
+    assert node.amount_usd == pytest.approx(slm.nodes * 3.673 * HOURS_PER_MONTH)
     assert node.price_key == "Standard_NC24ads_A100_v4/eastus/payg"
     api = by["API"]
     # 200,000 req/day x 30.42 days x (800 in x $0.15 + 200 out x $0.60) / 1M = $1,460.00
@@ -74,7 +79,12 @@ def test_support_bot_headline(catalog):
     # the local workstation has no catalog price: flagged, never summed as 0
     onprem = by["On-prem"]
     assert onprem.monthly_cost_usd is None
-    assert any("price missing" in w for w in onprem.warnings)
+    missing = [f for f in onprem.findings if f.code == FindingCode.PRICE_MISSING]
+    [hardware] = [line for line in onprem.cost_lines if line.kind == "hardware"]
+    assert [f.values["line"] for f in missing] == [hardware.name]
+    assert hardware.amount_usd is None and hardware.missing_reason == "not_in_catalog"
+    assert missing[0].values["reason"] == "not_in_catalog"
+    assert "price missing" in finding_text(missing[0])
     assert result.cheapest_label in by
 
 
@@ -83,7 +93,10 @@ def test_missing_reservation_price_is_flagged_not_zero(catalog):
                         "pricing": "reserved-1y"})
     plan = plan_of(catalog, data).deployments[0]
     assert plan.monthly_cost_usd is None
-    assert plan.cost_lines[0].status == "missing" and plan.cost_lines[0].monthly_usd is None
+    assert plan.cost_lines[0].status == "missing" and plan.cost_lines[0].amount_usd is None
+    assert plan.cost_lines[0].kind == "gpu_nodes"
+    assert plan.cost_lines[0].missing_reason in ("no_row", "flagged_missing")
+    assert FindingCode.PRICE_MISSING in [f.code for f in plan.findings]
     assert plan.monthly_cost_known_usd > 0  # the AKS fee and system pool are still known
     assert plan.cost_per_million_output_tokens_usd is None
 
@@ -103,8 +116,11 @@ def test_model_that_fits_nowhere_says_why(catalog):
     data = base(model="llama-3.1-405b", precision="int8",
                 target={"kind": "azure", "vm_sku": "Standard_NC24ads_A100_v4", "region": "eastus"})
     plan = plan_of(catalog, data).deployments[0]
-    assert not plan.fits
-    assert "does not fit" in plan.fit_reason and "tp=1" in plan.fit_reason
+    assert not plan.fits and plan.fit.status == "does_not_fit"
+    assert plan.fit.tried[0].tp == 1 and plan.fit.tried[0].problem == "memory"
+    assert plan.fit.tried[0].need_gb > plan.fit.tried[0].usable_gb
+    assert FindingCode.DOES_NOT_FIT in [f.code for f in plan.findings]
+    assert "does not fit" in fit_text(plan) and "tensor parallel 1 needs" in fit_text(plan)
     assert plan.monthly_cost_usd is None and plan.replicas is None
 
 
@@ -112,7 +128,13 @@ def test_request_longer_than_context(catalog):
     data = base(model="phi-2")
     data["workload"]["input_tokens"] = 3000
     plan = plan_of(catalog, data).deployments[0]
-    assert not plan.fits and "context" in plan.fit_reason
+    assert not plan.fits and plan.fit.status == "request_too_long"
+    assert plan.fit.request_tokens == 3000 + 200
+    assert plan.fit.context_tokens == catalog.models["phi-2"].max_context_tokens
+    [too_long] = [f for f in plan.findings if f.code == FindingCode.REQUEST_EXCEEDS_CONTEXT]
+    assert too_long.values == {"request_tokens": 3200,
+                               "context_tokens": plan.fit.context_tokens}
+    assert "context" in fit_text(plan)
 
 
 def test_growth_schedule(catalog):
@@ -217,7 +239,7 @@ def test_plan_cli_formats(fmt):
         row = data["deployments"][0]
         for key in ("label", "model", "target", "replicas", "gpus", "nodes", "monthly_cost_usd",
                     "cost_per_million_output_tokens_usd", "energy_kwh_per_month",
-                    "co2_kg_per_month", "warnings", "cost_lines"):
+                    "co2_kg_per_month", "findings", "cost_lines"):
             assert key in row
         assert row["cost_lines"][0]["price_key"]
     elif fmt == "csv":
@@ -241,5 +263,9 @@ def test_spare_replica_slots_are_reported(catalog):
     data["workload"]["requests_per_day"] = 1000
     plan = plan_of(catalog, data).deployments[0]
     assert plan.replicas == 1 and plan.nodes == 1
-    note = next(w for w in plan.warnings if "spare replica slot" in w)
+    spare = next(f for f in plan.findings if f.code == FindingCode.SPARE_REPLICA_SLOTS)
+    assert spare.values["spare_slots"] == 3 and spare.values["idle_gpus"] == 6
+    assert spare.values["nodes"] == 1
+    assert plan.sizing.spare_replica_slots == 3 and plan.sizing.idle_gpus == 6
+    note = finding_text(spare)
     assert note.startswith("3 spare replica slot(s)") and "6 idle GPU(s)" in note

@@ -12,9 +12,8 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from planner.analyses import whatif as analysis
-from planner.analyses.whatif import BreakEven, CostFn, with_traffic
-from planner.scenario import ApiTarget, Scenario
+from planner import api as analysis
+from planner.api import BreakEven, CostFn, Scenario, is_self_hosted, with_traffic
 from ui.format import compact, escape_md, md_usd
 
 GRID_MIN_RPD = 1e3
@@ -64,8 +63,8 @@ class PairSummary:
 def sweep(scenario: Scenario, cost_fn: CostFn, grid: list[float] | None = None) -> Sweep:
     grid = grid or traffic_grid()
     costs = analysis.cost_vs_traffic(scenario, grid=grid, cost_fn=cost_fn)
-    api = [d.label for d in scenario.deployments if isinstance(d.target, ApiTarget)]
-    hosted = [d.label for d in scenario.deployments if not isinstance(d.target, ApiTarget)]
+    api = [d.label for d in scenario.deployments if not is_self_hosted(d.target)]
+    hosted = [d.label for d in scenario.deployments if is_self_hosted(d.target)]
     return Sweep(grid, costs, api, hosted)
 
 
@@ -140,8 +139,8 @@ class PairBreakEven:
 def pairs_to_compare(scenario: Scenario) -> list[tuple[str, str, str]]:
     """(kind, first, second) for every pair worth a break-even: each self-hosted deployment
     against each API, and each two self-hosted deployments of different models."""
-    hosted = [d for d in scenario.deployments if not isinstance(d.target, ApiTarget)]
-    apis = [d for d in scenario.deployments if isinstance(d.target, ApiTarget)]
+    hosted = [d for d in scenario.deployments if is_self_hosted(d.target)]
+    apis = [d for d in scenario.deployments if not is_self_hosted(d.target)]
     pairs = [("api", h.label, a.label) for h in hosted for a in apis]
     pairs += [("hosted", x.label, y.label) for x, y in itertools.combinations(hosted, 2)
               if x.model != y.model]

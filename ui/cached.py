@@ -10,26 +10,29 @@ from typing import Any
 
 import streamlit as st
 
-from planner.analyses import whatif as analysis
-from planner.analyses.advisor import AdvisorResult, SearchSpace
-from planner.analyses.advisor import advise as advise_options
-from planner.catalog import Catalog, load_catalog
-from planner.errors import PlannerError
-from planner.physics.throughput import EngineProfile, load_profiles, throughput_accuracy, throughput_curve
-from planner.pipeline.plan import PlanResult, plan_scenario
-from planner.scenario import ApiTarget, AzureTarget, Scenario, Workload
+from planner import api
+from planner.api import (
+    AdvisorResult,
+    Catalog,
+    EngineProfile,
+    PlannerError,
+    PlanResult,
+    Scenario,
+    SearchSpace,
+    Workload,
+)
 from ui import breakeven
 
 
 @st.cache_resource(show_spinner=False)
 def catalog() -> Catalog:
     """The reference tables (validated once per server process)."""
-    return load_catalog()
+    return api.load_catalog()
 
 
 @st.cache_resource(show_spinner=False)
 def profiles() -> dict[str, EngineProfile]:
-    return load_profiles()
+    return api.load_profiles()
 
 
 def reload_reference_data() -> None:
@@ -41,7 +44,7 @@ def reload_reference_data() -> None:
 
 @st.cache_data(show_spinner=False, max_entries=1024)  # traffic sweeps and bisections reuse these
 def _plan(scenario_json: str) -> PlanResult:
-    return plan_scenario(Scenario.model_validate_json(scenario_json), catalog(), profiles())
+    return api.plan_scenario(Scenario.model_validate_json(scenario_json), catalog(), profiles())
 
 
 def plan(scenario: Scenario) -> PlanResult:
@@ -61,10 +64,10 @@ def _costs(scenario: Scenario, requests_per_day: float) -> dict[str, float | Non
 def _usable_costs(scenario: Scenario, requests_per_day: float) -> dict[str, float | None]:
     """The Advisor's cost function: only costs of options that fit and meet the SLOs count."""
     try:
-        result = plan(analysis.with_traffic(scenario, requests_per_day))
+        result = plan(api.with_traffic(scenario, requests_per_day))
     except PlannerError:
         return {}
-    return {p.label: analysis.usable_cost(p) for p in result.deployments}
+    return {p.label: api.usable_cost(p) for p in result.deployments}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -90,19 +93,19 @@ def break_evens(scenario: Scenario) -> list[breakeven.PairBreakEven]:
     cached on its own two deployments and workload, whatever today's traffic)."""
     out = []
     for kind, first, second in breakeven.pairs_to_compare(scenario):
-        pair = analysis.with_traffic(scenario.model_copy(update={"deployments": tuple(
+        pair = api.with_traffic(scenario.model_copy(update={"deployments": tuple(
             d for d in scenario.deployments if d.label in (first, second))}), 1.0)
         out.append(_pair_break_even(pair.model_dump_json(), kind, first, second))
     return out
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _sensitivity(single_json: str, label: str) -> list[analysis.Sensitivity]:
-    return analysis.sensitivity(Scenario.model_validate_json(single_json), label, catalog(),
+def _sensitivity(single_json: str, label: str) -> list[api.Sensitivity]:
+    return api.sensitivity(Scenario.model_validate_json(single_json), label, catalog(),
                                 profiles())
 
 
-def sensitivity(scenario: Scenario, label: str) -> list[analysis.Sensitivity]:
+def sensitivity(scenario: Scenario, label: str) -> list[api.Sensitivity]:
     """How far each input moves one deployment's monthly cost (largest swing first)."""
     dep = next(d for d in scenario.deployments if d.label == label)
     single = scenario.model_copy(update={"deployments": (dep,)})
@@ -112,7 +115,7 @@ def sensitivity(scenario: Scenario, label: str) -> list[analysis.Sensitivity]:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _advise(workload_json: str, space_json: str, top: int) -> tuple[AdvisorResult, float]:
     start = time.perf_counter()
-    result = advise_options(Workload.model_validate_json(workload_json),
+    result = api.advise(Workload.model_validate_json(workload_json),
                             SearchSpace.model_validate_json(space_json), catalog(), top=top,
                             profiles=profiles())
     return result, time.perf_counter() - start
@@ -127,40 +130,12 @@ def advise(workload: Workload, space: SearchSpace, top: int) -> tuple[AdvisorRes
 @st.cache_data(show_spinner=False, ttl=300)
 def accuracy() -> dict | None:
     """The throughput model's stated error, or None until calibration lands."""
-    return throughput_accuracy()
-
-
-@st.cache_data(show_spinner=False, max_entries=128)
-def _batch_curve(scenario_json: str, label: str) -> dict[str, Any] | None:
-    scenario = Scenario.model_validate_json(scenario_json)
-    result = plan(scenario)
-    dep = next(d for d in scenario.deployments if d.label == label)
-    p = next(p for p in result.deployments if p.label == label)
-    if isinstance(dep.target, ApiTarget) or p.memory is None or p.tp is None:
-        return None
-    cat = catalog()
-    gpu_id = (cat.skus[dep.target.vm_sku].gpu_id if isinstance(dep.target, AzureTarget)
-              else cat.local_hardware[dep.target.hardware].gpu_id)
-    profile = profiles()[dep.engine]
-    cap = min(p.memory.max_batch, profile.max_batch)
-    if cap < 1:
-        return None
-    w = scenario.workload
-    try:
-        curve = throughput_curve(cat.models[dep.model], cat.gpus[gpu_id], dep.precision, p.tp,
-                                 profile, w.input_tokens, w.output_tokens, cap, dep.kv_cache_dtype)
-    except ValueError:
-        return None
-    return {
-        "batch": curve.batch.tolist(),
-        "tpot_ms": (curve.tpot_s * 1000).tolist(),
-        "ttft_ms": (curve.ttft_s * 1000).tolist(),
-        "output_tokens_per_s": curve.output_tokens_per_s.tolist(),
-        "memory_max_batch": p.memory.max_batch,
-        "engine_max_batch": profile.max_batch,
-    }
+    return api.throughput_accuracy()
 
 
 def batch_curve(scenario: Scenario, label: str) -> dict[str, Any] | None:
-    """TPOT, TTFT and tokens/s of one replica at every batch up to the memory/engine cap."""
-    return _batch_curve(scenario.model_dump_json(), label)
+    """TPOT, TTFT and tokens/s of one replica at every batch up to the memory/engine cap: the
+    curve the plan sized the option with (None for a hosted API or an option that does not fit)."""
+    result = plan(scenario)
+    p = next(p for p in result.deployments if p.label == label)
+    return p.batch_curve.model_dump() if p.batch_curve is not None else None

@@ -13,27 +13,27 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from planner.pipeline.plan import DeploymentPlan, PlanResult
+from planner.api import COST_KINDS, CostKind, DeploymentPlan, PlanResult
 from ui.breakeven import PairSummary, Sweep
 from ui.format import compact, usd
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from planner.analyses.whatif import Sensitivity
+    from planner.api import Sensitivity
 
 PALETTE = ["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#0891b2", "#dc2626", "#ca8a04",
            "#db2777", "#4f46e5", "#65a30d", "#0d9488", "#78716c"]
-LINE_GROUPS = [  # cost-line name prefix -> legend group, in stacking order
-    ("GPU nodes", "GPU nodes"), ("Hardware", "Hardware (amortised)"),
-    ("Electricity", "Electricity"), ("AKS cluster", "AKS management"),
-    ("System node", "AKS system nodes"), ("Input tokens", "Input tokens"),
-    ("Output tokens", "Output tokens"),
-]
-GROUP_COLOURS = {"GPU nodes": "#2563eb", "Hardware (amortised)": "#0891b2",
-                 "Electricity": "#ca8a04", "AKS management": "#9ca3af",
-                 "AKS system nodes": "#6b7280", "Input tokens": "#f97316",
-                 "Output tokens": "#c2410c", "Other": "#a3a3a3"}
+KIND_NAMES: dict[CostKind, str] = {
+    "gpu_nodes": "GPU nodes", "hardware": "Hardware (amortised)", "electricity": "Electricity",
+    "cluster": "AKS management", "system_nodes": "AKS system nodes",
+    "input_tokens": "Input tokens", "output_tokens": "Output tokens", "training": "Training",
+}
+KIND_COLOURS: dict[CostKind, str] = {
+    "gpu_nodes": "#2563eb", "hardware": "#0891b2", "electricity": "#ca8a04",
+    "cluster": "#9ca3af", "system_nodes": "#6b7280", "input_tokens": "#f97316",
+    "output_tokens": "#c2410c", "training": "#7c3aed",
+}
 
 
 def plain(text: str) -> str:
@@ -59,27 +59,22 @@ def _tick(plan: DeploymentPlan, cheapest: str | None) -> str:
     return plain(f"★ {plan.label}" if plan.label == cheapest else plan.label)
 
 
-def _group(name: str) -> str:
-    return next((group for prefix, group in LINE_GROUPS if name.startswith(prefix)), "Other")
-
-
 def cost_breakdown(result: PlanResult) -> go.Figure:
     """Monthly cost of each deployment, stacked by cost line; missing prices annotated."""
     ticks = [_tick(p, result.cheapest_label) for p in result.deployments]
-    groups: dict[str, list[float | None]] = {}
-    hover: dict[str, list[str]] = {}
-    order = [g for _, g in LINE_GROUPS] + ["Other"]
+    groups: dict[CostKind, list[float | None]] = {}
+    hover: dict[CostKind, list[str]] = {}
     for i, plan in enumerate(result.deployments):
         for line in plan.cost_lines:
-            g = _group(line.name)
+            g = line.kind
             groups.setdefault(g, [None] * len(ticks))
             hover.setdefault(g, [""] * len(ticks))
-            groups[g][i] = (groups[g][i] or 0.0) + (line.monthly_usd or 0.0)
-            hover[g][i] += (f"{line.name}: {usd(line.monthly_usd)}"
-                            f"{' (price missing)' if line.monthly_usd is None else ''}<br>")
+            groups[g][i] = (groups[g][i] or 0.0) + (line.amount_usd or 0.0)
+            hover[g][i] += (f"{plain(line.name)}: {usd(line.amount_usd)}"
+                            f"{' (price missing)' if line.amount_usd is None else ''}<br>")
     fig = go.Figure()
-    for g in sorted(groups, key=order.index):
-        fig.add_bar(name=g, x=ticks, y=groups[g], marker_color=GROUP_COLOURS.get(g),
+    for g in sorted(groups, key=COST_KINDS.index):
+        fig.add_bar(name=KIND_NAMES[g], x=ticks, y=groups[g], marker_color=KIND_COLOURS[g],
                     customdata=hover[g], hovertemplate="%{customdata}<extra></extra>")
     for tick, plan in zip(ticks, result.deployments, strict=True):
         note = None

@@ -11,20 +11,27 @@ concerns; a FinetuneError propagates to the page, which shows it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import streamlit as st
 
-from planner.io.kaito import ExportError, KaitoExport, NodepoolExport, kaito_export, nodepool_export
-from planner.pipeline.finetune import FinetuneEstimate, estimate_finetune
-from planner.pipeline.plan import DeploymentPlan
-from planner.scenario import ApiTarget, AzureTarget, Deployment, LocalTarget, Scenario
+from planner import api
+from planner.api import (
+    Deployment,
+    DeploymentPlan,
+    ExportError,
+    FinetuneEstimate,
+    KaitoExport,
+    NodepoolExport,
+    Scenario,
+    estimate_finetune,
+    fit_text,
+    kaito_export,
+    module_for,
+    nodepool_export,
+)
 from ui import cached
-
-MONTHS = 12
-# Cost lines whose quantity is the node (machine) count: they follow the growth plan's nodes.
-NODE_LINE_PREFIXES = ("GPU nodes", "Hardware")
 
 ArtefactStatus = Literal["ready", "api", "local", "does not fit", "error"]
 
@@ -49,12 +56,11 @@ class DeployArtefacts:
 
 def artefacts_for(dep: Deployment, plan: DeploymentPlan, scenario: Scenario) -> DeployArtefacts:
     """The KAITO Workspace and ``az aks nodepool add`` command of one planned deployment."""
-    if isinstance(dep.target, ApiTarget):
-        return DeployArtefacts(plan.label, "api")
-    if isinstance(dep.target, LocalTarget):
-        return DeployArtefacts(plan.label, "local")
+    module = module_for(dep.target)
+    if "kaito" not in module.DEPLOY_EXPORTS:
+        return DeployArtefacts(plan.label, "api" if not module.SELF_HOSTED else "local")
     if not plan.fits:
-        return DeployArtefacts(plan.label, "does not fit", plan.fit_reason)
+        return DeployArtefacts(plan.label, "does not fit", fit_text(plan))
     catalog = cached.catalog()
     try:
         return DeployArtefacts(plan.label, "ready",
@@ -89,15 +95,14 @@ def job_fields(dep: Deployment, **inputs: Any) -> dict[str, Any]:
     in them override the deployment's. Region, pricing plan and amortisation come from the
     deployment's target. Raises ValueError for a hosted-API deployment (nothing to train on).
     """
-    target = dep.target
-    fields: dict[str, Any] = {"model": dep.model}
-    if isinstance(target, AzureTarget):
-        fields.update(vm_sku=target.vm_sku, region=target.region, pricing=target.pricing)
-    elif isinstance(target, LocalTarget):
-        fields.update(hardware=target.hardware, region=target.region,
-                      amortization_years=target.amortization_years)
-    else:
+    where = module_for(dep.target).training_fields(dep.target)
+    if where is None:
         raise ValueError(f"deployment {dep.label!r} is a hosted API: no hardware to fine-tune on")
+    fields: dict[str, Any] = {"model": dep.model, **{k: v for k, v in where.items() if v is not None}}
+    if inputs.get("vm_sku") or inputs.get("hardware"):  # the page chose other hardware
+        for key in ("vm_sku", "hardware", "pricing", "pue", "electricity_usd_per_kwh",
+                    "purchase_usd_per_machine", "amortization_years"):
+            fields.pop(key, None)
     fields.update({k: v for k, v in inputs.items() if v is not None})
     return fields
 
@@ -114,74 +119,7 @@ def finetune(fields: dict[str, Any]) -> FinetuneEstimate:
     return _finetune(json.dumps(fields, sort_keys=True))
 
 
-# --- fine-tune once, serve monthly -------------------------------------------------------------
+# --- fine-tune once, serve monthly: the arithmetic is the engine's (planner.pricing.projection)
 
-
-@dataclass(frozen=True)
-class YearCost:
-    """A one-off fine-tune beside a deployment's serving cost over the next 12 months (USD).
-
-    ``None`` means unknown (a price is missing), never zero."""
-
-    finetune_usd: float | None
-    finetune_low_mfu_usd: float | None
-    monthly_usd: float | None
-    serving_by_month_usd: list[float] | None
-    basis: str
-    missing: list[str] = field(default_factory=list)
-
-    @property
-    def serving_year_usd(self) -> float | None:
-        return sum(self.serving_by_month_usd) if self.serving_by_month_usd is not None else None
-
-    @property
-    def total_usd(self) -> float | None:
-        if self.finetune_usd is None or self.serving_year_usd is None:
-            return None
-        return self.finetune_usd + self.serving_year_usd
-
-    @property
-    def total_low_mfu_usd(self) -> float | None:
-        if self.finetune_low_mfu_usd is None or self.serving_year_usd is None:
-            return None
-        return self.finetune_low_mfu_usd + self.serving_year_usd
-
-
-def serving_by_month(plan: DeploymentPlan, months: int = MONTHS) -> tuple[list[float] | None, str]:
-    """Serving cost in each of the next ``months`` months, and how it was worked out.
-
-    Flat traffic: today's monthly cost every month. With growth: the node (machine) cost lines
-    follow the plan's ``nodes_by_month``; the other lines (AKS cluster, system pool, electricity)
-    stay at today's level. None if today's cost is unknown.
-    """
-    monthly = plan.monthly_cost_usd
-    if monthly is None:
-        return None, "serving cost unknown"
-    by_month = plan.nodes_by_month[:months]
-    if not by_month or not plan.nodes or all(n == plan.nodes for n in by_month):
-        return [monthly] * months, f"{months} × today's monthly cost (the same node count all year)"
-    per_node = sum(line.monthly_usd or 0.0 for line in plan.cost_lines
-                   if line.name.startswith(NODE_LINE_PREFIXES)) / plan.nodes
-    fixed = monthly - per_node * plan.nodes
-    by_month = by_month + [by_month[-1]] * (months - len(by_month))
-    costs = [fixed + per_node * nodes for nodes in by_month]
-    return costs, (f"the growth plan's nodes month by month ({by_month[0]} → {by_month[-1]} "
-                   "nodes); cluster, system-pool and electricity lines held at today's level")
-
-
-def year_cost(plan: DeploymentPlan, estimate: FinetuneEstimate | None) -> YearCost:
-    """Fine-tune once + serve for 12 months, with every missing price named."""
-    months, basis = serving_by_month(plan)
-    missing = []
-    if estimate is not None and estimate.cost_usd is None:
-        missing += [f"fine-tuning: {line.name}" for line in estimate.cost_lines
-                    if line.monthly_usd is None] or ["fine-tuning: time unknown"]
-    if not plan.fits:
-        missing.append(f"serving: {plan.label} does not fit")
-    elif plan.monthly_cost_usd is None:
-        missing += [f"serving: {line.name}" for line in plan.cost_lines if line.monthly_usd is None]
-    return YearCost(
-        finetune_usd=estimate.cost_usd if estimate is not None else None,
-        finetune_low_mfu_usd=estimate.cost_usd_at_low_mfu if estimate is not None else None,
-        monthly_usd=plan.monthly_cost_usd, serving_by_month_usd=months, basis=basis,
-        missing=missing)
+serving_by_month = api.serving_by_month
+year_cost = api.year_cost

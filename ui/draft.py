@@ -1,7 +1,9 @@
 """The editor's working copy of a scenario (the "draft"), and its conversion to and from Scenario.
 
-The draft keeps what a person may switch back to: the Azure and the local settings of a deployment
-both survive while its target is switched to the API and back. Pure functions (no streamlit).
+The draft keeps what a person may switch back to: every target kind's settings (``targets``, one
+dict per kind) and the model chosen for each kind (``models``) survive while the option is switched
+to another kind and back. Pure functions (no streamlit); what a kind's settings are is its target
+module's business (``planner.api.module_for``).
 """
 
 from __future__ import annotations
@@ -9,35 +11,27 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from planner.scenario import ApiTarget, AzureTarget, Deployment, LocalTarget, Scenario
+from planner.api import TARGET_KINDS, Deployment, Scenario, module_for
 
-DEFAULT_MODEL = "phi-3-mini-4k"
-DEFAULT_API_MODEL = "gpt-4o-mini"
-DEFAULT_SKU = "Standard_NC24ads_A100_v4"
-DEFAULT_HARDWARE = "workstation-1x-rtx-4090"
 DEP_FIELDS = ("precision", "engine", "kv_cache_dtype", "tp", "context_tokens")
+DEFAULT_MODELS = {"azure": "phi-3-mini-4k", "local": "phi-3-mini-4k", "api": "gpt-4o-mini"}
 
 
-def _target_fields(target: AzureTarget | LocalTarget) -> dict[str, Any]:
+def _fields(target: Any) -> dict[str, Any]:
     return {k: v for k, v in target.model_dump().items() if k != "kind"}
 
 
 def deployment_draft(dep: Deployment, dep_id: int) -> dict[str, Any]:
     """Draft of one deployment; ``dep_id`` keys its widgets and never changes."""
-    target = dep.target
-    is_api = isinstance(target, ApiTarget)
-    return {
-        "id": dep_id,
-        "label": dep.label,
-        "kind": target.kind,
-        "model": DEFAULT_MODEL if is_api else dep.model,
-        "api_model": dep.model if is_api else DEFAULT_API_MODEL,
-        **{field: getattr(dep, field) for field in DEP_FIELDS},
-        "azure": _target_fields(target if isinstance(target, AzureTarget)
-                                else AzureTarget(vm_sku=DEFAULT_SKU)),
-        "local": _target_fields(target if isinstance(target, LocalTarget)
-                                else LocalTarget(hardware=DEFAULT_HARDWARE)),
-    }
+    kind = dep.target.kind
+    targets = {k: _fields(module_for(k).default()) for k in TARGET_KINDS}
+    targets[kind] = _fields(dep.target)
+    models = dict(DEFAULT_MODELS)
+    for k in TARGET_KINDS:  # a self-hosted model serves every self-hosted kind
+        if module_for(k).SELF_HOSTED == module_for(kind).SELF_HOSTED:
+            models[k] = dep.model
+    return {"id": dep_id, "label": dep.label, "kind": kind, "models": models,
+            **{field: getattr(dep, field) for field in DEP_FIELDS}, "targets": targets}
 
 
 def draft_from_scenario(scenario: Scenario) -> dict[str, Any]:
@@ -52,15 +46,11 @@ def draft_from_scenario(scenario: Scenario) -> dict[str, Any]:
 def deployment_dict(dep: dict[str, Any]) -> dict[str, Any]:
     """The Deployment input (for scenario_from_dict) the draft describes."""
     kind = dep["kind"]
-    if kind == "api":
-        target: dict[str, Any] = {"kind": "api"}
-    else:
-        target = {"kind": kind, **dep[kind]}
     return {
         "label": dep["label"],
-        "model": dep["api_model"] if kind == "api" else dep["model"],
+        "model": dep["models"][kind],
         **{field: dep[field] for field in DEP_FIELDS},
-        "target": target,
+        "target": {"kind": kind, **dep["targets"][kind]},
     }
 
 
@@ -88,12 +78,14 @@ def unique_label(base: str, taken: set[str], limit: int = 60) -> str:
 
 
 def new_deployment(draft: dict[str, Any]) -> dict[str, Any]:
-    """A fresh Azure deployment with a free label, appended to the draft."""
+    """A fresh deployment of the first target kind with a free label, appended to the draft."""
     dep_id = draft["next_id"]
     draft["next_id"] += 1
     taken = {d["label"] for d in draft["deployments"]}
-    dep = deployment_draft(
-        Deployment(label="x", model=DEFAULT_MODEL, target=AzureTarget(vm_sku=DEFAULT_SKU)), dep_id)
+    kind = TARGET_KINDS[0]
+    dep = deployment_draft(Deployment(label="x", model=DEFAULT_MODELS[kind],
+                                      target=module_for(kind).default()),  # type: ignore[arg-type]
+                           dep_id)
     dep["label"] = unique_label(f"Option {len(draft['deployments']) + 1}", taken)
     draft["deployments"].append(dep)
     return dep

@@ -13,16 +13,22 @@ from typing import Any
 
 import streamlit as st
 
-from planner.catalog import PRECISIONS, PRICING_PLANS, Catalog
-from planner.scenario import MAX_DEPLOYMENTS, gpu_runs_precision
+from planner.api import (
+    ENGINE_IDS,
+    ENGINES,
+    MAX_DEPLOYMENTS,
+    PRECISIONS,
+    TP_DEGREES,
+    Catalog,
+    gpu_runs_precision,
+    module_for,
+)
 from ui import draft as drafts
 from ui import state
-from ui.format import PLAN_NAMES, TARGET_KINDS, escape_md
+from ui.format import TARGET_KINDS, escape_md
 from ui.presets import PRESETS, preset
 
-ENGINES = ("vllm", "tensorrt-llm", "llama.cpp")
-ENGINE_NAMES = {"vllm": "vLLM", "tensorrt-llm": "TensorRT-LLM", "llama.cpp": "llama.cpp"}
-TP_CHOICES: tuple[int | None, ...] = (None, 1, 2, 4, 8)
+TP_CHOICES: tuple[int | None, ...] = (None, *TP_DEGREES)
 _UNSET = "\x00unset"
 PRESET_KEY = "preset_choice"
 
@@ -158,34 +164,55 @@ def _live(dep_id: int, field: str, fallback: Any) -> Any:
     return st.session_state.get(f"{state.WIDGET_PREFIX}{dep_id}.{field}", fallback)
 
 
-def _live_summary(dep: dict[str, Any]) -> str:
+def _model_key(kind: str) -> str:
+    """Widget key of the model picker: one per model space (open-weights vs hosted API)."""
+    return "model" if module_for(kind).SELF_HOSTED else f"{kind}_model"
+
+
+def _field_key(kind: str, field: str) -> str | None:
+    return next((f.key for f in module_for(kind).EDITOR if f.name == field), None)
+
+
+def _live_summary(dep: dict[str, Any], catalog: Catalog) -> str:
     i = dep["id"]
     kind = _live(i, "kind", dep["kind"])
-    model = _live(i, "model", dep["model"])
-    if kind == "azure":
-        return f"{model} on {_live(i, 'sku', dep['azure']['vm_sku']).removeprefix('Standard_')}"
-    if kind == "local":
-        return f"{model} on {_live(i, 'hardware', dep['local']['hardware'])}"
-    return f"{_live(i, 'api_model', dep['api_model'])} API"
+    module = module_for(kind)
+    model = _live(i, _model_key(kind), dep["models"][kind])
+    if not module.SELF_HOSTED:
+        return f"{model} API"
+    first = module.EDITOR[0]
+    where = _live(i, first.key, dep["targets"][kind][first.name])
+    return f"{model} on {str(where).removeprefix('Standard_')}"
+
+
+def _target_of(dep: dict[str, Any]) -> Any:
+    """The draft's current target as the engine's model, or None while it is invalid."""
+    kind = dep["kind"]
+    try:
+        return module_for(kind).Model.model_validate({"kind": kind, **dep["targets"][kind]})
+    except ValueError:
+        return None
 
 
 def _gpu_of(dep: dict[str, Any], catalog: Catalog) -> Any:
-    if dep["kind"] == "azure":
-        sku = catalog.skus.get(dep["azure"]["vm_sku"])
-        return catalog.gpus.get(sku.gpu_id) if sku else None
-    hw = catalog.local_hardware.get(dep["local"]["hardware"])
-    return catalog.gpus.get(hw.gpu_id) if hw else None
+    """The GPU the option's node carries (None for a hosted API or an id the catalog lacks)."""
+    target = _target_of(dep)
+    if target is None:
+        return None
+    try:
+        hw = module_for(dep["kind"]).hardware(target, catalog)
+    except KeyError:  # an unknown VM size or machine: the editor's error says so
+        return None
+    return hw.gpu if hw else None
 
 
 def _has_advanced(dep: dict[str, Any]) -> bool:
     if dep["kv_cache_dtype"] != "fp16" or dep["tp"] is not None or dep["context_tokens"]:
         return True
-    if dep["kind"] == "azure":
-        return dep["azure"]["cluster_tier"] != "standard" or dep["azure"]["system_nodes"] != 1
-    if dep["kind"] == "local":
-        return any(dep["local"][f] is not None
-                   for f in ("pue", "electricity_usd_per_kwh", "purchase_usd_per_machine"))
-    return False
+    module = module_for(dep["kind"])
+    fields = dep["targets"][dep["kind"]]
+    return any(fields.get(f.name) != module.Model.model_fields[f.name].default
+               for f in module.EDITOR if f.advanced)
 
 
 def _deployment(dep: dict[str, Any], catalog: Catalog, *, can_remove: bool,
@@ -194,7 +221,8 @@ def _deployment(dep: dict[str, Any], catalog: Catalog, *, can_remove: bool,
     ss = st.session_state
     # the title changes with the option; Streamlit then sees a new expander, so whether it is
     # open is remembered here (open.<id>) rather than left to the widget
-    title = f"**{escape_md(_live(i, 'label', dep['label']))}** · {escape_md(_live_summary(dep))}"
+    title = (f"**{escape_md(_live(i, 'label', dep['label']))}** · "
+             f"{escape_md(_live_summary(dep, catalog))}")
     with st.expander(title, key=f"exp.{i}", icon=":material/dns:", on_change="rerun",
                      expanded=bool(ss.get(f"open.{i}", False))) as box:
         ss[f"open.{i}"] = bool(box.open)
@@ -205,18 +233,15 @@ def _deployment(dep: dict[str, Any], catalog: Catalog, *, can_remove: bool,
         dep["kind"] = _bind(f"{i}.kind", dep["kind"], lambda k: st.radio(
             "Runs on", list(TARGET_KINDS), format_func=TARGET_KINDS.__getitem__, key=k,
             horizontal=True))
-        if dep["kind"] == "api":
-            api_ids = list(catalog.api_models)
-            dep["api_model"] = _bind(f"{i}.api_model", dep["api_model"], lambda k: st.selectbox(
-                "Hosted model", api_ids, key=k,
-                format_func=lambda m: f"{catalog.api_models[m].name} — {catalog.api_models[m].provider}"),
-                options=api_ids, prefer=(drafts.DEFAULT_API_MODEL,))
-        else:
+        module = module_for(dep["kind"])
+        if module.SELF_HOSTED:
             _self_hosted(dep, catalog)
+        else:
+            _hosted(dep, catalog)
         more_key = f"more.{i}"
         if more_key not in st.session_state:
             st.session_state[more_key] = _has_advanced(dep)
-        if dep["kind"] != "api" and st.toggle("More settings", key=more_key):
+        if module.SELF_HOSTED and st.toggle("More settings", key=more_key):
             _advanced(dep, catalog)
         with st.container(horizontal=True):
             st.button("Duplicate", key=f"dup.{i}", icon=":material/content_copy:",
@@ -231,52 +256,58 @@ def _model_label(catalog: Catalog, model_id: str) -> str:
     return f"{model_id} ({size})"
 
 
-def _sku_label(catalog: Catalog, sku_id: str) -> str:
-    sku = catalog.skus[sku_id]
-    gpu = catalog.gpus[sku.gpu_id]
-    retired = " — retired" if sku.retired else ""
-    return f"{sku_id.removeprefix('Standard_')} · {sku.gpu_count}× {gpu.mem_gb:g} GB {gpu.id}{retired}"
+def _api_label(catalog: Catalog, model_id: str) -> str:
+    api = catalog.api_models[model_id]
+    return f"{api.name} — {api.provider}"
+
+
+def _hosted(dep: dict[str, Any], catalog: Catalog) -> None:
+    i, kind = dep["id"], dep["kind"]
+    ids = module_for(kind).model_ids(catalog)
+    dep["models"][kind] = _bind(f"{i}.{_model_key(kind)}", dep["models"][kind],
+                                lambda k: st.selectbox("Hosted model", ids, key=k,
+                                                       format_func=lambda m: _api_label(catalog, m)),
+                                options=ids, prefer=(drafts.DEFAULT_MODELS.get(kind),))
+
+
+def _target_fields(dep: dict[str, Any], catalog: Catalog, advanced: bool) -> None:
+    """The target module's editor fields (its EDITOR), bound to the draft."""
+    i, kind = dep["id"], dep["kind"]
+    values = dep["targets"][kind]
+    for field in module_for(kind).EDITOR:
+        if field.advanced != advanced:
+            continue
+        values[field.name] = _field_widget(f"{i}.{field.key}", field, values, catalog)
+
+
+def _field_widget(key: str, field: Any, values: dict[str, Any], catalog: Catalog) -> Any:
+    current = values[field.name]
+    if field.widget == "choice":
+        options = field.choices(catalog, values)
+        fmt = ((lambda c: field.label_of(catalog, values, c)) if field.label_of else str)
+        return _bind(key, current, lambda k: st.selectbox(field.label, options, key=k,
+                                                          format_func=fmt,
+                                                          help=field.help or None),
+                     options=options, prefer=field.prefer)
+    is_float = isinstance(field.min_value, float)
+    return _bind(key, current, lambda k: st.number_input(
+        field.label, min_value=field.min_value, max_value=field.max_value,
+        value=None if field.optional else "min", step=field.step, format=field.number_format,
+        key=k, placeholder=field.placeholder, help=field.help or None),
+        to_widget=(lambda v: None if v is None else float(v)) if is_float else None)
 
 
 def _self_hosted(dep: dict[str, Any], catalog: Catalog) -> None:
-    i = dep["id"]
-    model_ids = list(catalog.models)
-    dep["model"] = _bind(f"{i}.model", dep["model"], lambda k: st.selectbox(
-        "Model", model_ids, key=k, format_func=lambda m: _model_label(catalog, m)),
-        options=model_ids, prefer=(drafts.DEFAULT_MODEL,))
-    if dep["kind"] == "azure":
-        az = dep["azure"]
-        sku_ids = list(catalog.skus)
-        az["vm_sku"] = _bind(f"{i}.sku", az["vm_sku"], lambda k: st.selectbox(
-            "Azure VM size (node)", sku_ids, key=k, format_func=lambda s: _sku_label(catalog, s)),
-            options=sku_ids, prefer=(drafts.DEFAULT_SKU,))
-        regions = catalog.sku_regions(az["vm_sku"]) or ["eastus"]
-        az["region"] = _bind(f"{i}.region", az["region"], lambda k: st.selectbox(
-            "Region", regions, key=k), options=regions, prefer=("eastus",))
-
-        def plan_label(plan: str) -> str:
-            row = catalog.price(az["vm_sku"], az["region"], plan)
-            flag = "" if row is not None and row.price_per_hour is not None else " (no price)"
-            return PLAN_NAMES[plan] + flag
-
-        az["pricing"] = _bind(f"{i}.pricing", az["pricing"], lambda k: st.selectbox(
-            "Pricing plan", list(PRICING_PLANS), key=k, format_func=plan_label),
-            options=list(PRICING_PLANS))
-    else:
-        loc = dep["local"]
-        hw_ids = list(catalog.local_hardware)
-        loc["hardware"] = _bind(f"{i}.hardware", loc["hardware"], lambda k: st.selectbox(
-            "Machine", hw_ids, key=k, format_func=lambda h: catalog.local_hardware[h].name),
-            options=hw_ids, prefer=(drafts.DEFAULT_HARDWARE,))
-        region_ids = list(catalog.regions)
-        loc["region"] = _bind(f"{i}.lregion", loc["region"], lambda k: st.selectbox(
-            "Site (electricity price and grid carbon of)", region_ids, key=k,
-            format_func=lambda r: catalog.regions[r].name), options=region_ids,
-            prefer=("eastus",))
-        loc["amortization_years"] = _bind(f"{i}.years", loc["amortization_years"],
-                                          lambda k: st.number_input(
-            "Written off over (years)", min_value=0.0, max_value=15.0, step=0.5, format="%.1f",
-            key=k), to_widget=float)
+    i, kind = dep["id"], dep["kind"]
+    model_ids = module_for(kind).model_ids(catalog)
+    dep["models"][kind] = _bind(f"{i}.{_model_key(kind)}", dep["models"][kind],
+                                lambda k: st.selectbox("Model", model_ids, key=k,
+                                                       format_func=lambda m: _model_label(catalog, m)),
+                                options=model_ids, prefer=(drafts.DEFAULT_MODELS.get(kind),))
+    for other in TARGET_KINDS:  # one open-weights model for every self-hosted kind
+        if module_for(other).SELF_HOSTED:
+            dep["models"][other] = dep["models"][kind]
+    _target_fields(dep, catalog, advanced=False)
     gpu = _gpu_of(dep, catalog)
     precisions = [p for p in PRECISIONS if gpu is None or gpu_runs_precision(gpu.native_precisions, p)]
     dep["precision"] = _bind(f"{i}.precision", dep["precision"], lambda k: st.selectbox(
@@ -284,8 +315,8 @@ def _self_hosted(dep: dict[str, Any], catalog: Catalog) -> None:
         help="Precisions this GPU runs (int8/int4 are weight-only quantisation)."),
         options=precisions, prefer=("fp16", "bf16"))
     dep["engine"] = _bind(f"{i}.engine", dep["engine"], lambda k: st.selectbox(
-        "Serving engine", list(ENGINES), key=k, format_func=ENGINE_NAMES.__getitem__),
-        options=list(ENGINES))
+        "Serving engine", list(ENGINE_IDS), key=k, format_func=lambda e: ENGINES[e].name),
+        options=list(ENGINE_IDS))
 
 
 def _advanced(dep: dict[str, Any], catalog: Catalog) -> None:
@@ -295,28 +326,10 @@ def _advanced(dep: dict[str, Any], catalog: Catalog) -> None:
     dep["kv_cache_dtype"] = _bind(f"{i}.kv", dep["kv_cache_dtype"], lambda k: st.selectbox(
         "KV-cache precision", kv, key=k), options=kv)
     dep["tp"] = _bind(f"{i}.tp", dep["tp"], lambda k: st.selectbox(
-        "Tensor parallelism (GPUs per replica)", list(TP_CHOICES), key=k,
+        "Tensor parallel (GPUs per replica)", list(TP_CHOICES), key=k,
         format_func=lambda t: "smallest that fits" if t is None else str(t)),
         options=list(TP_CHOICES))
     dep["context_tokens"] = _bind(f"{i}.ctx", dep["context_tokens"], lambda k: st.number_input(
         "Max context per request (tokens)", min_value=1, max_value=10_000_000, value=None,
         step=1024, key=k, placeholder="the model's maximum"))
-    if dep["kind"] == "azure":
-        az = dep["azure"]
-        az["cluster_tier"] = _bind(f"{i}.tier", az["cluster_tier"], lambda k: st.selectbox(
-            "AKS tier", ["standard", "free"], key=k), options=["standard", "free"])
-        az["system_nodes"] = _bind(f"{i}.sys", az["system_nodes"], lambda k: st.number_input(
-            "System-pool nodes", min_value=0, max_value=100, step=1, key=k))
-    else:
-        loc = dep["local"]
-        loc["purchase_usd_per_machine"] = _bind(
-            f"{i}.buy", loc["purchase_usd_per_machine"], lambda k: st.number_input(
-                "Your quote per machine (USD)", min_value=0.0, max_value=100_000_000.0,
-                value=None, step=500.0, format="%.0f", key=k, placeholder="catalog price"))
-        loc["electricity_usd_per_kwh"] = _bind(
-            f"{i}.kwh", loc["electricity_usd_per_kwh"], lambda k: st.number_input(
-                "Electricity (USD/kWh)", min_value=0.0, max_value=5.0, value=None, step=0.01,
-                format="%.4f", key=k, placeholder="the site's average"))
-        loc["pue"] = _bind(f"{i}.pue", loc["pue"], lambda k: st.number_input(
-            "Site PUE", min_value=1.0, max_value=3.0, value=None, step=0.05, format="%.2f",
-            key=k, placeholder="industry average 1.58"))
+    _target_fields(dep, catalog, advanced=True)

@@ -7,17 +7,25 @@ from __future__ import annotations
 
 import re
 
-from planner.catalog import Catalog
-from planner.pipeline.plan import DeploymentPlan, PlanResult
-from planner.scenario import ApiTarget, AzureTarget, Deployment, LocalTarget, Scenario
+from planner.api import (
+    PLAN_NAMES,
+    TARGET_TITLES,
+    Catalog,
+    Deployment,
+    DeploymentPlan,
+    FindingCode,
+    PlanResult,
+    Scenario,
+    describe_target,
+    finding_text,
+    fit_text,
+    is_self_hosted,
+    missing_reason_text,
+)
 
-PLAN_NAMES = {
-    "payg": "pay-as-you-go", "spot": "spot", "reserved-1y": "1-year reservation",
-    "reserved-3y": "3-year reservation", "savings-1y": "1-year savings plan",
-    "savings-3y": "3-year savings plan",
-}
+__all__ = ["PLAN_NAMES", "TARGET_KINDS"]
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$:])")
-TARGET_KINDS = {"azure": "Azure (AKS)", "local": "Own hardware", "api": "Hosted API"}
+TARGET_KINDS = TARGET_TITLES
 
 
 def usd(value: float | None, *, per: str = "") -> str:
@@ -63,29 +71,22 @@ def percent(fraction: float | None, digits: int = 0) -> str:
 
 
 def target_text(dep: Deployment, plan: DeploymentPlan, catalog: Catalog) -> str:
-    """'2 × Standard_NC24ads_A100_v4 (eastus, payg)', '2 × Workstation … (eastus)', or the API."""
-    target = dep.target
+    """'2 × Standard_NC24ads_A100_v4 (eastus, pay-as-you-go)', '2 × Workstation … (eastus)', or
+    the API."""
     count = f"{plan.nodes} × " if plan.nodes else ""
-    if isinstance(target, AzureTarget):
-        return f"{count}{target.vm_sku} ({target.region}, {target.pricing})"
-    if isinstance(target, LocalTarget):
-        hw = catalog.local_hardware.get(target.hardware)
-        name = hw.name if hw else target.hardware
-        return f"{count}{name} ({target.region}, own hardware over {target.amortization_years:g} y)"
-    api = catalog.api_models.get(dep.model)
-    return f"the {api.provider} API" if api else "a hosted API"
+    return f"{count}{describe_target(dep, catalog)}"
 
 
 def missing_prices(plan: DeploymentPlan) -> list[str]:
-    """'Hardware: … (no purchase price …)' for every cost line without a price."""
-    return [f"{line.name}" + (f" ({line.note})" if line.note else "")
-            for line in plan.cost_lines if line.monthly_usd is None]
+    """'Hardware (…) (no price in the reference data …)' for every cost line without a price."""
+    return [f"{line.name} ({missing_reason_text(line.missing_reason)})"
+            for line in plan.cost_lines if line.amount_usd is None]
 
 
 def slo_problem(plan: DeploymentPlan) -> str | None:
-    if plan.throughput is not None and not plan.throughput.meets_slo:
-        return plan.throughput.batch_reason
-    return None
+    """Why the option misses its SLOs, in words (None when it meets them)."""
+    unmet = next((f for f in plan.findings if f.code == FindingCode.SLO_UNMET), None)
+    return finding_text(unmet) if unmet is not None else None
 
 
 def status_text(plan: DeploymentPlan) -> str:
@@ -106,12 +107,12 @@ def headline(dep: Deployment, plan: DeploymentPlan, catalog: Catalog, cheapest: 
     $4.60 per 1M output tokens'. Missing prices read 'price missing: …', never $0.
     """
     where = target_text(dep, plan, catalog)
-    model = dep.model if not isinstance(dep.target, ApiTarget) else plan.model_name
-    lead = f"**{_md(plan.label)}** — {_md(model)} on {_md(where)}"
-    if isinstance(dep.target, ApiTarget):
-        lead = f"**{_md(plan.label)}** — {_md(model)} via {_md(where)}"
+    if is_self_hosted(dep.target):
+        lead = f"**{_md(plan.label)}** — {_md(dep.model)} on {_md(where)}"
+    else:
+        lead = f"**{_md(plan.label)}** — {_md(plan.model_name)} via {_md(where)}"
     if not plan.fits:
-        return f"{lead}: does not fit: {_md(plan.fit_reason)}"
+        return f"{lead}: does not fit: {_md(fit_text(plan))}"
     if plan.monthly_cost_usd is None:
         known = plan.monthly_cost_known_usd
         tail = f" (known costs so far {md_usd(known)}/month)" if known else ""

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from planner.errors import ScenarioError
-from planner.io.sharelink import encode_scenario, same_params, share_link_problem, to_query_string
-from planner.scenario import Scenario, check_against_catalog, parse_scenario_bytes
+from planner.api import (
+    Scenario,
+    ScenarioError,
+    check_against_catalog,
+    encode_scenario,
+    parse_scenario_bytes,
+    same_params,
+    share_link_problem,
+    to_query_string,
+)
 from ui import state
 
 

@@ -13,10 +13,15 @@ from typing import Any
 
 import streamlit as st
 
-from planner.catalog import Catalog
-from planner.errors import ScenarioError
-from planner.io.sharelink import decode_params, has_scenario_params
-from planner.scenario import Scenario, check_against_catalog, scenario_from_dict
+from planner.api import (
+    Catalog,
+    Scenario,
+    ScenarioError,
+    check_against_catalog,
+    decode_params,
+    has_scenario_params,
+    scenario_from_dict,
+)
 from ui import draft as drafts
 from ui.format import escape_md
 from ui.presets import default_scenario

@@ -57,7 +57,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_finetune(args: argparse.Namespace) -> int:
     from planner.catalog import load_catalog
-    from planner.cli import render_json
+    from planner.cli.main import render_json
     from planner.io.render import render
     from planner.io.wording import findings_text, finetune_fit_text
     from planner.pipeline.finetune import DEFAULT_MFU, estimate_finetune

@@ -57,23 +57,22 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, get_args
 from urllib.parse import parse_qs, urlencode
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from planner.catalog import Catalog
 from planner.scenario import (
     MAX_DEPLOYMENTS,
     ApiTarget,
-    AzureTarget,
     Deployment,
-    LocalTarget,
     Scenario,
     Workload,
     deployment_problems,
     describe_validation_error,
 )
+from planner.targets import MODULES, TARGET_KINDS, module_for
 
 FORMAT_VERSION = 1
 MAX_QUERY_CHARS = 4_000
@@ -91,24 +90,35 @@ WORKLOAD_PARAMS: dict[str, str] = {
     "growth": "monthly_growth",
     "util": "target_utilization",
 }
-INT_FIELDS = {"input_tokens", "output_tokens", "min_replicas", "tp", "context_tokens",
-              "system_nodes"}
 
-# option name -> (where it lives, field); "dep" = Deployment, "azure"/"local" = that target
-OPTIONS: dict[str, tuple[str, str]] = {
-    "kv": ("dep", "kv_cache_dtype"),
-    "tp": ("dep", "tp"),
-    "ctx": ("dep", "context_tokens"),
-    "tier": ("azure", "cluster_tier"),
-    "sys": ("azure", "system_nodes"),
-    "pue": ("local", "pue"),
-    "kwh": ("local", "electricity_usd_per_kwh"),
-    "buy": ("local", "purchase_usd_per_machine"),
-}
-# fields a bad value of which is replaced by the default instead of dropping the deployment
-_DEFAULTABLE = {"precision", "engine", "kv_cache_dtype", "tp", "context_tokens", "region",
-                "pricing", "cluster_tier", "system_nodes", "amortization_years", "pue",
-                "electricity_usd_per_kwh", "purchase_usd_per_machine"}
+# deployment-level options (``name_value``); each target's own options are in its module's LINK
+DEPLOYMENT_OPTIONS: dict[str, str] = {"kv": "kv_cache_dtype", "tp": "tp", "ctx": "context_tokens"}
+# deployment fields a bad value of which is replaced by the default instead of dropping the
+# deployment (every target field other than its positional identity is defaultable too)
+_DEFAULTABLE_DEP = {"precision", "engine", "kv_cache_dtype", "tp", "context_tokens"}
+
+
+def _defaultable(field: str, in_target: bool, kind: str) -> bool:
+    if not in_target:
+        return field in _DEFAULTABLE_DEP
+    module = MODULES.get(kind)
+    if module is None:
+        return False
+    identity = module.LINK.positional[:1]  # a VM size or machine is not replaced by a default
+    return field in module.Model.model_fields and field not in identity
+
+
+def _field_type(model: type[BaseModel], field: str) -> type:
+    """int, float or str: how a link value of this field is read."""
+    annotation = model.model_fields[field].annotation
+    args = set(get_args(annotation)) or {annotation}
+    if int in args and float not in args:
+        return int
+    if float in args:
+        return float
+    return str
+
+
 _SILENT_PARAMS = {"embed", "embed_options"}  # Streamlit's own
 _KNOWN_PARAMS = {"v", "name", "d", *WORKLOAD_PARAMS}
 
@@ -165,26 +175,20 @@ def _parse_number(text: str, integer: bool) -> float | int:
 # ---------------------------------------------------------------- encode
 
 
+def _value_text(value: Any) -> str:
+    return format_number(value) if isinstance(value, int | float) else escape(str(value))
+
+
 def _deployment_param(dep: Deployment) -> str:
-    parts = [escape(dep.label), escape(dep.model), dep.precision, dep.engine]
     target = dep.target
+    module = module_for(target)
+    parts = [escape(dep.label), escape(dep.model), dep.precision, dep.engine, module.KIND]
+    parts += [_value_text(getattr(target, field)) for field in module.LINK.positional]
     options: list[str] = []
-    if isinstance(target, AzureTarget):
-        parts += ["azure", escape(target.vm_sku), escape(target.region), target.pricing]
-        defaults = AzureTarget(vm_sku="x")
-        if target.cluster_tier != defaults.cluster_tier:
-            options.append(f"tier_{target.cluster_tier}")
-        if target.system_nodes != defaults.system_nodes:
-            options.append(f"sys_{target.system_nodes}")
-    elif isinstance(target, LocalTarget):
-        parts += ["local", escape(target.hardware), escape(target.region),
-                  format_number(target.amortization_years)]
-        for name in ("pue", "kwh", "buy"):
-            value = getattr(target, OPTIONS[name][1])
-            if value is not None:
-                options.append(f"{name}_{format_number(value)}")
-    else:
-        parts.append("api")
+    for name, field in module.LINK.options.items():
+        value = getattr(target, field)
+        if value != module.Model.model_fields[field].default:
+            options.append(f"{name}_{_value_text(value)}")
     if dep.kv_cache_dtype != "fp16":
         options.append(f"kv_{dep.kv_cache_dtype}")
     if dep.tp is not None:
@@ -257,7 +261,7 @@ def _decode_workload(params: Mapping[str, list[str]], messages: list[str]) -> Wo
             continue
         default_text = format_number(getattr(defaults, field))
         try:
-            value = _parse_number(text, field in INT_FIELDS)
+            value = _parse_number(text, _field_type(Workload, field) is int)
             Workload.model_validate({field: value})
         except ValueError as exc:  # ValidationError is a ValueError
             reason = (describe_validation_error(exc).split(": ", 1)[-1]
@@ -295,48 +299,46 @@ def _parse_deployment(text: str, number: int, messages: list[str]) -> dict[str, 
         dep["precision"] = precision
     if engine:
         dep["engine"] = engine
-    if kind == "azure":
-        positional = ["vm_sku", "region", "pricing"]
-    elif kind == "local":
-        positional = ["hardware", "region", "amortization_years"]
-    elif kind == "api":
-        positional = []
-    else:
+    module = MODULES.get(kind)
+    if module is None:
         messages.append(f"{where} ('{label}') ignored: unknown target {_clip(kind)} "
-                        "(expected azure, local or api).")
+                        f"(expected {', '.join(TARGET_KINDS)}).")
         return None
+    positional = module.LINK.positional
     target: dict[str, Any] = {"kind": kind}
     for field, value in zip(positional, rest, strict=False):
         value = unescape(value)
         if value == "":
             continue
-        if field == "amortization_years":
-            try:
-                target[field] = _parse_number(value, integer=False)
-            except ValueError as exc:
-                messages.append(f"{where} ('{label}'): amortisation years ignored ({exc}); "
-                                "used the default.")
+        kind_of = _field_type(module.Model, field)
+        if kind_of is str:
+            target[field] = value
             continue
-        target[field] = value
+        try:
+            target[field] = _parse_number(value, kind_of is int)
+        except ValueError as exc:
+            messages.append(f"{where} ('{label}'): {field.replace('_', ' ')} ignored ({exc}); "
+                            "used the default.")
     for option in rest[len(positional):]:
         name, _, value = option.partition("_")
-        if name not in OPTIONS or not value:
-            messages.append(f"{where} ('{label}'): unknown option {_clip(option)} ignored.")
+        in_target = name in module.LINK.options
+        field = module.LINK.options.get(name) or DEPLOYMENT_OPTIONS.get(name)
+        if field is None or not value:
+            known = any(name in m.LINK.options for m in MODULES.values())
+            messages.append(f"{where} ('{label}'): " + (
+                f"option {_clip(option)} does not apply to a {kind} target; ignored." if known
+                and value else f"unknown option {_clip(option)} ignored."))
             continue
-        scope, field = OPTIONS[name]
-        if scope != "dep" and scope != kind:
-            messages.append(f"{where} ('{label}'): option {_clip(option)} does not apply to a "
-                            f"{kind} target; ignored.")
-            continue
-        if field == "kv_cache_dtype" or field == "cluster_tier":
+        kind_of = _field_type(module.Model if in_target else Deployment, field)
+        if kind_of is str:
             parsed: Any = unescape(value)
         else:
             try:
-                parsed = _parse_number(value, field in INT_FIELDS)
+                parsed = _parse_number(value, kind_of is int)
             except ValueError as exc:
                 messages.append(f"{where} ('{label}'): option {_clip(option)} ignored ({exc}).")
                 continue
-        (dep if scope == "dep" else target)[field] = parsed
+        (target if in_target else dep)[field] = parsed
     dep["target"] = target
     return dep
 
@@ -345,21 +347,23 @@ def _validate_deployment(data: dict[str, Any], number: int,
                          messages: list[str]) -> Deployment | None:
     """Validate, replacing bad optional fields by their defaults; None if it cannot be saved."""
     label = data.get("label", "?")
-    for _ in range(len(_DEFAULTABLE) + 1):
+    for _ in range(len(data) + len(data.get("target", {})) + 1):
         try:
             return Deployment.model_validate(data)
         except ValidationError as exc:
             fixed = False
             for err in exc.errors():
-                loc = [p for p in err["loc"] if p not in ("azure", "local", "api")]
-                holder = data["target"] if loc and loc[0] == "target" else data
+                loc = [p for p in err["loc"] if p not in TARGET_KINDS]
+                in_target = bool(loc) and loc[0] == "target"
+                holder = data["target"] if in_target else data
                 field = str(loc[-1]) if loc else ""
                 if loc == ["label"] and data["label"] != f"Deployment {number}":
                     messages.append(f"Deployment {number} in the link: label {_clip(label)} "
                                     f"ignored ({err['msg']}); called it 'Deployment {number}'.")
                     data["label"] = label = f"Deployment {number}"
                     fixed = True
-                elif field in _DEFAULTABLE and field in holder and len(loc) <= 2:
+                elif (_defaultable(field, in_target, data["target"].get("kind", ""))
+                      and field in holder and len(loc) <= 2):
                     messages.append(f"Deployment {number} in the link ('{label}'): {field} "
                                     f"{_clip(str(holder[field]))} ignored ({err['msg']}); "
                                     "used the default.")

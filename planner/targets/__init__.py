@@ -19,6 +19,7 @@ provides:
 * ``findings(target)``: what always holds for it (e.g. spot eviction);
 * ``key_text``, ``describe``: how it is written in exports and in sentences;
 * ``pricing_variants(target, catalog)``: the same target under each pricing plan it offers;
+* ``training_fields(target)``: the fine-tuning job fields that train on it (None: cannot);
 * ``DEPLOY_EXPORTS``: the cluster manifests it can be exported to (KAITO, ``az``);
 * ``LINK``: how it is written in a share link; ``EDITOR``: the fields the scenario editor shows;
   ``model_ids`` and ``default``: the models it can serve and a starting target for the editor.

@@ -33,7 +33,7 @@ LINK = LinkSpec()
 EDITOR: tuple[EditorField, ...] = ()
 
 
-def default(catalog: Catalog) -> ApiTarget:
+def default() -> ApiTarget:
     return ApiTarget()
 
 
@@ -91,3 +91,8 @@ def describe(target: ApiTarget, catalog: Catalog, model_id: str) -> str:
 def pricing_variants(target: ApiTarget, catalog: Catalog) -> list[ApiTarget]:
     """No pricing plans to choose between."""
     return []
+
+
+def training_fields(target: ApiTarget) -> None:
+    """A hosted API has no hardware to train on."""
+    return None

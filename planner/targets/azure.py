@@ -73,7 +73,7 @@ EDITOR: tuple[EditorField, ...] = (
 )
 
 
-def default(catalog: Catalog) -> AzureTarget:
+def default() -> AzureTarget:
     return AzureTarget(vm_sku="Standard_NC24ads_A100_v4")
 
 
@@ -151,3 +151,8 @@ def pricing_variants(target: AzureTarget, catalog: Catalog) -> list[AzureTarget]
     """The same node pool under every pricing plan the snapshot has a row for."""
     return [target.model_copy(update={"pricing": plan}) for plan in PRICING_PLANS
             if catalog.price(target.vm_sku, target.region, plan) is not None]
+
+
+def training_fields(target: AzureTarget) -> dict[str, object]:
+    """The fine-tuning job fields that put a training job on this target."""
+    return {"vm_sku": target.vm_sku, "region": target.region, "pricing": target.pricing}

@@ -67,7 +67,7 @@ EDITOR: tuple[EditorField, ...] = (
 )
 
 
-def default(catalog: Catalog) -> LocalTarget:
+def default() -> LocalTarget:
     return LocalTarget(hardware="workstation-1x-rtx-4090")
 
 
@@ -137,3 +137,12 @@ def describe(target: LocalTarget, catalog: Catalog, model_id: str) -> str:
 def pricing_variants(target: LocalTarget, catalog: Catalog) -> list[LocalTarget]:
     """No pricing plans to choose between."""
     return []
+
+
+def training_fields(target: LocalTarget) -> dict[str, object]:
+    """The fine-tuning job fields that put a training job on this target (the user's quote,
+    tariff and PUE included)."""
+    return {"hardware": target.hardware, "region": target.region,
+            "amortization_years": target.amortization_years, "pue": target.pue,
+            "electricity_usd_per_kwh": target.electricity_usd_per_kwh,
+            "purchase_usd_per_machine": target.purchase_usd_per_machine}

@@ -11,14 +11,27 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from planner.analyses.advisor import AdvisorResult, SearchSpace, deployment_for
-from planner.catalog import PRECISIONS, PRICING_PLANS, Catalog
-from planner.errors import PlannerError
-from planner.pipeline.plan import DeploymentPlan
-from planner.scenario import MAX_DEPLOYMENTS, ApiTarget, Deployment, Scenario, describe_validation_error
+from planner.api import (
+    ENGINE_IDS,
+    ENGINES,
+    MAX_DEPLOYMENTS,
+    PRECISIONS,
+    PRICING_PLANS,
+    REJECT_TEXT,
+    AdvisorResult,
+    Catalog,
+    Deployment,
+    DeploymentPlan,
+    PlannerError,
+    Scenario,
+    SearchSpace,
+    deployment_for,
+    describe_target,
+    describe_validation_error,
+    is_self_hosted,
+)
 from ui import breakeven, cached, charts, state
 from ui import draft as drafts
-from ui.editor import ENGINE_NAMES, ENGINES
 from ui.format import PLAN_NAMES, TARGET_KINDS, escape_md, md_usd, usd, workload_text
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
@@ -91,8 +104,8 @@ def search_form(catalog: Catalog) -> tuple[SearchSpace | None, int, str | None]:
                            help="Spot capacity is cheap but can be evicted at short notice.")
             st.multiselect("Weight precisions", list(PRECISIONS), key=_seed("precisions"))
         with c3:
-            st.selectbox("Serving engine", list(ENGINES), key=_seed("engine"),
-                         format_func=ENGINE_NAMES.__getitem__)
+            st.selectbox("Serving engine", list(ENGINE_IDS), key=_seed("engine"),
+                         format_func=lambda e: ENGINES[e].name)
             st.number_input("Max context per request (tokens)", min_value=1,
                             max_value=10_000_000, step=1024, key=_seed("context"),
                             placeholder="each model's maximum",
@@ -125,17 +138,13 @@ def search_form(catalog: Catalog) -> tuple[SearchSpace | None, int, str | None]:
 
 
 def option_summary(row: dict, catalog: Catalog) -> str:
-    """'gemma-2b fp16 on 2 × NC4as_T4_v3 (eastus, spot)': one option in one line."""
-    kind, model = row["kind"], row["model"]
-    if kind == "api":
-        api = catalog.api_models.get(model)
-        return f"{model} via the {api.provider} API" if api else f"{model} (hosted API)"
+    """'gemma-2b fp16 on 2 × Standard_NC4as_T4_v3 (eastus, spot)': one option in one line."""
+    dep = deployment_for(row, DEFAULT_SPACE)
+    where = describe_target(dep, catalog)
+    if not is_self_hosted(dep.target):
+        return f"{row['model']} via {where}"
     nodes = f"{int(row['nodes'])} × " if pd.notna(row.get("nodes")) else ""
-    if kind == "azure":
-        return (f"{model} {row['precision']} on {nodes}{str(row['sku']).removeprefix('Standard_')}"
-                f" ({row['region']}, {PLAN_NAMES.get(row['plan'], row['plan'])})")
-    hw = catalog.local_hardware.get(row["sku"])
-    return f"{model} {row['precision']} on {nodes}{hw.name if hw else row['sku']} (own hardware)"
+    return f"{row['model']} {row['precision']} on {nodes}{where}"
 
 
 def _number(value: Any) -> float | None:
@@ -271,7 +280,7 @@ def _rejected(result: AdvisorResult) -> None:
                  .sort_values("options", ascending=False))
     for reason, totals in by_reason.iterrows():
         n, fam = int(totals["options"]), int(totals["families"])
-        with st.expander(f"{escape_md(str(reason))}: {n:,} option{'s' if n != 1 else ''} "
+        with st.expander(f"{escape_md(REJECT_TEXT[reason])}: {n:,} option{'s' if n != 1 else ''} "
                          f"in {fam:,} famil{'ies' if fam != 1 else 'y'}"):
             rows = (rej[rej["reason"] == reason][["family", "options"]]
                     .sort_values(["options", "family"], ascending=[False, True])
@@ -310,7 +319,7 @@ def _tradeoffs(result: AdvisorResult, scenario: Scenario) -> None:
              "measure; grey dots are the cheapest option of each model at each level."]
     if no_mmlu:
         notes.append(f"Not on the quality chart (no published MMLU): {', '.join(no_mmlu)}.")
-    if (ranked["kind"] == "api").any():
+    if ranked["tpot_ms"].isna().any():
         notes.append("Hosted APIs publish no per-token latency, so they are not on the latency "
                      "chart.")
     st.caption(escape_md(" ".join(notes)))
@@ -363,7 +372,7 @@ def _sensitivity(scenario: Scenario) -> None:
     st.subheader("What moves the cost", anchor=False)
     labels = [d.label for d in scenario.deployments]
     if st.session_state.get(SENSITIVITY_CHOICE) not in labels:
-        hosted = [d.label for d in scenario.deployments if not isinstance(d.target, ApiTarget)]
+        hosted = [d.label for d in scenario.deployments if is_self_hosted(d.target)]
         st.session_state[SENSITIVITY_CHOICE] = (hosted or labels)[0]
     label = st.selectbox("Option of your comparison", labels, key=SENSITIVITY_CHOICE, width=420)
     try:

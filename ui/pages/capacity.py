@@ -3,15 +3,18 @@ stated error, and the arithmetic from peak traffic to nodes."""
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
-from planner.errors import PlannerError
-from planner.pipeline.plan import DeploymentPlan
-from planner.pipeline.sizing import peak_requests_per_s
-from planner.scenario import ApiTarget, Scenario
+from planner.api import (
+    DeploymentPlan,
+    PlannerError,
+    Scenario,
+    batch_limit_text,
+    finding_text,
+    fit_text,
+    is_self_hosted,
+)
 from ui import cached, charts, state
 from ui.format import accuracy_text, escape_md, headline, md_usd, number, percent
 
@@ -19,22 +22,19 @@ PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 CHOICE_KEY = "capacity_choice"
 
 
+LIMIT_WORDS = {"memory": "memory bound", "tpot_slo": "SLO bound", "ttft_slo": "SLO bound",
+               "engine_cap": "engine cap", "unmet": "SLO unmet", "given": "batch given"}
+
+
 def batch_reason_text(plan: DeploymentPlan) -> str:
+    """What limited the batch, in one Markdown phrase (from the batch choice's ``limit``)."""
     t = plan.throughput
     if t is None:
         return ""
-    reason = t.batch_reason
-    if not t.meets_slo:
-        return f"**SLO unmet**: {reason}. The replica runs one request at a time and is still too slow."
-    if reason == "KV-cache memory":
-        return ("**memory bound**: the KV cache of one more concurrent request would not fit in "
-                "GPU memory beside the weights.")
-    if reason.startswith(("TPOT SLO", "TTFT SLO")):
-        return (f"**SLO bound**: one more concurrent request would break the "
-                f"{reason.split(' ', 1)[0]} SLO ({escape_md(reason.split('(', 1)[-1].rstrip(')'))}).")
-    if reason.startswith("engine"):
-        return (f"**engine cap**: the {t.engine} server's maximum number of concurrent sequences.")
-    return escape_md(reason)
+    text = f"**{LIMIT_WORDS[t.limit]}**: {escape_md(batch_limit_text(t))}."
+    if t.limit == "unmet":
+        text += " The replica runs one request at a time and is still too slow."
+    return text
 
 
 def _memory(plan: DeploymentPlan, scenario: Scenario) -> None:
@@ -47,7 +47,8 @@ def _memory(plan: DeploymentPlan, scenario: Scenario) -> None:
     rows = [
         ("GPU memory", mem.gpu_mem_gb, "datasheet"),
         ("Usable by the server", mem.usable_gb, "90 % (vLLM's default gpu_memory_utilization)"),
-        ("Weights", mem.weights_gb, f"{plan.precision}, split over TP {plan.tp}, ×1.02 load factor"),
+        ("Weights", mem.weights_gb,
+         f"{plan.precision}, split over tensor parallel {plan.tp}, ×1.02 load factor"),
         ("KV cache at the chosen batch", mem.kv_cache_gb,
          f"{mem.kv_cache_bytes_per_token / 1e3:,.0f} kB per token × "
          f"{w.input_tokens + w.output_tokens:,} tokens × batch"),
@@ -102,7 +103,7 @@ def _throughput(plan: DeploymentPlan) -> None:
         f"prefill included\n"
         f"- Requests: **{t.requests_per_s:,.2f} per second** per replica\n"
         f"- Prefill: {ranged(t.prefill_tokens_per_s, 'input tokens/s')}\n"
-        f"- Engine: {t.engine}, tensor parallelism {t.tp}")
+        f"- Engine profile: {plan.engine_profile}, tensor parallel {plan.tp}")
     if ape is None:
         st.info(band[0].upper() + band[1:] + ".", icon=":material/science:")
     else:
@@ -110,31 +111,28 @@ def _throughput(plan: DeploymentPlan) -> None:
 
 
 def _replicas(plan: DeploymentPlan, scenario: Scenario) -> None:
-    t = plan.throughput
-    if t is None or plan.replicas is None:
+    z = plan.sizing
+    if z is None:
         return
     w = scenario.workload
     st.subheader("From traffic to nodes", anchor=False)
-    peak = peak_requests_per_s(w.requests_per_day, w.peak_to_average)
-    raw = peak / (t.requests_per_s * w.target_utilization) if t.requests_per_s > 0 else math.inf
-    per_node = (plan.gpus_per_node or 1) // (plan.tp or 1)
     st.markdown(
         f"1. Peak traffic: {number(w.requests_per_day)} requests/day ÷ 86,400 s × "
-        f"{w.peak_to_average:g} = **{peak:,.2f} requests/s**\n"
-        f"2. Replicas: {peak:,.2f} ÷ ({t.requests_per_s:,.2f} per replica × "
-        f"{percent(w.target_utilization)} target utilisation) = {raw:,.2f} → "
-        f"**{plan.replicas}** (at least {w.min_replicas})\n"
-        f"3. GPUs: {plan.replicas} replicas × TP {plan.tp} = **{plan.gpus}**\n"
-        f"4. Nodes: {plan.replicas} replicas ÷ {per_node} per node "
-        f"({plan.gpus_per_node} GPUs each) = **{plan.nodes}**\n"
-        f"5. Average utilisation {percent(plan.utilization)}: idle capacity costs "
+        f"{w.peak_to_average:g} = **{z.peak_requests_per_s:,.2f} requests/s**\n"
+        f"2. Replicas: {z.peak_requests_per_s:,.2f} ÷ ({z.replica_requests_per_s:,.2f} per "
+        f"replica × {percent(w.target_utilization)} target utilisation) = {z.raw_replicas:,.2f} → "
+        f"**{z.replicas}** (at least {w.min_replicas})\n"
+        f"3. GPUs: {z.replicas} replicas × tensor parallel {plan.tp} = **{z.gpus}**\n"
+        f"4. Nodes: {z.replicas} replicas ÷ {z.replicas_per_node} per node "
+        f"({plan.gpus_per_node} GPUs each) = **{z.nodes}**\n"
+        f"5. Average utilisation {percent(z.utilization)}: idle capacity costs "
         f"{md_usd(plan.idle_cost_usd_per_month)}/month of the total.")
 
 
 def _cost_lines(plan: DeploymentPlan) -> None:
     st.subheader("Cost lines", anchor=False)
     rows = [{"Cost line": line.name, "Quantity": line.quantity, "Unit": line.unit,
-             "Unit price (USD)": line.unit_price_usd, "Monthly (USD)": line.monthly_usd,
+             "Unit price (USD)": line.unit_price_usd, "Monthly (USD)": line.amount_usd,
              "Price status": line.status, "Price key": line.price_key, "Source": line.source,
              "Note": line.note} for line in plan.cost_lines]
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="cost_lines", column_config={
@@ -155,19 +153,19 @@ def main() -> None:
         return
     labels = [d.label for d in scenario.deployments]
     if st.session_state.get(CHOICE_KEY) not in labels:
-        hosted = [d.label for d in scenario.deployments if not isinstance(d.target, ApiTarget)]
+        hosted = [d.label for d in scenario.deployments if is_self_hosted(d.target)]
         st.session_state[CHOICE_KEY] = (hosted or labels)[0]
     label = st.selectbox("Option", labels, key=CHOICE_KEY)
     index = labels.index(label)
     dep, plan = scenario.deployments[index], result.deployments[index]
     st.markdown(headline(dep, plan, catalog, plan.label == result.cheapest_label))
-    if isinstance(dep.target, ApiTarget):
+    if not is_self_hosted(dep.target):
         st.info("A hosted API: the provider runs the capacity and bills per token, so there is no "
                 "memory, batch or node count to plan. Its cost lines:", icon=":material/cloud:")
         _cost_lines(plan)
         return
     if not plan.fits:
-        st.error(f"Does not fit: {escape_md(plan.fit_reason)}", icon=":material/block:")
+        st.error(f"Does not fit: {escape_md(fit_text(plan))}", icon=":material/block:")
         st.caption("Try a larger GPU, more GPUs per node (tensor parallelism), a lower precision, "
                    "or a shorter maximum context (More settings in the editor).")
         return
@@ -176,9 +174,9 @@ def main() -> None:
     _throughput(plan)
     _replicas(plan, scenario)
     _cost_lines(plan)
-    if plan.warnings:
+    if plan.findings:
         st.subheader("Warnings and estimates", anchor=False)
-        st.markdown("\n".join(f"- {escape_md(w)}" for w in plan.warnings))
+        st.markdown("\n".join(f"- {escape_md(finding_text(f))}" for f in plan.findings))
 
 
 main()

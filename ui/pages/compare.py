@@ -8,9 +8,16 @@ import re
 import pandas as pd
 import streamlit as st
 
-from planner.errors import PlannerError
-from planner.io.export import plan_csv
-from planner.pipeline.plan import DeploymentPlan, PlanResult
+from planner.api import (
+    DeploymentPlan,
+    FindingCode,
+    PlannerError,
+    PlanResult,
+    difference,
+    finding_text,
+    fit_text,
+    plan_csv,
+)
 from ui import cached, charts, share, state
 from ui.format import (
     cheapest_text,
@@ -24,8 +31,10 @@ from ui.format import (
     workload_text,
 )
 
-CRITICAL_PREFIXES = ("does not fit", "price missing", "SLO unmet", "throughput unknown",
-                     "energy unknown", "CO2 unknown")
+# said in the answer and on the cards already; the notes list the rest
+SHOWN_ABOVE = {FindingCode.DOES_NOT_FIT, FindingCode.PRICE_MISSING, FindingCode.SLO_UNMET,
+               FindingCode.THROUGHPUT_UNKNOWN, FindingCode.REQUEST_EXCEEDS_CONTEXT,
+               FindingCode.ENERGY_NO_TDP, FindingCode.ENERGY_NO_PUE, FindingCode.CO2_NO_GRID}
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
 
@@ -46,8 +55,9 @@ def _card(plan: DeploymentPlan, result: PlanResult) -> None:
             value = usd(plan.monthly_cost_usd)
             best = next((p for p in result.deployments if p.label == cheapest), None)
             delta = None
-            if best is not None and best.label != plan.label and best.monthly_cost_usd is not None:
-                delta = f"+{usd(plan.monthly_cost_usd - best.monthly_cost_usd)} vs {cheapest}"
+            extra = difference(plan.monthly_cost_usd, best.monthly_cost_usd) if best else None
+            if best is not None and best.label != plan.label and extra is not None:
+                delta = f"+{usd(extra)} vs {escape_md(best.label)}"
         st.metric(f"{escape_md(plan.label)} · monthly cost", value, delta=delta, delta_color="inverse")
         lines = []
         if plan.cost_per_million_output_tokens_usd is not None:
@@ -62,10 +72,10 @@ def _card(plan: DeploymentPlan, result: PlanResult) -> None:
                    else f" · {number(plan.co2_kg_per_month)} kg CO2e")
             lines.append(f"{number(plan.energy_kwh_per_month)} kWh{co2} per month")
         if not plan.fits:
-            lines.append(f":orange[does not fit: {escape_md(plan.fit_reason)}]")
+            lines.append(f":orange[does not fit: {escape_md(fit_text(plan))}]")
         elif plan.monthly_cost_usd is None:
-            missing = ", ".join(dict.fromkeys(line.name.split(":")[0] for line in plan.cost_lines
-                                              if line.monthly_usd is None))
+            missing = ", ".join(dict.fromkeys(line.name for line in plan.cost_lines
+                                              if line.amount_usd is None))
             lines.append(f":orange[price missing: {escape_md(missing)} (see the answer above)]")
         problem = slo_problem(plan)
         if problem:
@@ -109,12 +119,23 @@ def _column_config() -> dict:
     }
 
 
+def price_dates_text(result: PlanResult) -> str:
+    """The snapshot's oldest and newest price dates, each named as what it is."""
+    oldest, newest = result.oldest_price_date, result.newest_price_date
+    if oldest is None:
+        return "Azure prices: the snapshot has no priced rows. See the Catalog page."
+    span = (f"dated {oldest}" if oldest == newest
+            else f"oldest price dated {oldest}, newest {newest}")
+    return (f"Azure prices: retail snapshot (USD), {span}. See the Catalog page for every price "
+            "and its source.")
+
+
 def _notes(result: PlanResult) -> list[str]:
     notes = []
     for p in result.deployments:
-        for w in p.warnings:
-            if not w.startswith(CRITICAL_PREFIXES):
-                notes.append(f"**{escape_md(p.label)}**: {escape_md(w)}")
+        for f in p.findings:
+            if f.code not in SHOWN_ABOVE:
+                notes.append(f"**{escape_md(p.label)}**: {escape_md(finding_text(f))}")
     return notes
 
 
@@ -195,11 +216,9 @@ def main() -> None:
                            mime="application/json", icon=":material/data_object:",
                            key="download_json", on_click="ignore")
     st.caption("The CSV has one row per option, then one per cost line; units are in the column "
-               f"headers, and it records the scenario and the price snapshot date "
-               f"({result.prices_as_of}).")
+               "headers, and it records the scenario and the price snapshot's dates.")
     share.render_share_box(scenario)
-    st.caption(f"Azure prices: retail snapshot, newest price dated {result.prices_as_of} (USD). "
-               "See the Catalog page for every price and its source.")
+    st.caption(price_dates_text(result))
 
 
 main()

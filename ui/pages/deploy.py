@@ -7,14 +7,26 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from planner.catalog import Catalog
-from planner.errors import PlannerError
-from planner.pipeline.finetune import DEFAULT_MFU, LOW_MFU, FinetuneError, FinetuneEstimate
-from planner.pipeline.plan import DeploymentPlan
-from planner.scenario import ApiTarget, AzureTarget, Deployment, LocalTarget, Scenario
+from planner.api import (
+    DEFAULT_MFU,
+    LOW_MFU,
+    Catalog,
+    Deployment,
+    DeploymentPlan,
+    FinetuneError,
+    FinetuneEstimate,
+    PlannerError,
+    Scenario,
+    describe_target,
+    finding_text,
+    finetune_fit_text,
+    hardware_of,
+    is_self_hosted,
+    module_for,
+)
 from ui import cached, deploy_data, state
 from ui.deploy_data import DeployArtefacts
-from ui.format import PLAN_NAMES, escape_md, md_usd, number, usd
+from ui.format import escape_md, md_usd, number, usd
 
 METHODS = {"full": "Full", "lora": "LoRA", "qlora": "QLoRA"}
 LORA_TARGETS = {"all-linear": "all linear layers", "attention": "attention (q, k, v, o)",
@@ -41,15 +53,15 @@ def money_or_missing(value: float | None) -> str:
 
 
 def _plan_line(dep: Deployment, plan: DeploymentPlan, art: DeployArtefacts) -> str:
-    target, pool, kaito = dep.target, art.nodepool, art.kaito
-    if not isinstance(target, AzureTarget) or pool is None or kaito is None:
+    pool, kaito = art.nodepool, art.kaito
+    if pool is None or kaito is None:
         return ""
     preset = (f"KAITO preset `{kaito.preset_name}`" if kaito.has_preset
               else f"no KAITO preset: Hugging Face id `{kaito.preset_name}`")
-    return (f"**{plan.nodes} × {escape_md(target.vm_sku)}** in {escape_md(target.region)} "
-            f"({PLAN_NAMES.get(target.pricing, target.pricing)}) · {plan.replicas} replica"
-            f"{'s' if plan.replicas != 1 else ''} × TP{plan.tp} of {escape_md(dep.model)} · "
-            f"autoscaler {pool.min_count}–{pool.max_count} nodes · {preset}")
+    return (f"**{plan.nodes} × {escape_md(describe_target(dep, cached.catalog()))}** · "
+            f"{plan.replicas} replica{'s' if plan.replicas != 1 else ''} × tensor parallel "
+            f"{plan.tp} of {escape_md(dep.model)} · autoscaler {pool.min_count}–{pool.max_count} "
+            f"nodes · {preset}")
 
 
 def _deployment_tab(dep: Deployment, plan: DeploymentPlan, art: DeployArtefacts,
@@ -59,9 +71,8 @@ def _deployment_tab(dep: Deployment, plan: DeploymentPlan, art: DeployArtefacts,
                 "nothing to deploy on AKS.", icon=":material/cloud:")
         return
     if art.status == "local":
-        target = dep.target
-        hw = catalog.local_hardware.get(target.hardware) if isinstance(target, LocalTarget) else None
-        name = hw.name if hw else getattr(target, "hardware", "own hardware")
+        hw = hardware_of(dep, catalog)
+        name = hw.node_name if hw else "own hardware"
         st.info(f"Runs on your own hardware ({escape_md(name)}): there is nothing to deploy on "
                 "AKS. KAITO manifests and node pools are made for Azure options only.",
                 icon=":material/dns:")
@@ -117,50 +128,45 @@ def deploy_section(scenario: Scenario, result_plans: list[DeploymentPlan],
 # --- fine-tuning -------------------------------------------------------------------------------
 
 
-def _gpu_of(fields: dict, catalog: Catalog):
-    if fields.get("vm_sku"):
-        sku = catalog.skus.get(fields["vm_sku"])
-        return catalog.gpus.get(sku.gpu_id) if sku else None
-    hw = catalog.local_hardware.get(fields.get("hardware") or "")
-    return catalog.gpus.get(hw.gpu_id) if hw else None
+def _gpu_of(dep: Deployment, where: dict, catalog: Catalog):
+    """The GPU of the node the job trains on (the option's own, or the one chosen instead)."""
+    target = dep.target.model_copy(update=where)
+    try:
+        hw = module_for(target).hardware(target, catalog)
+    except KeyError:
+        return None
+    return hw.gpu if hw else None
 
 
 def _train_on(dep: Deployment, catalog: Catalog) -> dict:
-    """Where to train: the option's VM size / machine by default, any other on request."""
-    target = dep.target
-    if isinstance(target, AzureTarget):
-        skus = list(catalog.skus)
-        if target.vm_sku not in skus:
-            skus.insert(0, target.vm_sku)
-
-        def sku_name(sku_id: str) -> str:
-            sku = catalog.skus.get(sku_id)
-            if sku is None:
-                return sku_id
-            return f"{sku_id} ({sku.gpu_count} × {sku.gpu_id}{', retired' if sku.retired else ''})"
-
-        vm_sku = st.selectbox("Train on (Azure VM size)", skus, index=skus.index(target.vm_sku),
-                              format_func=sku_name, key=f"ft.sku.{dep.label}.{target.vm_sku}",
-                              help="The option's own VM size by default; priced in its region "
-                                   f"({target.region}) and plan ({target.pricing}).")
-        return {"vm_sku": vm_sku}
-    if not isinstance(target, LocalTarget):
+    """Where to train: the option's VM size / machine by default, any other on request (the
+    target module's first editor field is its node)."""
+    module = module_for(dep.target)
+    if module.training_fields(dep.target) is None:
         raise ValueError(f"{dep.label!r} is a hosted API: there is nothing to train on")
-    machines = list(catalog.local_hardware)
-    if target.hardware not in machines:
-        machines.insert(0, target.hardware)
-    hardware = st.selectbox(
-        "Train on (own hardware)", machines, index=machines.index(target.hardware),
-        format_func=lambda h: catalog.local_hardware[h].name if h in catalog.local_hardware else h,
-        key=f"ft.hw.{dep.label}.{target.hardware}",
-        help=f"The option's own machine by default; electricity priced in {target.region}.")
-    return {"hardware": hardware}
+    node = module.EDITOR[0]
+    values = dep.target.model_dump()
+    current = values[node.name]
+    options = node.choices(catalog, values)
+    if current not in options:
+        options.insert(0, current)
+
+    def name(choice: str) -> str:
+        if node.label_of is None or choice not in node.choices(catalog, values):
+            return choice
+        return node.label_of(catalog, values, choice)
+
+    chosen = st.selectbox(f"Train on ({node.label})", options, index=options.index(current),
+                          format_func=name, key=f"ft.{node.key}.{dep.label}.{current}",
+                          help="The option's own by default; priced where it runs "
+                               f"({escape_md(describe_target(dep, catalog))}).")
+    return {node.name: chosen}
 
 
 def _inputs(dep: Deployment, where: dict, catalog: Catalog) -> dict:
     """The estimator's inputs as FinetuneJob fields (the option's defaults filled in)."""
-    gpu = _gpu_of(where, catalog)
-    azure = "vm_sku" in where
+    gpu = _gpu_of(dep, where, catalog)
+    count_name = "nodes" if "vm_sku" in where else "machines"  # FinetuneJob's count fields
     method_col, precision_col, count_col = st.columns(3)
     with method_col:
         method = st.radio("Method", list(METHODS), index=1, format_func=METHODS.get,
@@ -175,7 +181,8 @@ def _inputs(dep: Deployment, where: dict, catalog: Catalog) -> dict:
                              key=f"ft.precision.{'-'.join(precisions)}",
                              help="16-bit mixed precision; bf16 where the GPU has it.")
     with count_col:
-        count = st.number_input("VMs" if azure else "Machines", min_value=1, max_value=1000,
+        count = st.number_input("VMs" if count_name == "nodes" else "Machines", min_value=1,
+                                max_value=1000,
                                 value=1, step=1, key="ft.nodes",
                                 help="Model states are sharded over all their GPUs (ZeRO-3/FSDP); "
                                      "communication between machines is not modelled.")
@@ -206,7 +213,7 @@ def _inputs(dep: Deployment, where: dict, catalog: Catalog) -> dict:
                                   help="Keep only each layer's input and recompute the rest in "
                                        "the backward pass: much less activation memory (the "
                                        "extra compute is not modelled).")
-    count_field = {"nodes": int(count)} if azure else {"machines": int(count)}
+    count_field = {count_name: int(count)}
     return deploy_data.job_fields(
         dep, **where, **count_field, method=method, dataset_examples=int(examples),
         tokens_per_example=int(tokens), epochs=float(epochs), precision=precision,
@@ -216,12 +223,13 @@ def _inputs(dep: Deployment, where: dict, catalog: Catalog) -> dict:
 
 def _memory(est: FinetuneEstimate) -> None:
     mem = est.memory
-    reason = est.fit_reason.split(": ", 1)[-1]
+    reason = finetune_fit_text(est)
     if est.fits_memory:
-        st.success(f"**Fits in GPU memory**: {escape_md(reason)}.", icon=":material/check_circle:")
+        st.success(f"**Fits in GPU memory**: {escape_md(reason.removeprefix('fits: '))}.",
+                   icon=":material/check_circle:")
     else:
-        st.error(f"**Does not fit in GPU memory**: needs {escape_md(reason.removeprefix('needs '))}.",
-                 icon=":material/block:")
+        st.error(f"**Does not fit in GPU memory**: "
+                 f"{escape_md(reason.removeprefix('does not fit: '))}.", icon=":material/block:")
     rows = [("Weights", mem.weights_gb), ("Gradients", mem.gradients_gb),
             ("Optimizer states", mem.optimizer_gb), ("Adapters (+ their optimizer)", mem.adapters_gb),
             ("Activations", mem.activations_gb), ("Framework overhead", mem.overhead_gb),
@@ -235,7 +243,7 @@ def _memory(est: FinetuneEstimate) -> None:
 
 def _cost_lines(est: FinetuneEstimate) -> None:
     rows = [{"Cost line": line.name,
-             "Amount (USD)": "price missing" if line.monthly_usd is None else usd(line.monthly_usd),
+             "Amount (USD)": "price missing" if line.amount_usd is None else usd(line.amount_usd),
              "Quantity": line.quantity, "Unit": line.unit, "Unit price (USD)": line.unit_price_usd,
              "Price status": line.status, "Note": line.note or line.price_key}
             for line in est.cost_lines]
@@ -301,7 +309,7 @@ def _figures(est: FinetuneEstimate) -> None:
 def finetune_section(scenario: Scenario, plans: list[DeploymentPlan], catalog: Catalog) -> None:
     st.subheader("Fine-tuning estimator", anchor=False)
     hosted = [(d, p) for d, p in zip(scenario.deployments, plans, strict=True)
-              if not isinstance(d.target, ApiTarget)]
+              if is_self_hosted(d.target)]
     if not hosted:
         st.info("Every option is a hosted API, whose provider does any fine-tuning: add an Azure "
                 "or own-hardware option in the editor to estimate one.", icon=":material/cloud:")
@@ -333,11 +341,9 @@ def finetune_section(scenario: Scenario, plans: list[DeploymentPlan], catalog: C
     _memory(est)
     st.markdown("**Cost of the fine-tune**")
     _cost_lines(est)
-    if isinstance(dep.target, LocalTarget) and dep.target.purchase_usd_per_machine is not None:
-        st.caption("The estimator prices machine time from the catalog's purchase price; the quote "
-                   "entered for this option is not applied to the fine-tune.")
-    if est.warnings:
-        st.warning("\n".join(f"- {escape_md(w)}" for w in est.warnings), icon=":material/warning:")
+    if est.findings:
+        st.warning("\n".join(f"- {escape_md(finding_text(f))}" for f in est.findings),
+                   icon=":material/warning:")
     with st.expander(f"Assumptions ({len(est.assumptions)})", icon=":material/info:"):
         st.markdown("\n".join(f"- {escape_md(a)}" for a in est.assumptions))
 

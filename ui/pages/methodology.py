@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from planner.physics import energy, memory
-from planner.physics.throughput import load_profiles
-from planner.units import HOURS_PER_MONTH
+from planner.api import methodology_constants
 from ui import cached
 from ui.format import accuracy_text
 
@@ -31,7 +29,8 @@ SOURCES = {
 
 
 def main() -> None:
-    profiles = load_profiles()
+    profiles = cached.profiles()
+    k = methodology_constants()
     band, _ = accuracy_text(cached.accuracy())
     st.title("Methodology", anchor=False)
     st.markdown(f"""
@@ -44,13 +43,13 @@ Per GPU, with the model split over *TP* GPUs (tensor parallelism: 1, 2, 4 or 8, 
 model's attention and KV heads):
 
 - **weights** = parameters × bytes per parameter (fp16/bf16 2, fp8/int8 1, int4 0.5 plus
-  group-scale metadata) × {memory.WEIGHT_LOAD_FACTOR} ÷ TP
-- **runtime overhead** = {memory.ACTIVATION_GIB_PER_GPU} GiB activations +
-  {memory.NON_TORCH_GIB_PER_GPU} GiB CUDA context and other non-PyTorch memory
-- **communication buffers** = {memory.NCCL_GIB_PER_GPU_TP} GiB NCCL when TP ≥ 2
+  group-scale metadata) × {k.weight_load_factor} ÷ TP
+- **runtime overhead** = {k.activation_gib_per_gpu} GiB activations +
+  {k.non_torch_gib_per_gpu} GiB CUDA context and other non-PyTorch memory
+- **communication buffers** = {k.nccl_gib_per_gpu_tp} GiB NCCL when TP ≥ 2
 - **KV cache** = 2 (K and V) × layers × KV heads × head size × bytes (fp16 2, fp8 1) per token,
   ÷ TP
-- The server may use {memory.USABLE_MEMORY_FRACTION:.0%} of GPU memory. The model fits if
+- The server may use {k.usable_memory_fraction:.0%} of GPU memory. The model fits if
   weights, overheads and the KV cache of one request at the full context fit in it; the smallest
   TP that fits is chosen unless you set one.
 
@@ -85,7 +84,7 @@ so treat throughput as an estimate with that band, and calibrate with your own m
 - Growth: month *m* traffic = today × (1 + growth)^*m*, planned the same way for 12 months.
 
 #### 4. Cost
-- One place multiplies price × quantity. A month is **{HOURS_PER_MONTH} hours** (8,760 ÷ 12, the
+- One place multiplies price × quantity. A month is **{k.hours_per_month} hours** (8,760 ÷ 12, the
   Azure calculator's convention).
 - **Azure**: GPU nodes × node-hours × the VM's hourly Linux price in the region and plan, plus the
   AKS cluster tier and the system node pool. Prices are the VM's, not per GPU: the same GPU costs
@@ -104,17 +103,17 @@ so treat throughput as an estimate with that band, and calibrate with your own m
 
 #### 5. Energy and CO2
 - GPU power rises linearly from idle to TDP with utilisation; GPUs provisioned but not serving
-  sit at idle. Without a published idle figure, idle = {energy.IDLE_POWER_FRACTION_OF_TDP:.0%} of
+  sit at idle. Without a published idle figure, idle = {k.idle_power_fraction_of_tdp:.0%} of
   TDP (flagged as an estimate).
-- The rest of an Azure server draws {energy.HOST_POWER_W_PER_GPU_SLOT:.0f} W per GPU slot; own
+- The rest of an Azure server draws {k.azure_host_power_w_per_gpu_slot:.0f} W per GPU slot; own
   machines use their catalogued host power.
-- Facility energy = IT power × PUE × {HOURS_PER_MONTH} h: the Azure region's published PUE, or
-  {energy.ON_PREM_DEFAULT_PUE} (industry average) on premises unless you enter your site's.
+- Facility energy = IT power × PUE × {k.hours_per_month} h: the Azure region's published PUE, or
+  {k.on_prem_default_pue} (industry average) on premises unless you enter your site's.
 - CO2e = kWh × the region's average grid carbon intensity. Hosted APIs publish no energy figures,
   so none is shown for them.
 
 #### Share links and exports
-The address bar always holds the whole scenario (format described in `planner/sharelink.py`), so
+The address bar always holds the whole scenario (format described in `planner/io/sharelink.py`), so
 a link reproduces the scenario and its numbers exactly. The CSV export has one row per option and
 one per cost line, units in the headers, the scenario and the price snapshot date, and neutralises
 spreadsheet formulas in labels.
@@ -123,8 +122,8 @@ spreadsheet formulas in labels.
 """)
     st.markdown("\n".join(f"- [{name}]({url})" for name, url in SOURCES.items()))
     cat = cached.catalog()
-    st.caption(f"Every catalog row carries its own source and date (Catalog page). Price snapshot "
-               f"as of {cat.prices_as_of}.")
+    st.caption(f"Every catalog row carries its own source and date (Catalog page). Prices in the "
+               f"snapshot date from {cat.prices_as_of} (oldest) to {cat.prices_newest} (newest).")
 
 
 main()
