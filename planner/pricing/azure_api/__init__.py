@@ -15,12 +15,14 @@ fetch is tested offline. From the wire up:
 4. :mod:`.snapshot`: :func:`merge_snapshot` (pure) of old and refreshed rows with the diff, and the
    CSV's reading, rendering and atomic writing, :func:`snapshot_status`, :func:`snapshot_age_days`;
 5. :mod:`.refresh`: :func:`refresh_snapshot` runs all of the above with a progress callback and
-   returns a :class:`RefreshReport`;
+   returns a :class:`RefreshReport`; :func:`refresh_outcome` is the one entry point the CLI
+   (``prices refresh``) and the dashboard's Catalog page share: a report, or a
+   :class:`RefreshFailure` saying why nothing was written;
 6. :mod:`.errors`: the :class:`~planner.errors.PriceApiError` subclasses and
    :class:`SnapshotWriteError`. A failure anywhere writes nothing.
 
 Only ``RetailPricesClient.get_page`` touches the network; a refresh reaches it through
-``refresh_snapshot`` -> ``RetailPricesClient.fetch_items``.
+``refresh_outcome`` -> ``refresh_snapshot`` -> ``RetailPricesClient.fetch_items``.
 
 Units: every ``price_per_hour`` is currency units per hour of one VM; timeouts and delays are
 seconds; URL lengths are characters; ages are days.
@@ -62,8 +64,12 @@ from planner.pricing.azure_api.query import (
 )
 from planner.pricing.azure_api.refresh import (
     SKUS_FILE,
+    RefreshFailure,
     RefreshReport,
+    failure_kind,
     load_sku_ids,
+    query_count,
+    refresh_outcome,
     refresh_snapshot,
     report_lines,
 )
@@ -93,6 +99,7 @@ __all__ = [
     "PriceApiResponseError",
     "PriceQuery",
     "PriceQueryError",
+    "RefreshFailure",
     "RefreshReport",
     "RetailItem",
     "RetailPricesClient",
@@ -102,6 +109,7 @@ __all__ = [
     "build_queries",
     "build_query_url",
     "exclusion_reason",
+    "failure_kind",
     "hours_per_unit",
     "item_rows",
     "load_sku_ids",
@@ -111,7 +119,9 @@ __all__ = [
     "page_identity",
     "parse_page",
     "parse_retry_after",
+    "query_count",
     "read_snapshot",
+    "refresh_outcome",
     "refresh_snapshot",
     "render_snapshot",
     "report_lines",

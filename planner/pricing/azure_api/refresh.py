@@ -1,6 +1,9 @@
 """The refresh: fetch, normalise, merge and write the snapshot, and report what changed.
 
-A failure anywhere writes nothing.
+:func:`refresh_outcome` is the one orchestration both the CLI (``prices refresh``) and the
+dashboard's Catalog page run: it sizes the progress display, lets :func:`refresh_snapshot` build the
+client and fetch, and turns every API, data or file-system error into a :class:`RefreshFailure`
+classified by :func:`failure_kind`. A failure anywhere writes nothing.
 
 Timeouts and delays are seconds; prices are currency units per hour of one VM.
 """
@@ -8,10 +11,12 @@ Timeouts and delays are seconds; prices are currency units per hour of one VM.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from planner.catalog import (
     DATA_DIR,
@@ -23,10 +28,11 @@ from planner.catalog import (
     PricingPlan,
     load_rows,
 )
-from planner.errors import PriceApiError
+from planner.errors import PlannerError, PriceApiError
 from planner.pricing.azure_api.client import RetailPricesClient, Sleep
 from planner.pricing.azure_api.errors import (
     EmptyPriceResultError,
+    PriceApiConnectionError,
     PriceApiResponseError,
     PriceQueryError,
     short_url,
@@ -141,6 +147,8 @@ def refresh_snapshot(
     price_type: PriceType | None = None,
     timeout: float = 30.0,
     max_retries: int = 4,
+    backoff_base: float = 1.0,
+    max_backoff: float = 60.0,
     max_pages: int = 500,
     today: dt.date | None = None,
     sleep: Sleep = time.sleep,
@@ -154,7 +162,9 @@ def refresh_snapshot(
     after each page with running totals; an exception raised there cancels the refresh. Any error
     (HTTP, paging, malformed data, an empty result, a concurrent change of the file) raises a
     PlannerError before anything is written: the old file stays byte-identical. ``dry_run``
-    computes the report without writing.
+    computes the report without writing. Unless ``client`` is given, one is built from
+    ``timeout``, ``max_retries``, ``backoff_base``, ``max_backoff`` (seconds), ``max_pages`` and
+    ``sleep``, and closed afterwards.
     """
     out = out_path or DATA_DIR / PRICES_FILE
     as_of = today or dt.date.today()
@@ -192,7 +202,8 @@ def refresh_snapshot(
 
     own_client = client is None
     api = client or RetailPricesClient(
-        base_url, timeout=timeout, max_retries=max_retries, max_pages=max_pages, sleep=sleep
+        base_url, timeout=timeout, max_retries=max_retries, backoff_base=backoff_base,
+        max_backoff=max_backoff, max_pages=max_pages, sleep=sleep
     )
     try:
         for query in queries:
@@ -300,3 +311,109 @@ def report_lines(report: RefreshReport) -> list[str]:
     )
     return lines
 
+
+# --------------------------------------------------------------------------------------------
+# The one refresh the CLI and the dashboard both run
+
+
+QueryProgress = Callable[[int, int, int], None]
+"""``progress(pages, items, queries)``: running totals after each fetched page, and the number of
+first-page queries the refresh sends (a query's answer may span several pages)."""
+
+FailureKind = Literal["offline", "api", "read-only", "unwritable", "invalid"]
+
+READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+"""OS error numbers meaning the snapshot's folder cannot be written here."""
+
+
+@dataclass(frozen=True)
+class RefreshFailure:
+    """A refresh that wrote nothing: the error that stopped it and its :func:`failure_kind`."""
+
+    error: PlannerError | OSError
+    kind: FailureKind
+
+
+def failure_kind(error: PlannerError | OSError) -> FailureKind:
+    """What stopped a refresh, for choosing a message.
+
+    ``offline``: the API could not be reached; ``api``: it gave no usable prices (or the request
+    could not be built); ``read-only``: an OS error saying the snapshot's folder may not be
+    written here (EROFS, EACCES, EPERM); ``unwritable``: any other OS error; ``invalid``: bad
+    inputs, an invalid snapshot or one that changed meanwhile.
+    """
+    if isinstance(error, PriceApiConnectionError):
+        return "offline"
+    if isinstance(error, PriceApiError):
+        return "api"
+    if isinstance(error, OSError):
+        return "read-only" if error.errno in READ_ONLY_ERRNOS else "unwritable"
+    return "invalid"
+
+
+def query_count(
+    regions: Sequence[str] | None,
+    currency: str,
+    base_url: str,
+    out_path: Path,
+    skus_path: Path,
+    skus: Sequence[str] | None = None,
+    price_type: PriceType | None = None,
+) -> int:
+    """First-page queries a refresh with these inputs sends, resolved as :func:`refresh_snapshot`
+    resolves them; 1 when they cannot be resolved (the refresh itself then says why)."""
+    try:
+        region_list = _resolve_regions(regions, read_snapshot(out_path))
+        sku_list = _resolve_skus(skus, load_sku_ids(skus_path))
+        return len(build_queries(base_url, currency, region_list, sku_list, price_type))
+    except (PlannerError, OSError):
+        return 1
+
+
+def _page_progress(progress: QueryProgress, queries: int) -> Progress:
+    """``progress`` as a per-page callback of :func:`refresh_snapshot`, ``queries`` filled in."""
+
+    def on_page(pages: int, items: int) -> None:
+        progress(pages, items, queries)
+
+    return on_page
+
+
+def refresh_outcome(
+    regions: Sequence[str] | None,
+    currency: str = "USD",
+    base_url: str = DEFAULT_BASE_URL,
+    out_path: Path | None = None,
+    progress: QueryProgress | None = None,
+    *,
+    skus: Sequence[str] | None = None,
+    skus_path: Path | None = None,
+    price_type: PriceType | None = None,
+    timeout: float = 30.0,
+    max_retries: int = 4,
+    backoff_base: float = 1.0,
+    max_backoff: float = 60.0,
+    dry_run: bool = False,
+) -> RefreshReport | RefreshFailure:
+    """Run :func:`refresh_snapshot` for the CLI or the dashboard: its report, or why nothing was
+    written.
+
+    ``progress(pages, items, queries)`` is called after each page (see :data:`QueryProgress`); an
+    exception raised there propagates and cancels the refresh. The client is built from
+    ``timeout``, ``max_retries``, ``backoff_base`` and ``max_backoff`` (seconds). Every
+    PlannerError and OSError becomes a :class:`RefreshFailure`; the old file stays byte-identical.
+    """
+    out = out_path or DATA_DIR / PRICES_FILE
+    skus_file = skus_path or DATA_DIR / SKUS_FILE
+    on_page = None
+    if progress is not None:
+        queries = query_count(regions, currency, base_url, out, skus_file, skus, price_type)
+        on_page = _page_progress(progress, queries)
+    try:
+        return refresh_snapshot(
+            regions, currency, base_url, out, on_page, skus=skus, skus_path=skus_file,
+            price_type=price_type, timeout=timeout, max_retries=max_retries,
+            backoff_base=backoff_base, max_backoff=max_backoff, dry_run=dry_run,
+        )
+    except (PlannerError, OSError) as exc:
+        return RefreshFailure(exc, failure_kind(exc))
