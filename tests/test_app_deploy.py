@@ -405,13 +405,13 @@ def test_refresh_from_a_local_server_rewrites_the_copy(data_copy, prices_server,
 
 
 def test_refresh_on_a_read_only_data_folder_says_so(data_copy, prices_server, monkeypatch):
-    from planner.pricing import azure_api as azure_prices
+    from planner.pricing.azure_api import refresh as azure_refresh  # refresh_snapshot writes from here
 
     def read_only(path, *args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system", str(path))
 
     monkeypatch.setenv(BASE_URL_ENV, prices_server.origin + API_PATH)
-    monkeypatch.setattr(azure_prices, "write_snapshot_atomic", read_only)
+    monkeypatch.setattr(azure_refresh, "write_snapshot_atomic", read_only)
     snapshot = data_copy / PRICES_FILE
     before = snapshot.read_bytes()
     at = refresh(["eastus"])

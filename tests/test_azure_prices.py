@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import io
 import itertools
 import json
@@ -731,6 +732,36 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_shared_refresh_gives_progress_the_query_count(api: FakeApi, snapshot: Path) -> None:
+    api.expect(first_page_query("westeurope"), api.page("westeurope_page1.json"))
+    calls: list[tuple[int, int, int]] = []
+    result = ap.refresh_outcome(["westeurope"], "USD", api.base_url, snapshot,
+                                lambda *totals: calls.append(totals), skus_path=SKUS_CSV,
+                                timeout=5.0, dry_run=True)
+    assert isinstance(result, ap.RefreshReport) and result.queries == 1
+    assert calls == [(1, 3, 1)]
+
+
+def test_shared_refresh_returns_failures_and_writes_nothing(snapshot: Path) -> None:
+    before = snapshot.read_bytes()
+    offline = ap.refresh_outcome(["eastus"], "USD", f"http://127.0.0.1:{closed_port()}/api",
+                                 snapshot, skus_path=SKUS_CSV, max_retries=0)
+    assert isinstance(offline, ap.RefreshFailure) and offline.kind == "offline"
+    assert isinstance(offline.error, ap.PriceApiConnectionError)
+    refused = ap.refresh_outcome(["East US"], "USD", f"http://127.0.0.1:{closed_port()}/api", snapshot,
+                                 lambda *totals: None, skus_path=SKUS_CSV)
+    assert isinstance(refused, ap.RefreshFailure) and refused.kind == "api"
+    assert snapshot.read_bytes() == before
+
+
+def test_failure_kinds() -> None:
+    assert ap.failure_kind(ap.PriceApiConnectionError("x")) == "offline"
+    assert ap.failure_kind(ap.EmptyPriceResultError("x")) == "api"
+    assert ap.failure_kind(OSError(errno.EROFS, "Read-only file system")) == "read-only"
+    assert ap.failure_kind(OSError(errno.ENOSPC, "No space left on device")) == "unwritable"
+    assert ap.failure_kind(ap.SnapshotWriteError("x")) == "invalid"
 
 
 def test_mixing_currencies_is_refused_before_any_request(api: FakeApi, snapshot: Path) -> None:

@@ -4,7 +4,8 @@
 the snapshot CSV (atomically; a failed refresh leaves the file untouched and exits non-zero).
 ``prices status`` prints the snapshot's row count, newest ``as_of`` and its age in days.
 
-The HTTP client lives in :mod:`planner.pricing.azure_api`, imported only when a command runs.
+The refresh is :func:`planner.pricing.azure_api.refresh_outcome`, the one the dashboard's Catalog
+page runs too; the package (and its HTTP client) is imported only when a command runs.
 """
 
 from __future__ import annotations
@@ -38,35 +39,37 @@ def _positive_seconds(value: str) -> float:
     return seconds
 
 
-def _stderr_progress(pages: int, items: int) -> None:
+def _stderr_progress(pages: int, items: int, queries: int) -> None:
+    """Running totals on stderr after each page (``queries``, the first-page count, is not shown)."""
     print(f"prices: page {pages} fetched, {items} item(s) so far", file=sys.stderr, flush=True)
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     """Run a refresh and print what changed; errors propagate as PlannerError (exit 2)."""
     from planner.catalog import DATA_DIR, PRICES_FILE
-    from planner.pricing.azure_api import SKUS_FILE, refresh_snapshot, report_lines
+    from planner.pricing.azure_api import SKUS_FILE, RefreshFailure, refresh_outcome, report_lines
 
     data_dir: Path = args.data_dir or DATA_DIR
     out: Path = args.out or data_dir / PRICES_FILE
-    try:
-        report = refresh_snapshot(
-            regions=args.regions,
-            currency=args.currency,
-            base_url=args.base_url,
-            out_path=out,
-            progress=None if args.quiet else _stderr_progress,
-            skus=args.skus,
-            skus_path=data_dir / SKUS_FILE,
-            price_type=args.price_type,
-            timeout=args.timeout,
-            max_retries=args.retries,
-            dry_run=args.dry_run,
-        )
-    except PlannerError as exc:
-        exc.args = (f"{exc} [nothing written; {out} unchanged]",)  # same type, one line
-        raise
-    for line in report_lines(report):
+    result = refresh_outcome(
+        regions=args.regions,
+        currency=args.currency,
+        base_url=args.base_url,
+        out_path=out,
+        progress=None if args.quiet else _stderr_progress,
+        skus=args.skus,
+        skus_path=data_dir / SKUS_FILE,
+        price_type=args.price_type,
+        timeout=args.timeout,
+        max_retries=args.retries,
+        dry_run=args.dry_run,
+    )
+    if isinstance(result, RefreshFailure):
+        error = result.error
+        if isinstance(error, PlannerError):
+            error.args = (f"{error} [nothing written; {out} unchanged]",)  # same type, one line
+        raise error
+    for line in report_lines(result):
         print(line)
     return 0
 

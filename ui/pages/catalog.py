@@ -6,7 +6,6 @@ prices/azure_retail_prices.csv)."""
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import os
 import re
 from collections import Counter
@@ -17,7 +16,6 @@ import pandas as pd
 import streamlit as st
 
 from planner.catalog import PRICES_FILE, PRICING_PLANS, Catalog, Row, default_data_dir
-from planner.errors import PlannerError, PriceApiError
 from planner.pricing import azure_api as ap
 from planner.units import HOURS_PER_MONTH
 from ui import cached
@@ -244,57 +242,60 @@ def run_refresh(regions: list[str], cat: Catalog) -> dict:
 
     Never raises for API, data or file-system errors: they become the outcome's message."""
     out = snapshot_path()
-    base_url = prices_base_url()
-    snapshot = _snapshot_words(cat)
     with st.status("Contacting the Azure Retail Prices API…", expanded=True) as status:
         bar = st.progress(0.0, text="waiting for the first page")
-        try:
-            expected = len(ap.build_queries(base_url, CURRENCY, regions,
-                                            ap.load_sku_ids(default_data_dir() / ap.SKUS_FILE)))
-        except PlannerError:
-            expected = 1
 
-        def progress(pages: int, items: int) -> None:
-            bar.progress(min(pages / max(expected, 1), 0.99), text=f"page {pages}, {items:,} items")
+        def progress(pages: int, items: int, queries: int) -> None:
+            bar.progress(min(pages / max(queries, 1), 0.99), text=f"page {pages}, {items:,} items")
             status.update(label=f"Fetching prices: page {pages}, {items:,} items")
 
-        try:
-            with ap.RetailPricesClient(base_url, timeout=REFRESH_TIMEOUT_S,
-                                       max_retries=REFRESH_RETRIES, backoff_base=0.5,
-                                       max_backoff=5.0) as client:
-                report = ap.refresh_snapshot(
-                    regions=regions, currency=CURRENCY, base_url=base_url, out_path=out,
-                    progress=progress, skus_path=default_data_dir() / ap.SKUS_FILE,
-                    client=client)
-        except ap.PriceApiConnectionError as exc:
-            status.update(label="Offline", state="error", expanded=False)
-            return {"kind": "offline",
-                    "text": f"Offline: the Azure Retail Prices API could not be reached ({exc}); "
-                            f"using {snapshot}."}
-        except PriceApiError as exc:
-            status.update(label="The API gave no usable prices", state="error", expanded=False)
-            return {"kind": "failed",
-                    "text": f"The refresh failed: the Azure Retail Prices API did not give usable "
-                            f"prices ({exc}); using {snapshot}."}
-        except OSError as exc:
-            status.update(label="Cannot write the snapshot", state="error", expanded=False)
-            read_only = exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
-            why = (f"{short_path(out.parent)}/ is read-only here ({exc.strerror or exc})"
-                   if read_only else f"{exc.strerror or exc}")
-            return {"kind": "readonly" if read_only else "failed",
-                    "text": f"Cannot write the price snapshot {short_path(out)}: {why}. Nothing "
-                            f"was changed; "
-                            f"using {snapshot}. In the container image the data folder is "
-                            "read-only by design: run 'python -m planner prices refresh' where "
-                            "data/ is writable and rebuild, or point PLANNER_DATA_DIR at a "
-                            "writable copy of data/."}
-        except PlannerError as exc:  # snapshot invalid or changed meanwhile, bad region, …
-            status.update(label="Refresh failed", state="error", expanded=False)
-            return {"kind": "failed",
-                    "text": f"The refresh failed ({exc}); nothing was written, using {snapshot}."}
-        bar.progress(1.0, text=f"page {report.pages}, {report.items:,} items")
-        status.update(label=f"Prices refreshed: {report.pages} pages, {report.items:,} items",
+        result = ap.refresh_outcome(
+            regions, CURRENCY, prices_base_url(), out, progress,
+            skus_path=default_data_dir() / ap.SKUS_FILE, timeout=REFRESH_TIMEOUT_S,
+            max_retries=REFRESH_RETRIES, backoff_base=0.5, max_backoff=5.0)
+        if isinstance(result, ap.RefreshFailure):
+            status.update(label=FAILURE_LABELS[result.kind], state="error", expanded=False)
+            return failure_outcome(result, out, _snapshot_words(cat))
+        bar.progress(1.0, text=f"page {result.pages}, {result.items:,} items")
+        status.update(label=f"Prices refreshed: {result.pages} pages, {result.items:,} items",
                       state="complete", expanded=False)
+    return success_outcome(result, out)
+
+
+FAILURE_LABELS = {"offline": "Offline", "api": "The API gave no usable prices",
+                  "read-only": "Cannot write the snapshot", "unwritable": "Cannot write the snapshot",
+                  "invalid": "Refresh failed"}
+
+
+def failure_outcome(failure: ap.RefreshFailure, out: Path, snapshot: str) -> dict:
+    """The session-state outcome of a refresh that wrote nothing; ``snapshot`` names the prices
+    still in use."""
+    exc = failure.error
+    if failure.kind == "offline":
+        return {"kind": "offline",
+                "text": f"Offline: the Azure Retail Prices API could not be reached ({exc}); "
+                        f"using {snapshot}."}
+    if failure.kind == "api":
+        return {"kind": "failed",
+                "text": f"The refresh failed: the Azure Retail Prices API did not give usable "
+                        f"prices ({exc}); using {snapshot}."}
+    if failure.kind in ("read-only", "unwritable"):
+        read_only = failure.kind == "read-only"
+        reason = getattr(exc, "strerror", None) or exc
+        why = f"{short_path(out.parent)}/ is read-only here ({reason})" if read_only else f"{reason}"
+        return {"kind": "readonly" if read_only else "failed",
+                "text": f"Cannot write the price snapshot {short_path(out)}: {why}. Nothing "
+                        f"was changed; "
+                        f"using {snapshot}. In the container image the data folder is "
+                        "read-only by design: run 'python -m planner prices refresh' where "
+                        "data/ is writable and rebuild, or point PLANNER_DATA_DIR at a "
+                        "writable copy of data/."}
+    return {"kind": "failed",  # snapshot invalid or changed meanwhile, bad region, …
+            "text": f"The refresh failed ({exc}); nothing was written, using {snapshot}."}
+
+
+def success_outcome(report: ap.RefreshReport, out: Path) -> dict:
+    """The session-state outcome of a refresh that rewrote ``out``: a summary and the report."""
     changes = (f"{len(report.added)} new, {len(report.filled)} filled, {len(report.removed)} "
                f"removed, {len(report.moved)} moved by more than "
                f"{ap.MOVE_THRESHOLD:.0%}")

@@ -1,0 +1,298 @@
+"""The snapshot CSV: merge refreshed rows into it (pure), read, render and atomically write it.
+
+Also :func:`snapshot_status` and :func:`snapshot_age_days` for ``prices status`` and the dashboard.
+Prices are currency units per hour of one VM; ages are days.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from planner.catalog import PriceRow, load_rows
+from planner.errors import DataError
+from planner.pricing.azure_api.errors import SnapshotWriteError
+from planner.pricing.azure_api.parse import key_order
+
+MOVE_THRESHOLD = 0.05
+"""A price change larger than this fraction of the old price is reported as a move."""
+
+
+# --------------------------------------------------------------------------------------------
+# Merge and diff (pure)
+
+
+@dataclass(frozen=True)
+class PriceMove:
+    """A refreshed key whose hourly price moved by more than the threshold."""
+
+    old: PriceRow
+    new: PriceRow
+
+    @property
+    def change(self) -> float:
+        """Relative change, fraction of the old price (+0.05 = 5 % dearer)."""
+        return (self.new.price_per_hour or 0.0) / (self.old.price_per_hour or 1.0) - 1.0
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """New snapshot content plus the diff against the old one.
+
+    ``entries`` keeps the old file's order: a ``dict`` entry is an untouched old CSV row (written
+    back verbatim), a :class:`PriceRow` is a refreshed or new row.
+    """
+
+    entries: tuple[PriceRow | dict[str, str], ...]
+    added: tuple[PriceRow, ...]
+    removed: tuple[PriceRow, ...]
+    moved: tuple[PriceMove, ...]
+    filled: tuple[PriceRow, ...]
+    updated: int
+    kept: int
+
+
+def merge_snapshot(
+    old_rows: Sequence[PriceRow],
+    old_raw: Sequence[dict[str, str]],
+    new_rows: Iterable[PriceRow],
+    scope: set[tuple[str, str]],
+    plans: Iterable[str],
+    move_threshold: float = MOVE_THRESHOLD,
+) -> MergeResult:
+    """Merge refreshed rows into the old snapshot.
+
+    ``scope`` holds the (sku, region) pairs the refresh covered and ``plans`` the plans it could
+    produce. Old rows outside the scope are kept verbatim. Inside it, a returned key replaces the
+    old row; a key the API no longer returns is removed if it was ``quoted`` and kept if it was
+    ``missing`` or ``estimated`` (those never came from the API).
+    """
+    plan_set = set(plans)
+    fresh = {row.key: row for row in new_rows}
+    entries: list[PriceRow | dict[str, str]] = []
+    removed: list[PriceRow] = []
+    moved: list[PriceMove] = []
+    filled: list[PriceRow] = []
+    updated = kept = 0
+    for old, raw in zip(old_rows, old_raw, strict=True):
+        in_scope = (old.sku, old.region) in scope and old.plan in plan_set
+        new = fresh.pop(old.key, None) if in_scope else None
+        if new is None:
+            if in_scope and old.status == "quoted":
+                removed.append(old)
+            else:
+                entries.append(raw)
+                kept += 1
+            continue
+        entries.append(new)
+        updated += 1
+        if old.price_per_hour is None:
+            filled.append(new)
+        elif new.price_per_hour is not None:
+            move = PriceMove(old=old, new=new)
+            if abs(move.change) > move_threshold:
+                moved.append(move)
+    added = [fresh[key] for key in sorted(fresh, key=key_order)]
+    entries.extend(added)
+    return MergeResult(
+        entries=tuple(entries),
+        added=tuple(added),
+        removed=tuple(removed),
+        moved=tuple(moved),
+        filled=tuple(filled),
+        updated=updated,
+        kept=kept,
+    )
+
+
+
+# --------------------------------------------------------------------------------------------
+# Snapshot I/O
+
+
+DEFAULT_COLUMNS: tuple[str, ...] = tuple(PriceRow.model_fields)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A price snapshot as read from disk (or an empty one if the file does not exist)."""
+
+    path: Path
+    exists: bool
+    content: bytes
+    header: tuple[str, ...]
+    rows: tuple[PriceRow, ...]
+    raw: tuple[dict[str, str], ...]
+    newline: str
+
+
+def read_snapshot(path: Path) -> Snapshot:
+    """Read and validate a snapshot CSV; a missing file gives an empty snapshot.
+
+    Raises DataError (from :func:`planner.catalog.load_rows`) for an invalid file or duplicate keys.
+    """
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        return Snapshot(path, False, b"", DEFAULT_COLUMNS, (), (), "\n")
+    rows = load_rows(path, PriceRow)
+    text = content.decode("utf-8")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    raw = [dict(row) for row in reader]
+    header = tuple(reader.fieldnames or DEFAULT_COLUMNS)
+    seen: set[tuple[str, str, str]] = set()
+    for row in rows:
+        if row.key in seen:
+            raise DataError(f"{path.name}: duplicate price {row.key}")
+        seen.add(row.key)
+    newline = "\r\n" if "\r\n" in text else "\n"
+    return Snapshot(path, True, content, header, tuple(rows), tuple(raw), newline)
+
+
+def row_to_csv(row: PriceRow) -> dict[str, str]:
+    """A PriceRow as CSV cells: empty for None, ISO dates, ``;``-joined lists, exact floats."""
+    cells: dict[str, str] = {}
+    for name in PriceRow.model_fields:
+        value = getattr(row, name)
+        if value is None:
+            cells[name] = ""
+        elif isinstance(value, float):
+            cells[name] = repr(value)
+        elif isinstance(value, dt.date):
+            cells[name] = value.isoformat()
+        elif isinstance(value, tuple):
+            cells[name] = ";".join(value)
+        else:
+            cells[name] = str(value)
+    return cells
+
+
+def snapshot_columns(
+    header: Sequence[str], rows: Iterable[PriceRow]
+) -> tuple[list[str], list[str]]:
+    """The CSV header to write: the old one, plus PriceRow fields it lacks that rows fill in.
+
+    Returns (columns, added_columns).
+    """
+    columns = list(header)
+    added: list[str] = []
+    cells = [row_to_csv(row) for row in rows]
+    for name in PriceRow.model_fields:
+        if name not in columns and any(c[name] for c in cells):
+            columns.append(name)
+            added.append(name)
+    return columns, added
+
+
+def render_snapshot(
+    columns: Sequence[str], entries: Iterable[PriceRow | dict[str, str]], newline: str = "\n"
+) -> str:
+    """The CSV text of a snapshot."""
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(
+        buffer, fieldnames=list(columns), restval="", extrasaction="ignore", lineterminator=newline
+    )
+    writer.writeheader()
+    for entry in entries:
+        writer.writerow(row_to_csv(entry) if isinstance(entry, PriceRow) else entry)
+    return buffer.getvalue()
+
+
+def write_snapshot_atomic(
+    path: Path, text: str, expected_old: bytes | None = None, *, expect_absent: bool = False
+) -> None:
+    """Write ``text`` to ``path`` atomically: temp file in the same folder, fsync, os.replace.
+
+    The temp file is validated with ``load_rows(PriceRow)`` before it replaces anything. If
+    ``expected_old`` is given and ``path`` no longer holds those bytes, or ``expect_absent`` and
+    ``path`` now exists (someone else wrote it meanwhile), nothing is replaced. The old file's
+    permission bits are kept (0o644 for a new file).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        load_rows(tmp, PriceRow)
+        try:
+            current: bytes | None = path.read_bytes()
+            mode = path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            current, mode = None, 0o644
+        if (expected_old is not None and current != expected_old) or (
+            expect_absent and current is not None
+        ):
+            raise SnapshotWriteError(f"{path} changed while refreshing; nothing written")
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Persist a rename on POSIX; a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class SnapshotStatus:
+    """Summary of a snapshot for ``prices status`` and the dashboard."""
+
+    path: Path
+    rows: int
+    by_status: Mapping[str, int]
+    regions: tuple[str, ...]
+    newest_as_of: dt.date | None
+    age_days: int | None
+    oldest_price_as_of: dt.date | None
+    """Oldest ``as_of`` among rows that carry a price (quoted or estimated)."""
+    oldest_price_age_days: int | None
+
+
+def snapshot_status(path: Path, today: dt.date | None = None) -> SnapshotStatus:
+    """Row count, status counts, regions, newest ``as_of`` and its age in days (vs ``today``).
+
+    ``newest_as_of`` covers every row (as :attr:`Catalog.prices_as_of` does); since ``missing`` rows
+    carry the date they were searched for, the oldest priced row is reported too.
+    Raises DataError if the file is missing or invalid.
+    """
+    rows = load_rows(path, PriceRow)
+    newest = max((row.as_of for row in rows), default=None)
+    oldest_price = min((row.as_of for row in rows if row.price_per_hour is not None), default=None)
+    today = today or dt.date.today()
+    return SnapshotStatus(
+        path=path,
+        rows=len(rows),
+        by_status=dict(Counter(row.status for row in rows)),
+        regions=tuple(sorted({row.region for row in rows})),
+        newest_as_of=newest,
+        age_days=(today - newest).days if newest else None,
+        oldest_price_as_of=oldest_price,
+        oldest_price_age_days=(today - oldest_price).days if oldest_price else None,
+    )
+
+
+def snapshot_age_days(path: Path, today: dt.date | None = None) -> int | None:
+    """Days from the snapshot's newest ``as_of`` to ``today``; None for a snapshot with no rows."""
+    return snapshot_status(path, today).age_days
