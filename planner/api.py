@@ -45,6 +45,8 @@ from planner.io.wording import (
     finding_text,
     findings_text,
     finetune_fit_text,
+    finetune_need_text,
+    finetune_suggestions_text,
     fit_text,
     missing_reason_text,
 )
@@ -58,7 +60,15 @@ from planner.pipeline.finetune import (
     estimate_finetune,
 )
 from planner.pipeline.plan import DeploymentPlan, PlanResult, plan_scenario
-from planner.pricing.money import COST_KINDS, CostKind, CostLine, difference
+from planner.pricing import azure_api as price_refresh
+from planner.pricing.money import (
+    COST_KINDS,
+    CostKind,
+    CostLine,
+    difference,
+    known_usd_by_kind,
+    monthly_from_hourly,
+)
 from planner.pricing.projection import YearCost, serving_by_month, year_cost
 from planner.registry import (
     ENGINE_IDS,
@@ -190,22 +200,27 @@ __all__ = [
     "finding_text",
     "findings_text",
     "finetune_fit_text",
+    "finetune_need_text",
+    "finetune_suggestions_text",
     "fit_text",
     "gpu_runs_precision",
     "hardware_of",
     "has_scenario_params",
     "is_self_hosted",
     "kaito_export",
+    "known_usd_by_kind",
     "load_catalog",
     "load_profiles",
     "load_scenario",
     "methodology_constants",
     "missing_reason_text",
     "module_for",
+    "monthly_from_hourly",
     "nodepool_export",
     "parse_scenario_bytes",
     "plan_csv",
     "plan_scenario",
+    "price_refresh",
     "same_params",
     "scenario_from_dict",
     "sensitivity",

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.analyses.advisor import SearchSpace, advise, pareto_front
+from planner.analyses.advisor import SearchSpace, advise, deployment_for, pareto_front
 from planner.errors import ScenarioError
+from planner.io.wording import REJECT_TEXT
 from planner.physics.throughput import load_profiles
 from planner.pipeline.plan import plan_deployment
 from planner.scenario import AzureTarget, Deployment, Workload
@@ -65,7 +66,11 @@ def test_quality_floor_and_reasons(catalog):
     mmlu = result.ranked["mmlu_5shot"]
     assert (mmlu >= 70).all()
     reasons = set(result.rejected["reason"])
-    assert {"below the quality floor", "price missing", "does not fit"} <= reasons
+    assert {"below_quality_floor", "price_missing", "does_not_fit"} <= reasons
+    assert reasons <= set(REJECT_TEXT)  # every code has its words
+    assert REJECT_TEXT["below_quality_floor"] == "below the quality floor"
+    assert REJECT_TEXT["price_missing"] == "price missing"
+    assert REJECT_TEXT["does_not_fit"] == "does not fit"
 
 
 def test_pareto_front():
@@ -102,3 +107,21 @@ def test_advise_cli_bad_option():
     out = subprocess.run([sys.executable, "-m", "planner", "advise", "--plans", "cheap"],
                          capture_output=True, text=True, check=False)
     assert out.returncode == 2 and "plans" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_ranked_azure_rows_cost_what_the_planner_says(catalog):
+    workload = Workload(requests_per_day=400_000, input_tokens=700, output_tokens=250,
+                        tpot_slo_ms=80)
+    space = SearchSpace(models=MODELS, regions=REGIONS, plans=("payg", "spot", "reserved-1y"),
+                        include_local=False, include_api=False, context_tokens=4096)
+    result = advise(workload, space, catalog, top=1)
+    azure = result.ranked[result.ranked["kind"] == "azure"]
+    assert len(azure) >= 20
+    profiles = load_profiles()
+    # 20 rows spread over the ranking, cheapest to dearest
+    for i in np.linspace(0, len(azure) - 1, 20).round().astype(int):
+        row = azure.iloc[i].to_dict()
+        plan = plan_deployment(deployment_for(row, space), workload, catalog, profiles)
+        assert plan.fits and plan.meets_slo, row
+        assert plan.nodes == row["nodes"], row
+        assert plan.monthly_cost_usd == pytest.approx(row["monthly_cost_usd"], rel=1e-9), row

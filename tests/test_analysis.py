@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from planner.analyses.whatif import break_even, cost_vs_traffic, sensitivity, traffic_grid, usable_cost
 from planner.pipeline.plan import plan_scenario
+from planner.registry import PLAN_NAMES
 from planner.scenario import scenario_from_dict
 from planner.units import DAYS_PER_MONTH
 from ui.presets import default_scenario
@@ -52,6 +53,8 @@ def test_sensitivity_orders_by_swing(catalog):
     assert {"traffic (requests/day)", "output tokens", "pricing plan"} <= names
     plan = next(r for r in rows if r.input == "pricing plan")
     assert plan.low_label == "spot" and plan.cost_high_usd > plan.cost_low_usd
+    # pricing-plan cases are labelled by plan name (PLAN_NAMES), not by id
+    assert plan.high_label == PLAN_NAMES["payg"] == "pay-as-you-go"
 
 
 def test_unknown_label(catalog):

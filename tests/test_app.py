@@ -69,6 +69,17 @@ def app() -> AppTest:
 # ------------------------------------------------------------------ every page renders
 
 
+def test_compare_page_names_the_oldest_and_the_newest_price_date(app, catalog):
+    """The caption once called the oldest price date the newest; each is now named as what it is,
+    checked against the snapshot's priced rows themselves."""
+    priced = [row.as_of for row in catalog.prices if row.status != "missing"]
+    oldest, newest = min(priced), max(priced)
+    assert oldest < newest  # the shipped snapshot mixes dates, so the two must differ on screen
+    captions = "\n".join(c.value for c in app.caption)
+    assert f"oldest price dated {oldest}, newest {newest}" in captions
+    assert f"newest price dated {oldest}" not in captions
+
+
 def test_compare_page_answers_first(app, catalog):
     no_problems(app)
     expected = plan_scenario(default_scenario(), catalog)
@@ -76,7 +87,7 @@ def test_compare_page_answers_first(app, catalog):
     assert app.title[0].value == "Compare · support\\-bot"
     text = markdown_text(app)
     assert (f"**SLM** — phi\\-3\\-mini\\-4k on {slm.nodes} × Standard\\_NC24ads\\_A100\\_v4 "
-            f"\\(eastus, payg\\): **\\{usd(slm.monthly_cost_usd)}/month**, "
+            f"\\(eastus, pay\\-as\\-you\\-go\\): **\\{usd(slm.monthly_cost_usd)}/month**, "
             f"\\{usd(slm.cost_per_million_output_tokens_usd)} per 1M output tokens") in text
     assert "price missing: Hardware" in text
     assert ":green-badge[cheapest]" in text
@@ -108,7 +119,7 @@ def test_capacity_explains_memory_batch_and_error_band(catalog):
     assert band.split(":")[0].removeprefix("throughput ") in shown
     at.selectbox(key="capacity_choice").set_value("LLM").run()
     no_problems(at)
-    assert "TP 2" in "\n".join(str(r) for r in at.dataframe[0].value["How"])
+    assert "tensor parallel 2" in "\n".join(str(r) for r in at.dataframe[0].value["How"])
     at.selectbox(key="capacity_choice").set_value("API").run()
     assert any("hosted API" in i.value for i in at.info)
 

@@ -200,7 +200,7 @@ def test_a_missing_price_shows_as_missing_never_zero():
     assert shown["First 12 months"] == "price missing"
     assert shown["Serving On-prem (per month)"] == "price missing"
     [lines] = [d.value for d in at.dataframe if "Cost line" in d.value.columns]
-    hardware = lines[lines["Cost line"].str.startswith("Hardware time")].iloc[0]
+    hardware = lines[lines["Cost line"].str.startswith("Hardware")].iloc[0]
     assert hardware["Amount (USD)"] == "price missing" and hardware["Price status"] == "missing"
     assert "12-month total unknown — price missing" in texts(at)
     assert "$0" not in " ".join(shown.values())
@@ -217,11 +217,12 @@ def test_a_full_fine_tune_of_a_70b_model_does_not_fit_and_says_why():
 
 def test_growth_plan_basis_and_engine_errors(catalog):
     scenario = preset("Internal copilot")
-    plan = next(p for p in plan_scenario(scenario, catalog).deployments if p.label == "SLM on A10")
+    plan = next(p for p in plan_scenario(scenario, catalog).deployments
+                if p.label == "Mistral 7B on A10")  # examples/internal-copilot.yaml
     months, basis = deploy_data.serving_by_month(plan)
     assert months[0] == pytest.approx(plan.monthly_cost_usd) and len(months) == 12
     assert months[-1] > months[0] and "growth plan" in basis
-    assert "2 → 6 nodes" in basis
+    assert "2 → 3 nodes" in basis
     year = deploy_data.year_cost(plan, None)
     assert year.total_usd is None and year.serving_year_usd == pytest.approx(sum(months))
     with pytest.raises(FinetuneError):

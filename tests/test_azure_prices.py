@@ -752,13 +752,13 @@ def test_shared_refresh_returns_failures_and_writes_nothing(snapshot: Path) -> N
     assert isinstance(offline.error, ap.PriceApiConnectionError)
     refused = ap.refresh_outcome(["East US"], "USD", f"http://127.0.0.1:{closed_port()}/api", snapshot,
                                  lambda *totals: None, skus_path=SKUS_CSV)
-    assert isinstance(refused, ap.RefreshFailure) and refused.kind == "api"
+    assert isinstance(refused, ap.RefreshFailure) and refused.kind == "bad_response"
     assert snapshot.read_bytes() == before
 
 
 def test_failure_kinds() -> None:
     assert ap.failure_kind(ap.PriceApiConnectionError("x")) == "offline"
-    assert ap.failure_kind(ap.EmptyPriceResultError("x")) == "api"
+    assert ap.failure_kind(ap.EmptyPriceResultError("x")) == "bad_response"
     assert ap.failure_kind(OSError(errno.EROFS, "Read-only file system")) == "read-only"
     assert ap.failure_kind(OSError(errno.ENOSPC, "No space left on device")) == "unwritable"
     assert ap.failure_kind(ap.SnapshotWriteError("x")) == "invalid"

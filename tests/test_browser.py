@@ -70,7 +70,7 @@ def test_edit_download_and_share(page, app_url):
     download = download_info.value
     assert download.suggested_filename == "support-bot-comparison.csv"
     rows = list(csv.reader(io.StringIO(download.path().read_text(encoding="utf-8"))))
-    meta = {r[0]: r[1] for r in rows[:4]}
+    meta = {r[0]: r[1] for r in rows[:5]}  # name, oldest and newest price date, cheapest, scenario
     assert meta["scenario_name"] == "support-bot" and meta["cheapest"] == "API"
     assert json.loads(meta["scenario_json"])["workload"]["requests_per_day"] == 1000000
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", meta["prices_as_of"])

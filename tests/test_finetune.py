@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from planner.catalog import DATA_DIR
 from planner.cli import main
+from planner.findings import FindingCode
+from planner.io.wording import finding_text, finetune_fit_text
 from planner.pipeline.finetune import (
     DEFAULT_MFU,
     LOW_MFU,
@@ -29,8 +31,9 @@ from planner.pipeline.finetune import (
     median_abs_error,
     training_flops,
 )
-from planner.pricing.money import cost_line
-from planner.units import GB
+from planner.pricing.money import CostComponent, cost_line
+from planner.pricing.resolver import PriceResolver, electricity_key, hardware_key, vm_key
+from planner.units import GB, HOURS_PER_YEAR
 
 ROOT = Path(__file__).resolve().parent.parent
 A100_SKU = "Standard_NC24ads_A100_v4"
@@ -92,14 +95,21 @@ def test_estimate_on_azure(catalog):
     est = estimate_finetune(catalog, **job())
     assert est.training_tokens == 10_000 * 512 * 3
     assert est.training_flops == 4 * 6.74e9 * est.training_tokens
-    assert est.gpus == 1 and est.fits_memory and est.fit_reason.startswith("fits")
+    assert est.gpus == 1 and est.fits_memory and est.fit_suggestions == []
+    assert finetune_fit_text(est).startswith("fits")
     hours = est.training_flops / (312e12 * DEFAULT_MFU) / 3600
     assert est.wall_clock_hours == pytest.approx(hours)
     assert est.wall_clock_hours_at_low_mfu == pytest.approx(hours * DEFAULT_MFU / LOW_MFU)
     price = catalog.price(A100_SKU, "eastus", "payg")
     [line] = est.cost_lines
-    assert line == cost_line(line.name, hours, "node-hour", price.price_per_hour, "quoted",
-                             f"{A100_SKU}/eastus/payg", price.source)
+    assert line.name == f"Training nodes ({A100_SKU}, pay-as-you-go)"
+    assert line.kind == "training" and line.period == "once"
+    assert line == cost_line(CostComponent(line.name, "training", "once", hours, "node-hour",
+                                           vm_key(A100_SKU, "eastus", "payg")),
+                             PriceResolver(catalog))
+    assert line.status == "quoted" and line.source == price.source
+    assert line.price_key == f"{A100_SKU}/eastus/payg"
+    assert line.amount_usd == pytest.approx(hours * price.price_per_hour)
     assert est.cost_usd == pytest.approx(hours * price.price_per_hour)
     assert est.cost_usd_at_low_mfu > est.cost_usd
 
@@ -121,7 +131,9 @@ def test_qlora_is_slower_and_smaller_than_lora(catalog):
 
 def test_what_fits_where(catalog):
     big = estimate_finetune(catalog, **job(model="llama-3-70b", method="full"))
-    assert not big.fits_memory and "does not fit" in big.fit_reason and "LoRA" in big.fit_reason
+    assert not big.fits_memory and big.fit_suggestions[0] == "lora"
+    assert "more_gpus" in big.fit_suggestions
+    assert "does not fit" in finetune_fit_text(big) and "LoRA" in finetune_fit_text(big)
     sharded = estimate_finetune(catalog, **job(model="llama-3-70b", method="full",
                                                vm_sku="Standard_ND96isr_H100_v5", nodes=2))
     assert sharded.gpus == 16 and sharded.fits_memory
@@ -130,16 +142,82 @@ def test_what_fits_where(catalog):
     assert consumer.fits_memory
     lora_consumer = estimate_finetune(catalog, **job(model="llama-2-13b", vm_sku=None,
                                                      hardware="workstation-1x-rtx-4090"))
-    assert not lora_consumer.fits_memory and "QLoRA" in lora_consumer.fit_reason
+    assert not lora_consumer.fits_memory and lora_consumer.fit_suggestions[0] == "qlora"
+    assert "QLoRA" in finetune_fit_text(lora_consumer)
 
 
 def test_missing_prices_are_flagged_not_zero(catalog):
     spot = estimate_finetune(catalog, **job(vm_sku="Standard_NC40ads_H100_v5", pricing="spot"))
     assert spot.cost_usd is None and spot.cost_lines[0].status == "missing"
-    assert any(w.startswith("price missing") for w in spot.warnings)
+    missing = [f for f in spot.findings if f.code == FindingCode.PRICE_MISSING]
+    assert [f.values["line"] for f in missing] == [spot.cost_lines[0].name]
+    assert missing[0].values["price_key"] == "Standard_NC40ads_H100_v5/eastus/spot"
+    assert finding_text(missing[0]).startswith("price missing")
     local = estimate_finetune(catalog, **job(vm_sku=None, hardware="workstation-1x-rtx-4090"))
     assert local.cost_usd is None  # no purchase price in local_hardware.csv
     assert local.cost_known_usd > 0  # electricity is known
+
+
+def test_moe_flops_use_active_parameters_and_memory_all(catalog):
+    mixtral = catalog.models["mixtral-8x7b"]
+    est = estimate_finetune(catalog, model="mixtral-8x7b", method="full",
+                            dataset_examples=10_000, tokens_per_example=500, epochs=1,
+                            vm_sku="Standard_ND96isr_H100_v5")
+    tokens = 10_000 * 500 * 1
+    assert est.training_tokens == tokens
+    # compute sees the routed experts only: 6 x 12.9e9 active x 5e6 tokens = 3.87e17 FLOPs
+    active = 6 * mixtral.active_params_b * 1e9 * tokens
+    assert est.training_flops == pytest.approx(active, rel=0.10)
+    assert est.training_flops == pytest.approx(3.9e17, rel=0.10)
+    total = 6 * mixtral.params_b * 1e9 * tokens
+    assert est.training_flops < 0.5 * total  # not 6 x total params (46.7B)
+    assert est.flops_per_token == pytest.approx(6 * mixtral.active_params_b * 1e9)
+    # memory holds every expert: 16 bytes per total parameter, sharded over the node's 8 GPUs
+    assert est.params_b == mixtral.params_b
+    assert est.gpus == 8
+    assert est.memory.weights_gb == pytest.approx(mixtral.params_b * 1e9 * 2 / 8 / GB)
+    assert est.memory.gradients_gb == pytest.approx(mixtral.params_b * 1e9 * 2 / 8 / GB)
+    assert est.memory.optimizer_gb == pytest.approx(mixtral.params_b * 1e9 * 12 / 8 / GB)
+    assert est.trainable_params == mixtral.params_b * 1e9
+
+
+def test_own_hardware_uses_the_quote_and_the_site_pue(catalog):
+    hw_id = "workstation-1x-rtx-4090"
+    hw = catalog.local_hardware[hw_id]
+    gpu = catalog.gpus[hw.gpu_id]
+    quote, years = 3_000.0, 3.0
+
+    def estimate(pue):
+        return estimate_finetune(catalog, **job(method="qlora", vm_sku=None, hardware=hw_id,
+                                                purchase_usd_per_machine=quote, pue=pue,
+                                                amortization_years=years))
+
+    est = estimate(1.3)
+    hours = est.wall_clock_hours
+    by_kind = {line.kind: line for line in est.cost_lines}
+    hardware, power = by_kind["training"], by_kind["electricity"]
+    # the user's quote, written off per machine-hour over the amortisation years
+    assert hardware.unit_price_usd == pytest.approx(quote / (years * HOURS_PER_YEAR))
+    assert hardware.status == "input" and hardware.unit == "machine-hour"
+    assert hardware.price_key == hardware_key(hw_id).text()
+    assert hardware.quantity == pytest.approx(hours)
+    assert hardware.amount_usd == pytest.approx(hours * quote / (years * 8760))
+    assert est.cost_usd is not None  # the quote fills the catalog's missing price
+    assert FindingCode.PRICE_MISSING not in [f.code for f in est.findings]
+    # facility energy at the PUE given: (GPU TDP + host power) x PUE x hours
+    assert power.quantity == pytest.approx((gpu.tdp_w + hw.host_power_w) * 1.3 * hours / 1000)
+    assert power.price_key == electricity_key("eastus").text()
+    assert power.unit_price_usd == catalog.regions["eastus"].electricity_usd_per_kwh
+    doubled = {line.kind: line for line in estimate(2.6).cost_lines}["electricity"]
+    assert doubled.quantity == pytest.approx(2 * power.quantity)
+    assert doubled.amount_usd == pytest.approx(2 * power.amount_usd)
+    # the user's tariff beats the region's
+    tariff = estimate_finetune(catalog, **job(method="qlora", vm_sku=None, hardware=hw_id,
+                                              purchase_usd_per_machine=quote, pue=1.3,
+                                              electricity_usd_per_kwh=0.30))
+    line = {x.kind: x for x in tariff.cost_lines}["electricity"]
+    assert line.unit_price_usd == 0.30 and line.status == "input"
+    assert line.amount_usd == pytest.approx(power.quantity * 0.30)
 
 
 def test_bad_jobs_raise_typed_errors(catalog):

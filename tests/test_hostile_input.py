@@ -127,7 +127,9 @@ def test_json_output_has_no_nan(catalog):
          "target": {"kind": "azure", "vm_sku": "Standard_NC24ads_A100_v4"}}]})
     dumped = json.dumps(plan_scenario(scenario, catalog).model_dump(mode="json"),
                         allow_nan=False)
-    assert "does not fit" in dumped
+    [plan] = json.loads(dumped)["deployments"]
+    assert plan["fits"] is False and plan["fit"]["status"] == "does_not_fit"
+    assert "does_not_fit" in [f["code"] for f in plan["findings"]]
 
 
 @FUZZ

@@ -95,7 +95,8 @@ def test_missing_reservation_price_is_flagged_not_zero(catalog):
     assert plan.monthly_cost_usd is None
     assert plan.cost_lines[0].status == "missing" and plan.cost_lines[0].amount_usd is None
     assert plan.cost_lines[0].kind == "gpu_nodes"
-    assert plan.cost_lines[0].missing_reason in ("no_row", "flagged_missing")
+    # the snapshot has the row, flagged missing (no reservation price published)
+    assert plan.cost_lines[0].missing_reason == "flagged_missing"
     assert FindingCode.PRICE_MISSING in [f.code for f in plan.findings]
     assert plan.monthly_cost_known_usd > 0  # the AKS fee and system pool are still known
     assert plan.cost_per_million_output_tokens_usd is None
@@ -269,3 +270,26 @@ def test_spare_replica_slots_are_reported(catalog):
     assert plan.sizing.spare_replica_slots == 3 and plan.sizing.idle_gpus == 6
     note = finding_text(spare)
     assert note.startswith("3 spare replica slot(s)") and "6 idle GPU(s)" in note
+
+
+def test_amd_gpu_uses_the_rocm_profile_and_the_plan_carries_its_curve(catalog):
+    data = base(target={"kind": "azure", "vm_sku": "Standard_ND96isr_MI300X_v5",
+                        "region": "eastus", "pricing": "payg"}, engine="vllm")
+    data["workload"]["requests_per_day"] = 2_000_000
+    plan = plan_of(catalog, data).deployments[0]
+    assert plan.fits and plan.engine_profile == "vllm@rocm"
+    curve, choice = plan.batch_curve, plan.throughput
+    # the Capacity chart reads this curve: at the chosen batch it is the plan's own figure
+    assert curve.batch[choice.batch - 1] == choice.batch
+    assert curve.tpot_ms[choice.batch - 1] == pytest.approx(choice.tpot_ms, rel=1e-9)
+    assert curve.ttft_ms[choice.batch - 1] == pytest.approx(choice.ttft_ms, rel=1e-9)
+    assert len(curve.batch) == min(curve.memory_max_batch, curve.engine_max_batch)
+    assert "batch_curve" not in plan.model_dump()  # kept out of JSON exports
+
+
+def test_price_dates_span_the_snapshot(catalog):
+    result = plan_of(catalog, base())
+    assert result.oldest_price_date <= result.newest_price_date
+    dates = [row.as_of for row in catalog.prices if row.price_per_hour is not None]
+    assert result.oldest_price_date == min(dates)
+    assert result.newest_price_date == max(dates)

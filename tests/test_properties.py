@@ -5,7 +5,8 @@ from hypothesis import strategies as st
 
 from planner.physics.memory import memory_breakdown
 from planner.pipeline.plan import plan_scenario
-from planner.pricing.money import cost_line
+from planner.pricing.money import CostComponent, cost_line
+from planner.pricing.resolver import PriceResolver, vm_key
 from planner.scenario import scenario_from_dict
 
 SETTINGS = settings(max_examples=40, deadline=None,
@@ -62,9 +63,11 @@ def test_lower_precision_never_needs_more_memory(catalog, model_id, gpu_id, tp, 
 
 @SETTINGS
 @given(quantity=st.floats(0, 1e6), price=st.floats(0, 1e4), bump=st.floats(0, 1e4))
-def test_a_higher_price_never_lowers_cost(quantity, price, bump):
-    low = cost_line("x", quantity, "unit", price, "quoted", "k").monthly_usd
-    high = cost_line("x", quantity, "unit", price + bump, "quoted", "k").monthly_usd
+def test_a_higher_price_never_lowers_cost(catalog, quantity, price, bump):
+    key = vm_key("x", "eastus", "payg")
+    component = CostComponent("x", "gpu_nodes", "month", quantity, "unit", key)
+    low = cost_line(component, PriceResolver(catalog, overrides={key: price})).amount_usd
+    high = cost_line(component, PriceResolver(catalog, overrides={key: price + bump})).amount_usd
     assert high >= low
 
 

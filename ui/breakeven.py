@@ -125,7 +125,7 @@ def summarise(scenario: Scenario, data: Sweep, cost_fn: CostFn) -> list[PairSumm
 class PairBreakEven:
     """Break-evens of two deployments of a scenario over the dashboard's traffic grid.
 
-    ``kind`` is 'api' (``first`` self-hosted, ``second`` an API) or 'hosted' (two self-hosted
+    ``kind`` is 'vs_api' (``first`` self-hosted, ``second`` an API) or 'hosted' (two self-hosted
     deployments of different models)."""
 
     kind: str
@@ -141,7 +141,7 @@ def pairs_to_compare(scenario: Scenario) -> list[tuple[str, str, str]]:
     against each API, and each two self-hosted deployments of different models."""
     hosted = [d for d in scenario.deployments if is_self_hosted(d.target)]
     apis = [d for d in scenario.deployments if not is_self_hosted(d.target)]
-    pairs = [("api", h.label, a.label) for h in hosted for a in apis]
+    pairs = [("vs_api", h.label, a.label) for h in hosted for a in apis]
     pairs += [("hosted", x.label, y.label) for x, y in itertools.combinations(hosted, 2)
               if x.model != y.model]
     return pairs
@@ -183,7 +183,7 @@ def pair_text(p: PairBreakEven) -> str:
         return (f"{_b(winner)} is cheaper{per_token} than {_b(loser)} at every traffic from "
                 f"{_span(p.grid)}: no break-even in that range.")
     head, last = p.points[0], p.points[-1]
-    if p.kind == "api":
+    if p.kind == "vs_api":
         wins = [x for x in p.points if x.cheaper_above == p.first]
         if wins and last.cheaper_above == p.first:
             text = (f"self-hosting {_b(p.first)} beats {_b(p.second)} above "

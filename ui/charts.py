@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from planner.api import COST_KINDS, CostKind, DeploymentPlan, PlanResult
+from planner.api import (
+    COST_KINDS,
+    CostKind,
+    DeploymentPlan,
+    PlanResult,
+    difference,
+    known_usd_by_kind,
+)
 from ui.breakeven import PairSummary, Sweep
 from ui.format import compact, usd
 
@@ -65,13 +72,12 @@ def cost_breakdown(result: PlanResult) -> go.Figure:
     groups: dict[CostKind, list[float | None]] = {}
     hover: dict[CostKind, list[str]] = {}
     for i, plan in enumerate(result.deployments):
+        for g, amount in known_usd_by_kind(plan.cost_lines).items():
+            groups.setdefault(g, [None] * len(ticks))[i] = amount
         for line in plan.cost_lines:
-            g = line.kind
-            groups.setdefault(g, [None] * len(ticks))
-            hover.setdefault(g, [""] * len(ticks))
-            groups[g][i] = (groups[g][i] or 0.0) + (line.amount_usd or 0.0)
-            hover[g][i] += (f"{plain(line.name)}: {usd(line.amount_usd)}"
-                            f"{' (price missing)' if line.amount_usd is None else ''}<br>")
+            hover.setdefault(line.kind, [""] * len(ticks))[i] += (
+                f"{plain(line.name)}: {usd(line.amount_usd)}"
+                f"{' (price missing)' if line.amount_usd is None else ''}<br>")
     fig = go.Figure()
     for g in sorted(groups, key=COST_KINDS.index):
         fig.add_bar(name=KIND_NAMES[g], x=ticks, y=groups[g], marker_color=KIND_COLOURS[g],
@@ -412,10 +418,11 @@ def tornado(rows: list[Sensitivity], label: str) -> go.Figure:
         xs, hover = [], []
         for r in rows:
             cost = getattr(r, attr)
-            xs.append(None if cost is None else cost - base)
+            delta = difference(cost, base)
+            xs.append(delta)
             hover.append(f"{plain(r.input)} {plain(getattr(r, setting))}: "
                          + ("does not fit / misses the SLOs / unpriced" if cost is None
-                            else f"{usd(cost)}/month ({usd(cost - base)} vs today)"))
+                            else f"{usd(cost)}/month ({usd(delta)} vs today)"))
         fig.add_bar(y=names, x=xs, base=base, orientation="h", name=side, marker_color=colour,
                     customdata=hover, hovertemplate="%{customdata}<extra></extra>")
     grey, dark = {"size": 11, "color": "#9ca3af"}, {"size": 11, "color": "#374151"}

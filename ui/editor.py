@@ -261,13 +261,19 @@ def _api_label(catalog: Catalog, model_id: str) -> str:
     return f"{api.name} — {api.provider}"
 
 
-def _hosted(dep: dict[str, Any], catalog: Catalog) -> None:
+def _model_picker(dep: dict[str, Any], catalog: Catalog, label: str,
+                  name: Callable[[Catalog, str], str]) -> None:
+    """The option's model, among those its target kind serves."""
     i, kind = dep["id"], dep["kind"]
     ids = module_for(kind).model_ids(catalog)
     dep["models"][kind] = _bind(f"{i}.{_model_key(kind)}", dep["models"][kind],
-                                lambda k: st.selectbox("Hosted model", ids, key=k,
-                                                       format_func=lambda m: _api_label(catalog, m)),
+                                lambda k: st.selectbox(label, ids, key=k,
+                                                       format_func=lambda m: name(catalog, m)),
                                 options=ids, prefer=(drafts.DEFAULT_MODELS.get(kind),))
+
+
+def _hosted(dep: dict[str, Any], catalog: Catalog) -> None:
+    _model_picker(dep, catalog, "Hosted model", _api_label)
 
 
 def _target_fields(dep: dict[str, Any], catalog: Catalog, advanced: bool) -> None:
@@ -299,11 +305,7 @@ def _field_widget(key: str, field: Any, values: dict[str, Any], catalog: Catalog
 
 def _self_hosted(dep: dict[str, Any], catalog: Catalog) -> None:
     i, kind = dep["id"], dep["kind"]
-    model_ids = module_for(kind).model_ids(catalog)
-    dep["models"][kind] = _bind(f"{i}.{_model_key(kind)}", dep["models"][kind],
-                                lambda k: st.selectbox("Model", model_ids, key=k,
-                                                       format_func=lambda m: _model_label(catalog, m)),
-                                options=model_ids, prefer=(drafts.DEFAULT_MODELS.get(kind),))
+    _model_picker(dep, catalog, "Model", _model_label)
     for other in TARGET_KINDS:  # one open-weights model for every self-hosted kind
         if module_for(other).SELF_HOSTED:
             dep["models"][other] = dep["models"][kind]

@@ -37,6 +37,9 @@ MAX_OPTIONS = 500_000  # bound on the evaluated space; a larger request is refus
 RejectReason = Literal["below_quality_floor", "no_quality_score", "request_exceeds_context",
                        "precision_unsupported", "does_not_fit", "cannot_estimate", "slo_unmet",
                        "price_missing", "no_purchase_price"]
+FIT_REJECTION: dict[str, RejectReason] = {"does_not_fit": "does_not_fit",
+                                          "request_too_long": "request_exceeds_context",
+                                          "cannot_estimate": "cannot_estimate"}
 
 
 class SearchSpace(BaseModel):
@@ -172,15 +175,12 @@ def _azure_options(perf: pd.DataFrame, space: SearchSpace, catalog: Catalog,
     per_node = df["gpus_per_node"] // df["tp"]
     df = df.assign(nodes=np.ceil(df["replicas"] / per_node).astype(int), kind="azure")
     keys = df[["sku", "region", "plan", "nodes"]].drop_duplicates()
-    costs = {
-        key: _azure_cost(AzureTarget(vm_sku=key[0], region=key[1], pricing=key[2],
-                                     cluster_tier=space.cluster_tier,
-                                     system_nodes=space.system_nodes), int(key[3]),
-                         catalog, resolver)
-        for key in keys.itertuples(index=False, name=None)}
-    df["monthly_cost_usd"] = [costs[key] for key in df[["sku", "region", "plan", "nodes"]]
-                              .itertuples(index=False, name=None)]
-    return df
+    keys["monthly_cost_usd"] = [
+        _azure_cost(AzureTarget(vm_sku=sku, region=region, pricing=plan,
+                                cluster_tier=space.cluster_tier, system_nodes=space.system_nodes),
+                    int(nodes), catalog, resolver)
+        for sku, region, plan, nodes in keys.itertuples(index=False, name=None)]
+    return df.merge(keys, on=["sku", "region", "plan", "nodes"], how="left")
 
 
 def _azure_cost(target: AzureTarget, nodes: int, catalog: Catalog,
@@ -288,7 +288,7 @@ def _local_and_api(models: list[str], space: SearchSpace, workload: Workload, ca
                     plan = plan_deployment(dep, workload, catalog, profiles, resolver)
                     family = f"{model_id} on {hw.id}"
                     if not plan.fits:
-                        rejected[(f"{family} ({precision})", "does_not_fit")] += 1
+                        rejected[(f"{family} ({precision})", FIT_REJECTION[plan.fit.status])] += 1
                     elif not plan.throughput.meets_slo:
                         rejected[(f"{family} ({precision})", "slo_unmet")] += 1
                     elif plan.monthly_cost_usd is None:

@@ -18,6 +18,7 @@ import numpy as np
 from planner.catalog import Catalog
 from planner.physics.throughput import EngineProfile, load_profiles
 from planner.pipeline.plan import DeploymentPlan, plan_scenario
+from planner.pricing.money import difference
 from planner.registry import PLAN_NAMES
 from planner.scenario import Scenario
 from planner.targets import module_for
@@ -187,9 +188,8 @@ class Sensitivity:
     @property
     def swing_usd(self) -> float:
         """Spread between the two costs (0 when either is unknown)."""
-        if self.cost_low_usd is None or self.cost_high_usd is None:
-            return 0.0
-        return abs(self.cost_high_usd - self.cost_low_usd)
+        swing = difference(self.cost_high_usd, self.cost_low_usd)
+        return 0.0 if swing is None else abs(swing)
 
 
 def sensitivity(scenario: Scenario, label: str, catalog: Catalog,

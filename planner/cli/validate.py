@@ -9,7 +9,7 @@ measured, then the summary: median absolute percentage error, share of points wi
 could not be predicted with the reason. Errors in the JSON output are fractions (0.12 = 12 %).
 
 ``calibrate [--data FILE] [--out FILE] [--as-of DATE]`` refits the engine factors
-(planner/calibration.py: bounded least squares on log error, deterministic), cross-validates them
+(planner/physics/calibration.py: bounded least squares on log error, deterministic), cross-validates them
 (leave one source out) and writes ``data/benchmarks/engine_profiles.json``, which the planner reads
 through :func:`planner.physics.throughput.load_profiles` and the dashboard through
 :func:`planner.physics.throughput.throughput_accuracy`.

@@ -170,14 +170,22 @@ SUGGESTION_TEXT: dict[FitSuggestion, str] = {
 }
 
 
-def finetune_fit_text(est: FinetuneEstimate) -> str:
-    """Whether a fine-tuning job fits in memory, with its buckets, and what to try if not."""
+def finetune_need_text(est: FinetuneEstimate) -> str:
+    """What a fine-tuning job needs per GPU, by bucket, against what is usable."""
     m = est.memory
-    need = (f"{m.total_gb:.1f} GB per GPU (weights {m.weights_gb:.1f}, gradients "
+    return (f"{m.total_gb:.1f} GB per GPU (weights {m.weights_gb:.1f}, gradients "
             f"{m.gradients_gb:.1f}, optimizer {m.optimizer_gb:.1f}, adapters {m.adapters_gb:.1f}, "
             f"activations {m.activations_gb:.1f}, overhead {m.overhead_gb:.1f}) of "
             f"{m.usable_gb:.1f} GB usable on {est.gpus} GPU(s)")
+
+
+def finetune_suggestions_text(est: FinetuneEstimate) -> str:
+    """What to try when a job does not fit ('' when it fits)."""
+    return ", ".join(SUGGESTION_TEXT[s] for s in est.fit_suggestions)
+
+
+def finetune_fit_text(est: FinetuneEstimate) -> str:
+    """Whether a fine-tuning job fits in memory, with its buckets, and what to try if not."""
     if est.fits_memory:
-        return "fits: " + need
-    return ("does not fit: needs " + need + "; try "
-            + ", ".join(SUGGESTION_TEXT[s] for s in est.fit_suggestions))
+        return "fits: " + finetune_need_text(est)
+    return f"does not fit: needs {finetune_need_text(est)}; try {finetune_suggestions_text(est)}"

@@ -10,7 +10,7 @@ other requests' prefills; the prefills of concurrent requests are batched, so th
 of the weights.
 
 Efficiency factors live in :class:`EngineProfile`, one per serving engine. Their values are fitted
-to published measurements by ``python -m planner calibrate`` (see planner/calibration.py; checked by
+to published measurements by ``python -m planner calibrate`` (see planner/physics/calibration.py; checked by
 ``python -m planner validate``); every factor is physical (a share of a datasheet peak, a per-step
 overhead), never a per-point fudge.
 
@@ -309,9 +309,10 @@ def choose_batch(curve: ThroughputCurve, memory_max_batch: int, engine_max_batch
 
 def _choice_at(curve: ThroughputCurve, batch: int, limit: BatchLimit, meets_slo: bool,
                next_tpot_ms: float | None = None, next_ttft_ms: float | None = None) -> BatchChoice:
-    """The curve's figures at ``batch`` (1-based)."""
+    """The curve's figures at ``batch`` (1-based); built without re-validation (every field is a
+    number the model computed), since the advisor makes thousands."""
     i = batch - 1
-    return BatchChoice(
+    return BatchChoice.model_construct(
         batch=batch,
         limit=limit,
         meets_slo=meets_slo,

@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from planner.pricing.resolver import MissingReason, PriceKey, PriceResolver, PriceStatus
-from planner.units import TOKENS_PER_MILLION
+from planner.units import HOURS_PER_MONTH, TOKENS_PER_MILLION
 
 CostKind = Literal["gpu_nodes", "hardware", "electricity", "cluster", "system_nodes",
                    "input_tokens", "output_tokens", "training"]
@@ -106,6 +106,13 @@ def usd_by_kind(lines: Sequence[CostLine]) -> dict[CostKind, float | None]:
     return out
 
 
+def known_usd_by_kind(lines: Sequence[CostLine]) -> dict[CostKind, float]:
+    """Known amount per cost kind (lines without a price count 0 here: for stacking charts that
+    mark the missing ones), in COST_KINDS order."""
+    return {kind: known_usd([line for line in lines if line.kind == kind])
+            for kind in COST_KINDS if any(line.kind == kind for line in lines)}
+
+
 def per_million(amount_usd: float | None, tokens: float) -> float | None:
     """USD per 1M tokens when ``amount_usd`` buys ``tokens`` tokens (None if unknown or no tokens)."""
     if amount_usd is None or tokens <= 0:
@@ -135,3 +142,8 @@ def difference(amount_usd: float | None, baseline_usd: float | None) -> float | 
     if amount_usd is None or baseline_usd is None:
         return None
     return amount_usd - baseline_usd
+
+
+def monthly_from_hourly(price_usd_per_hour: float) -> float:
+    """A month (730 h) of an hourly price; works on numbers and arrays alike."""
+    return price_usd_per_hour * HOURS_PER_MONTH

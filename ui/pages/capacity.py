@@ -26,7 +26,7 @@ LIMIT_WORDS = {"memory": "memory bound", "tpot_slo": "SLO bound", "ttft_slo": "S
                "engine_cap": "engine cap", "unmet": "SLO unmet", "given": "batch given"}
 
 
-def batch_reason_text(plan: DeploymentPlan) -> str:
+def batch_limit_phrase(plan: DeploymentPlan) -> str:
     """What limited the batch, in one Markdown phrase (from the batch choice's ``limit``)."""
     t = plan.throughput
     if t is None:
@@ -70,7 +70,7 @@ def _batch(plan: DeploymentPlan, scenario: Scenario) -> None:
         return
     w = scenario.workload
     st.subheader("Batch and latency", anchor=False)
-    st.markdown(f"Each replica runs **{t.batch} concurrent requests**: {batch_reason_text(plan)}")
+    st.markdown(f"Each replica runs **{t.batch} concurrent requests**: {batch_limit_phrase(plan)}")
     with st.container(horizontal=True):
         ok_tpot = "✓" if t.tpot_ms <= w.tpot_slo_ms else "✗"
         ok_ttft = "✓" if t.ttft_ms <= w.ttft_slo_ms else "✗"

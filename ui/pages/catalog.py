@@ -15,9 +15,15 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from planner.catalog import PRICES_FILE, PRICING_PLANS, Catalog, Row, default_data_dir
-from planner.pricing import azure_api as ap
-from planner.units import HOURS_PER_MONTH
+from planner.api import (
+    PRICES_FILE,
+    PRICING_PLANS,
+    Catalog,
+    Row,
+    default_data_dir,
+    monthly_from_hourly,
+)
+from planner.api import price_refresh as ap
 from ui import cached
 from ui.format import escape_md
 
@@ -193,7 +199,7 @@ def prices_tab(cat: Catalog) -> None:
         gpus = [cat.skus[s].gpu_count for s in df["sku"]]
         df.insert(4, "gpus", gpus)
         df.insert(6, "per GPU-hour", df["price_per_hour"] / df["gpus"])
-        df.insert(7, "per month (730 h)", df["price_per_hour"] * HOURS_PER_MONTH)
+        df.insert(7, "per month (730 h)", monthly_from_hourly(df["price_per_hour"]))
     show_table(df, "prices", config={
         "price_per_hour": st.column_config.NumberColumn("per hour", format="$%.3f"),
         "per GPU-hour": st.column_config.NumberColumn(format="$%.3f"),
@@ -262,7 +268,7 @@ def run_refresh(regions: list[str], cat: Catalog) -> dict:
     return success_outcome(result, out)
 
 
-FAILURE_LABELS = {"offline": "Offline", "api": "The API gave no usable prices",
+FAILURE_LABELS = {"offline": "Offline", "bad_response": "The API gave no usable prices",
                   "read-only": "Cannot write the snapshot", "unwritable": "Cannot write the snapshot",
                   "invalid": "Refresh failed"}
 
@@ -275,7 +281,7 @@ def failure_outcome(failure: ap.RefreshFailure, out: Path, snapshot: str) -> dic
         return {"kind": "offline",
                 "text": f"Offline: the Azure Retail Prices API could not be reached ({exc}); "
                         f"using {snapshot}."}
-    if failure.kind == "api":
+    if failure.kind == "bad_response":
         return {"kind": "failed",
                 "text": f"The refresh failed: the Azure Retail Prices API did not give usable "
                         f"prices ({exc}); using {snapshot}."}

@@ -65,7 +65,7 @@ def _card(plan: DeploymentPlan, result: PlanResult) -> None:
         if plan.gpus is not None:
             lines.append(f"{plan.gpus} GPU{'s' if plan.gpus != 1 else ''} on {plan.nodes} "
                          f"node{'s' if plan.nodes != 1 else ''} · {plan.replicas} × TP{plan.tp}")
-        elif plan.target_kind == "api":
+        elif plan.fit.status == "hosted":
             lines.append("hosted: no GPUs to run")
         if plan.energy_kwh_per_month is not None:
             co2 = ("" if plan.co2_kg_per_month is None

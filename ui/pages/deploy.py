@@ -19,7 +19,8 @@ from planner.api import (
     Scenario,
     describe_target,
     finding_text,
-    finetune_fit_text,
+    finetune_need_text,
+    finetune_suggestions_text,
     hardware_of,
     is_self_hosted,
     module_for,
@@ -223,13 +224,12 @@ def _inputs(dep: Deployment, where: dict, catalog: Catalog) -> dict:
 
 def _memory(est: FinetuneEstimate) -> None:
     mem = est.memory
-    reason = finetune_fit_text(est)
+    need = finetune_need_text(est)
     if est.fits_memory:
-        st.success(f"**Fits in GPU memory**: {escape_md(reason.removeprefix('fits: '))}.",
-                   icon=":material/check_circle:")
+        st.success(f"**Fits in GPU memory**: {escape_md(need)}.", icon=":material/check_circle:")
     else:
-        st.error(f"**Does not fit in GPU memory**: "
-                 f"{escape_md(reason.removeprefix('does not fit: '))}.", icon=":material/block:")
+        st.error(f"**Does not fit in GPU memory**: needs {escape_md(need)}; try "
+                 f"{escape_md(finetune_suggestions_text(est))}.", icon=":material/block:")
     rows = [("Weights", mem.weights_gb), ("Gradients", mem.gradients_gb),
             ("Optimizer states", mem.optimizer_gb), ("Adapters (+ their optimizer)", mem.adapters_gb),
             ("Activations", mem.activations_gb), ("Framework overhead", mem.overhead_gb),

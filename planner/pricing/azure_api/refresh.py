@@ -320,7 +320,7 @@ QueryProgress = Callable[[int, int, int], None]
 """``progress(pages, items, queries)``: running totals after each fetched page, and the number of
 first-page queries the refresh sends (a query's answer may span several pages)."""
 
-FailureKind = Literal["offline", "api", "read-only", "unwritable", "invalid"]
+FailureKind = Literal["offline", "bad_response", "read-only", "unwritable", "invalid"]
 
 READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 """OS error numbers meaning the snapshot's folder cannot be written here."""
@@ -345,7 +345,7 @@ def failure_kind(error: PlannerError | OSError) -> FailureKind:
     if isinstance(error, PriceApiConnectionError):
         return "offline"
     if isinstance(error, PriceApiError):
-        return "api"
+        return "bad_response"
     if isinstance(error, OSError):
         return "read-only" if error.errno in READ_ONLY_ERRNOS else "unwritable"
     return "invalid"
