@@ -102,7 +102,7 @@ def cost_components(target: LocalTarget, usage: NodeUsage, catalog: Catalog,
     facility energy at the site's electricity tariff."""
     kind = "hardware" if usage.purpose == "serving" else "training"
     return [
-        CostComponent(f"Hardware ({target.hardware}, straight-line over "
+        CostComponent(f"Hardware ({catalog.local_hardware[target.hardware].name}, straight-line over "
                       f"{target.amortization_years:g} years)", kind, usage.period,
                       usage.nodes * usage.hours, "machine-hour", hardware_key(target.hardware),
                       price_scale=1 / (target.amortization_years * HOURS_PER_YEAR)),
