@@ -100,6 +100,3 @@ def finding(code: FindingCode, *, status: FindingStatus = "estimate", source: st
         raise TypeError(f"finding {code} takes values {spec.values}, got {tuple(values)}")
     return Finding(code=code, severity=spec.severity, values=values, status=status, source=source)
 
-
-def has_code(findings: list[Finding], code: FindingCode) -> bool:
-    return any(f.code == code for f in findings)

@@ -96,16 +96,6 @@ def known_usd(lines: Sequence[CostLine]) -> float:
     return sum(line.amount_usd for line in lines if line.amount_usd is not None)
 
 
-def usd_by_kind(lines: Sequence[CostLine]) -> dict[CostKind, float | None]:
-    """Amount per cost kind (None where any line of that kind is unknown), in COST_KINDS order."""
-    out: dict[CostKind, float | None] = {}
-    for kind in COST_KINDS:
-        of_kind = [line for line in lines if line.kind == kind]
-        if of_kind:
-            out[kind] = total_usd(of_kind)
-    return out
-
-
 def known_usd_by_kind(lines: Sequence[CostLine]) -> dict[CostKind, float]:
     """Known amount per cost kind (lines without a price count 0 here: for stacking charts that
     mark the missing ones), in COST_KINDS order."""

@@ -67,12 +67,8 @@ def is_self_hosted(target: Any) -> bool:
     return module_for(target).SELF_HOSTED
 
 
-def self_hosted_kinds() -> tuple[str, ...]:
-    return tuple(kind for kind, m in MODULES.items() if m.SELF_HOSTED)
-
-
 __all__ = [
     "MODULES", "TARGET_KINDS", "TARGET_TITLES", "ApiTarget", "AzureTarget", "EditorField",
     "Hardware", "LinkSpec", "LocalTarget", "NodeUsage", "Site", "Target", "TargetModule",
-    "TokenUsage", "is_self_hosted", "module_for", "self_hosted_kinds",
+    "TokenUsage", "is_self_hosted", "module_for",
 ]
