@@ -11,10 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-Precision = Literal["fp16", "bf16", "fp8", "int8", "int4"]
+Precision = Literal["fp16", "bf16", "fp8", "int8", "int4", "mxfp4", "nvfp4"]
 PRECISIONS: tuple[Precision, ...] = get_args(Precision)
 # weight-only quantisation formats (GPTQ/AWQ, GGUF Q8_0/Q4_*): stored narrow, computed in 16-bit
 WEIGHT_ONLY_PRECISIONS: tuple[Precision, ...] = ("int8", "int4")
+# 4-bit floating formats with block scales: native on Blackwell tensor cores; MXFP4 also runs
+# elsewhere through dequantising kernels (computed in 16-bit, like int4)
+FP4_PRECISIONS: tuple[Precision, ...] = ("mxfp4", "nvfp4")
 
 KvDtype = Literal["fp16", "fp8"]
 KV_DTYPES: tuple[KvDtype, ...] = get_args(KvDtype)

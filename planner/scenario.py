@@ -185,8 +185,10 @@ def gpu_runs_precision(native: tuple[str, ...], precision: str) -> bool:
     """Whether a GPU can serve weights in ``precision``.
 
     Native precisions run directly. int8 and int4 weight-only quantisation (GPTQ/AWQ-style, compute
-    in 16-bit) also runs on any GPU that has a 16-bit format, so it is allowed everywhere.
+    in 16-bit) also runs on any GPU with a 16-bit format, and so does MXFP4 (vLLM's and
+    TensorRT-LLM's dequantising MoE kernels on Hopper and Ampere); NVFP4 needs FP4 tensor cores.
     """
     if precision in native:
         return True
-    return precision in WEIGHT_ONLY_PRECISIONS and bool({"fp16", "bf16"} & set(native))
+    dequantised = (*WEIGHT_ONLY_PRECISIONS, "mxfp4")
+    return precision in dequantised and bool({"fp16", "bf16"} & set(native))

@@ -36,6 +36,7 @@ from planner.catalog import PriceRow, load_rows
 from planner.cli import main as cli_main
 from planner.errors import PlannerError, PriceApiError
 from planner.pricing import azure_api as ap
+from planner.pricing.azure_api.snapshot import row_to_csv
 
 DATA = Path(__file__).resolve().parent / "data" / "azure_prices"
 REPO = Path(__file__).resolve().parent.parent
@@ -958,3 +959,24 @@ def test_price_api_errors_are_planner_errors() -> None:
     for error in (ap.PriceQueryError, ap.PriceApiHttpError, ap.PriceApiConnectionError,
                   ap.PriceApiResponseError, ap.PriceApiPagingError, ap.EmptyPriceResultError):
         assert issubclass(error, PriceApiError)
+
+
+def _price(sku: str, region: str, plan: str, price: float, source: str) -> PriceRow:
+    return PriceRow(sku=sku, region=region, plan=plan, currency="USD", price_per_hour=price,
+                    status="quoted", source=source, as_of=TODAY)
+
+
+def test_a_returned_key_outside_the_queried_scope_replaces_its_row_never_duplicates() -> None:
+    """A page can carry items of a size another query group asked for (found when the catalog
+    grew past one group of sizes): the refreshed price replaces the old row, once."""
+    old = [_price("Standard_NC40ads_H100_v5", "eastus", "payg", 6.98, "old"),
+           _price("Standard_NC24ads_A100_v4", "eastus", "payg", 3.673, "old")]
+    raw = [row_to_csv(row) for row in old]
+    fresh = [_price("Standard_NC40ads_H100_v5", "eastus", "payg", 7.35, "api")]
+    merged = ap.merge_snapshot(old, raw, fresh, scope={("Standard_NC24ads_A100_v4", "eastus")},
+                               plans=["payg"])
+    keys = [(e.key if isinstance(e, PriceRow) else (e["sku"], e["region"], e["plan"]))
+            for e in merged.entries]
+    assert keys.count(("Standard_NC40ads_H100_v5", "eastus", "payg")) == 1
+    [h100] = [e for e in merged.entries if isinstance(e, PriceRow)]
+    assert h100.price_per_hour == 7.35 and not merged.added

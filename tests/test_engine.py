@@ -79,7 +79,8 @@ def test_tp_must_divide_attention_and_kv_heads(catalog):
 def test_memory_buckets_add_up(catalog):
     m, gpu = catalog.models["llama-3-8b"], catalog.gpus["a100-80gb-pcie"]
     mem = memory_breakdown(m, gpu, "fp16", tp=2, context_tokens=8192)
-    assert mem.usable_gb == pytest.approx(80 * USABLE_MEMORY_FRACTION)
+    # the card exposes 81,920 MiB (nvidia-smi on A100 80GB PCIe; data/gpus.csv), not 80 x 10^9 B
+    assert mem.usable_gb == pytest.approx(81_920 * 2**20 / 1e9 * USABLE_MEMORY_FRACTION)
     assert mem.weights_gb == pytest.approx(16.06 * 1.02 / 2, rel=1e-3)
     assert mem.comm_buffers_gb > 0  # NCCL buffers only when tensor-parallel
     assert memory_breakdown(m, gpu, "fp16", tp=1).comm_buffers_gb == 0

@@ -88,11 +88,36 @@ class ModelSpec(Row):
     head_dim: int = Field(gt=0)
     vocab_size: int = Field(gt=0)
     max_context_tokens: int = Field(gt=0)
-    experts: int = Field(default=1, gt=0, description="MoE experts per layer (1 = dense)")
+    experts: int = Field(default=1, gt=0, description="MoE routed experts per layer (1 = dense)")
     experts_per_token: int = Field(default=1, gt=0, description="MoE experts routed per token")
+    shared_experts: int = Field(default=0, ge=0, description="MoE experts every token uses")
+    # multi-head latent attention (DeepSeek): the KV cache holds one latent of kv_lora_rank plus
+    # a rotary key of qk_rope_head_dim per token and layer, shared by all heads
+    kv_lora_rank: int | None = Field(default=None, gt=0)
+    qk_rope_head_dim: int | None = Field(default=None, gt=0)
+    # local attention: ``local_layers`` of the layers attend only to the last ``sliding_window``
+    # tokens (sliding) or to their own chunk of that many tokens (chunked, Llama 4)
+    sliding_window: int | None = Field(default=None, gt=0)
+    local_layers: int = Field(default=0, ge=0)
+    local_attention: Literal["sliding", "chunked"] = "sliding"
+    # layers whose state does not grow with context (linear attention / state-space), and the
+    # per-request state they keep in all, bytes at 16-bit
+    linear_attention_layers: int = Field(default=0, ge=0)
+    state_bytes_per_request: float | None = Field(default=None, ge=0)
+    tie_word_embeddings: bool = False
+    vision_params_b: float | None = Field(
+        default=None, ge=0, description="vision tower, billions; counted in params_b (served), "
+        "not in active_params_b (generation does not run it)")
+    weight_format: str = Field(default="", description="how the vendor ships the weights, e.g. "
+                               "'mxfp4-experts' (MoE experts in MXFP4, the rest bf16)")
+    release_date: str = Field(default="", pattern=r"^(\d{4}-\d{2}(-\d{2})?)?$",
+                              description="first public release, YYYY-MM[-DD]")
     license: str
+    license_osi: bool | None = Field(default=None, description="an OSI-approved open licence")
     mmlu_5shot: float | None = Field(default=None, ge=0, le=100)
     mmlu_source: str = ""
+    mmlu_pro: float | None = Field(default=None, ge=0, le=100)
+    mmlu_pro_source: str = ""
 
     @model_validator(mode="after")
     def _check_architecture(self) -> ModelSpec:
@@ -104,10 +129,22 @@ class ModelSpec(Row):
             raise ValueError("active_params_b cannot exceed params_b")
         if self.experts_per_token > self.experts:
             raise ValueError("experts_per_token cannot exceed experts")
-        if self.experts == 1 and self.active_params_b != self.params_b:
-            raise ValueError("a dense model (experts = 1) has active_params_b = params_b")
-        if self.mmlu_5shot is not None and not self.mmlu_source.strip():
-            raise ValueError("mmlu_5shot needs mmlu_source")
+        text_params = self.params_b - (self.vision_params_b or 0.0)
+        if self.experts == 1 and abs(self.active_params_b - text_params) > 1e-4:
+            raise ValueError("a dense model (experts = 1) has active_params_b = params_b less "
+                             "its vision tower")
+        if (self.kv_lora_rank is None) != (self.qk_rope_head_dim is None):
+            raise ValueError("multi-head latent attention needs kv_lora_rank and qk_rope_head_dim")
+        if self.local_layers and self.sliding_window is None:
+            raise ValueError("local_layers need a sliding_window")
+        if self.local_layers + self.linear_attention_layers > self.layers:
+            raise ValueError("local and linear-attention layers cannot exceed layers")
+        if self.linear_attention_layers and self.state_bytes_per_request is None:
+            raise ValueError("linear_attention_layers need state_bytes_per_request")
+        for score, source in ((self.mmlu_5shot, self.mmlu_source),
+                              (self.mmlu_pro, self.mmlu_pro_source)):
+            if score is not None and not source.strip():
+                raise ValueError("a quality score needs its source")
         return self
 
 
@@ -135,14 +172,21 @@ class GpuSpec(Row):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
     name: str
     vendor: str
-    mem_gb: float = Field(gt=0, description="device memory, GB (10^9 bytes)")
+    mem_gb: float = Field(gt=0, description="device memory as marketed, GB (10^9 bytes)")
+    mem_exposed_mib: float | None = Field(
+        default=None, gt=0, description="memory the driver exposes, MiB (nvidia-smi / engine logs)")
     mem_bandwidth_gb_per_s: float = Field(gt=0)
     fp16_tflops: float | None = Field(default=None, gt=0)
     fp8_tflops: float | None = Field(default=None, gt=0)
+    fp4_tflops: float | None = Field(default=None, gt=0, description="dense FP4 (Blackwell)")
     int8_tops: float | None = Field(default=None, gt=0)
     tdp_w: float | None = Field(default=None, gt=0)
     idle_w: float | None = Field(default=None, gt=0)
     native_precisions: tuple[Precision, ...]
+    interconnect: Literal["nvlink", "pcie", "xgmi", "unified"] | None = Field(
+        default=None, description="how GPUs of one node talk for tensor parallelism")
+    interconnect_gb_per_s: float | None = Field(
+        default=None, gt=0, description="per-GPU link bandwidth, GB/s, one direction")
 
     @field_validator("native_precisions", mode="before")
     @classmethod

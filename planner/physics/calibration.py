@@ -316,7 +316,9 @@ def setup_for(m: Measurement, catalog: Catalog) -> Setup | str:
         return f"no compute peak: {gpu.name} has no published tensor FLOPS, so prefill is unknown"
     kv_dtype = "fp8" if m.engine == "tensorrt-llm" and m.precision == "fp8" else "fp16"
     pipeline = m.engine == "llama.cpp" and m.gpu_count > m.tp
-    mem_gpu = gpu.model_copy(update={"mem_gb": gpu.mem_gb * m.gpu_count}) if pipeline else gpu
+    pooled = {"mem_gb": gpu.mem_gb * m.gpu_count, "mem_exposed_mib": (
+        gpu.mem_exposed_mib * m.gpu_count if gpu.mem_exposed_mib is not None else None)}
+    mem_gpu = gpu.model_copy(update=pooled) if pipeline else gpu
     if pipeline:
         notes.append(f"layer split over {m.gpu_count} GPUs: pooled memory, one GPU's bandwidth")
     mem = memory_breakdown(model, mem_gpu, m.precision, m.tp, kv_dtype, inp + out)

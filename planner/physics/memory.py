@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from planner.catalog import GpuSpec, ModelSpec
-from planner.physics.quantities import kv_cache_bytes_per_token, model_weight_bytes
+from planner.physics.quantities import (
+    kv_cache_bytes,
+    kv_cache_bytes_per_token,
+    kv_splits_over_tp,
+    model_weight_bytes,
+)
 from planner.registry import TP_DEGREES
 from planner.units import GB, GIB
 
@@ -26,6 +31,15 @@ WEIGHT_LOAD_FACTOR = 1.02
 NCCL_GIB_PER_GPU_TP = 2.0
 # vLLM's default gpu_memory_utilization is 0.9: the share of device memory the server may use.
 USABLE_MEMORY_FRACTION = 0.90
+MIB = 2**20
+
+
+def device_memory_gb(gpu: GpuSpec) -> float:
+    """Memory the GPU exposes to the server, GB (10^9 bytes): the driver's figure in MiB where the
+    catalog has it (an "80 GB" part exposes 79,647-81,920 MiB), else the marketed size."""
+    if gpu.mem_exposed_mib is not None:
+        return gpu.mem_exposed_mib * MIB / GB
+    return gpu.mem_gb
 
 
 
@@ -50,42 +64,53 @@ class MemoryBreakdown:
     runtime_overhead_gb: float
     comm_buffers_gb: float
     kv_budget_gb: float
-    kv_bytes_per_token_per_gpu: float
+    kv_bytes_per_token_per_gpu: float  # one more token of a long context (global layers)
     context_tokens: int
     full_context_kv_gb: float
+    model: ModelSpec
+    kv_dtype: str
+    kv_shards: int  # GPUs the KV cache is split over: TP for KV heads, 1 for an MLA latent
 
     @property
     def fits(self) -> bool:
         """Weights, overheads and the KV cache of one full-context request fit."""
         return self.kv_budget_gb >= self.full_context_kv_gb
 
+    def request_kv_bytes_per_gpu(self, tokens_per_request: float) -> float:
+        """KV cache one request of ``tokens_per_request`` tokens holds on each GPU, bytes."""
+        return float(kv_cache_bytes(self.model, tokens_per_request, self.kv_dtype)) / self.kv_shards
+
     def max_batch(self, tokens_per_request: int) -> int:
         """Concurrent requests of ``tokens_per_request`` tokens whose KV cache fits."""
         if self.kv_budget_gb <= 0:
             return 0
-        return int(self.kv_budget_gb * GB // (self.kv_bytes_per_token_per_gpu * tokens_per_request))
+        return int(self.kv_budget_gb * GB // self.request_kv_bytes_per_gpu(tokens_per_request))
 
 
 def memory_breakdown(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
                      kv_dtype: str = "fp16", context_tokens: int | None = None) -> MemoryBreakdown:
     """Memory per GPU when the model is split over ``tp`` GPUs."""
     ctx = context_tokens or model.max_context_tokens
-    usable = gpu.mem_gb * USABLE_MEMORY_FRACTION
+    device = device_memory_gb(gpu)
+    usable = device * USABLE_MEMORY_FRACTION
     w = model_weight_bytes(model, precision) * WEIGHT_LOAD_FACTOR / tp / GB
     runtime = (ACTIVATION_GIB_PER_GPU + NON_TORCH_GIB_PER_GPU) * GIB / GB
     comm = NCCL_GIB_PER_GPU_TP * GIB / GB if tp > 1 else 0.0
-    kv_per_gpu = kv_cache_bytes_per_token(model, kv_dtype) / tp
+    shards = tp if kv_splits_over_tp(model) else 1
     return MemoryBreakdown(
         tp=tp,
-        gpu_mem_gb=gpu.mem_gb,
+        gpu_mem_gb=device,
         usable_gb=usable,
         weights_gb=w,
         runtime_overhead_gb=runtime,
         comm_buffers_gb=comm,
         kv_budget_gb=usable - w - runtime - comm,
-        kv_bytes_per_token_per_gpu=kv_per_gpu,
+        kv_bytes_per_token_per_gpu=kv_cache_bytes_per_token(model, kv_dtype) / shards,
         context_tokens=ctx,
-        full_context_kv_gb=kv_per_gpu * ctx / GB,
+        full_context_kv_gb=float(kv_cache_bytes(model, ctx, kv_dtype)) / shards / GB,
+        model=model,
+        kv_dtype=kv_dtype,
+        kv_shards=shards,
     )
 
 

@@ -38,10 +38,11 @@ from planner.errors import CannotEstimateError
 from planner.physics.memory import MemoryBreakdown
 from planner.physics.quantities import (
     attention_flops_per_token,
-    kv_cache_bytes_per_token,
+    kv_cache_bytes,
+    kv_splits_over_tp,
     weight_bytes_read,
 )
-from planner.registry import ENGINES, WEIGHT_ONLY_PRECISIONS
+from planner.registry import ENGINES, FP4_PRECISIONS, WEIGHT_ONLY_PRECISIONS
 from planner.units import GB
 
 
@@ -66,9 +67,10 @@ class EngineProfile:
     allreduce_gb_per_s: float | None = None
     allreduce_latency_us: float = 0.0
 
-    def weight_bandwidth_efficiency(self, precision: str) -> float:
-        """Share of peak bandwidth at which weights of ``precision`` are read."""
-        if precision in WEIGHT_ONLY_PRECISIONS and self.quantized_bandwidth_efficiency is not None:
+    def weight_bandwidth_efficiency(self, weight_only: bool) -> float:
+        """Share of peak bandwidth at which weights are read (``weight_only``: stored narrow and
+        dequantised on the fly)."""
+        if weight_only and self.quantized_bandwidth_efficiency is not None:
             return self.quantized_bandwidth_efficiency
         return self.bandwidth_efficiency
 
@@ -136,11 +138,20 @@ def throughput_accuracy(path: Path = CALIBRATION_FILE) -> dict | None:
 
 
 def peak_tflops(gpu: GpuSpec, precision: str) -> float | None:
-    """Dense tensor TFLOPS used for ``precision``: fp8 on fp8 hardware, otherwise 16-bit
-    (int8/int4 weight-only quantisation dequantises and computes in 16-bit)."""
+    """Dense tensor TFLOPS used for ``precision``: fp8 on fp8 hardware, FP4 formats on hardware
+    that runs them natively (Blackwell), otherwise 16-bit (weight-only formats dequantise and
+    compute in 16-bit)."""
     if precision == "fp8" and gpu.fp8_tflops:
         return gpu.fp8_tflops
+    if precision in FP4_PRECISIONS and precision in gpu.native_precisions and gpu.fp4_tflops:
+        return gpu.fp4_tflops
     return gpu.fp16_tflops
+
+
+def weight_only_on(gpu: GpuSpec, precision: str) -> bool:
+    """Whether ``precision`` weights are dequantised to 16-bit on this GPU (not run natively)."""
+    return precision in WEIGHT_ONLY_PRECISIONS or (
+        precision in FP4_PRECISIONS and precision not in gpu.native_precisions)
 
 
 def tp_slowdown(profile: EngineProfile, tp: int) -> float:
@@ -220,8 +231,11 @@ def throughput_curve(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
     slow = tp_slowdown(profile, tp)
     batch = np.arange(1, max(1, max_batch) + 1, dtype=float)
 
-    read_s_per_byte = 1 / tp / (bytes_per_s * profile.bandwidth_efficiency)
-    weight_read_s_per_byte = 1 / tp / (bytes_per_s * profile.weight_bandwidth_efficiency(precision))
+    # an MLA latent is held whole on every GPU; KV heads are split over the TP group
+    kv_read_s_per_byte = 1 / (tp if kv_splits_over_tp(model) else 1) / (
+        bytes_per_s * profile.bandwidth_efficiency)
+    weight_read_s_per_byte = 1 / tp / (
+        bytes_per_s * profile.weight_bandwidth_efficiency(weight_only_on(gpu, precision)))
     # decode: average context over the output is input + output / 2
     ctx = input_tokens + output_tokens / 2
     # weight GEMMs: the longer of reading the weights and computing 2 x active params per token
@@ -231,8 +245,8 @@ def throughput_curve(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
                         / (flops_per_s * profile.compute_efficiency))
     # attention kernels read the batch's KV cache; they run between the GEMMs, so their time
     # adds to the GEMMs' rather than hiding under their compute
-    kv_bytes = batch * ctx * kv_cache_bytes_per_token(model, kv_dtype)
-    attention_s = np.maximum(kv_bytes * read_s_per_byte,
+    kv_bytes = batch * kv_cache_bytes(model, ctx, kv_dtype)
+    attention_s = np.maximum(kv_bytes * kv_read_s_per_byte,
                              batch * attention_flops_per_token(model, ctx) / tp
                              / (flops_per_s * profile.compute_efficiency))
     comm_latency_s, comm_s_per_token = allreduce_cost(model, profile, tp)

@@ -72,7 +72,8 @@ def merge_snapshot(
     ``scope`` holds the (sku, region) pairs the refresh covered and ``plans`` the plans it could
     produce. Old rows outside the scope are kept verbatim. Inside it, a returned key replaces the
     old row; a key the API no longer returns is removed if it was ``quoted`` and kept if it was
-    ``missing`` or ``estimated`` (those never came from the API).
+    ``missing`` or ``estimated`` (those never came from the API). A returned key replaces its old
+    row wherever the refresh looked, so no key is ever written twice.
     """
     plan_set = set(plans)
     fresh = {row.key: row for row in new_rows}
@@ -83,7 +84,9 @@ def merge_snapshot(
     updated = kept = 0
     for old, raw in zip(old_rows, old_raw, strict=True):
         in_scope = (old.sku, old.region) in scope and old.plan in plan_set
-        new = fresh.pop(old.key, None) if in_scope else None
+        # a key the API returned replaces the old row even outside the queried scope (a page may
+        # carry items of sizes another query asked for): a snapshot never holds a key twice
+        new = fresh.pop(old.key, None)
         if new is None:
             if in_scope and old.status == "quoted":
                 removed.append(old)
