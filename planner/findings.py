@@ -44,6 +44,7 @@ class FindingCode(StrEnum):
     MULTI_NODE_TRAINING = "multi_node_training"
     QLORA_VENDOR_UNCONFIRMED = "qlora_vendor_unconfirmed"
     NO_TRAINING_PEAK = "no_training_peak"
+    QUALITY_NOT_MEASURED = "quality_not_measured"
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ CODES: dict[FindingCode, CodeSpec] = {
     C.MULTI_NODE_TRAINING: CodeSpec("info", ("units",)),
     C.QLORA_VENDOR_UNCONFIRMED: CodeSpec("warning", ("gpu",)),
     C.NO_TRAINING_PEAK: CodeSpec("critical", ("gpu",)),
+    C.QUALITY_NOT_MEASURED: CodeSpec("info", ("model", "precision", "mmlu_5shot_16bit")),
 }
 
 

@@ -190,5 +190,6 @@ def gpu_runs_precision(native: tuple[str, ...], precision: str) -> bool:
     """
     if precision in native:
         return True
-    dequantised = (*WEIGHT_ONLY_PRECISIONS, "mxfp4")
-    return precision in dequantised and bool({"fp16", "bf16"} & set(native))
+    if precision == "mxfp4":  # the dequantising MXFP4 kernels need Ampere or newer (bf16 GPUs)
+        return "bf16" in native
+    return precision in WEIGHT_ONLY_PRECISIONS and bool({"fp16", "bf16"} & set(native))

@@ -101,12 +101,14 @@ def test_kaito_yaml_parses_and_names_the_sku(deploy, catalog):
     blocks = [c for c in deploy.code if c.language == "yaml"]
     assert len(blocks) == 2  # SLM and LLM, the Azure options
     manifest = yaml.safe_load(blocks[0].value)
-    assert manifest["kind"] == "Workspace" and manifest["apiVersion"] == "kaito.sh/v1beta1"
-    assert manifest["resource"]["instanceType"] == "Standard_NC24ads_A100_v4"
-    assert manifest["resource"]["count"] == plan.nodes
-    assert manifest["inference"]["preset"]["name"] == "phi-3-mini-4k-instruct"
+    # the SLM runs two replicas: an InferenceSet (kaito.sh/v1beta1) of two Workspaces
+    assert manifest["kind"] == "InferenceSet" and manifest["apiVersion"] == "kaito.sh/v1beta1"
+    template = manifest["spec"]["template"]
+    assert template["resource"]["instanceType"] == "Standard_NC24ads_A100_v4"
+    assert manifest["spec"]["replicas"] == plan.replicas
+    assert template["inference"]["preset"]["name"] == "phi-3-mini-4k-instruct"
     big = yaml.safe_load(blocks[1].value)
-    assert big["resource"]["instanceType"] == "Standard_ND96isr_H100_v5"
+    assert big["spec"]["template"]["resource"]["instanceType"] == "Standard_ND96isr_H100_v5"
     commands = [c.value for c in deploy.code if c.language == "bash"]
     assert "--node-vm-size Standard_NC24ads_A100_v4" in commands[0]
     assert f"--node-count {plan.nodes}" in commands[0]
@@ -117,7 +119,7 @@ def test_kaito_yaml_parses_and_names_the_sku(deploy, catalog):
 def test_export_warnings_are_shown(deploy):
     warnings = "\n".join(w.value for w in deploy.warning).replace("\\", "")
     assert "KAITO has no preset for Meta Llama 3 70B" in warnings  # LLM
-    assert "resource.count is the plan's 2 node(s) for 2 replicas" in warnings  # count semantics
+    assert "resource.count" not in warnings  # replicas are an InferenceSet, not a warning
 
 
 def test_t4_gets_the_kaito_compute_capability_warning():

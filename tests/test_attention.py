@@ -94,3 +94,19 @@ def test_nvfp4_needs_fp4_tensor_cores(catalog):
     with pytest.raises(ScenarioError, match="cannot run nvfp4"):
         estimate_throughput(catalog, model_id="llama-3.3-70b", gpu_id="h100-sxm",
                             precision="nvfp4")
+
+
+def test_linear_attention_layers_keep_a_state_that_does_not_grow(catalog):
+    """A hybrid model (no catalog row has one yet: a Qwen3-8B shape with three of every four
+    layers made linear-attention, 1 MiB of recurrent state per request, stated at 16-bit)."""
+    base = catalog.models["qwen3-8b"]
+    hybrid = base.model_copy(update={"linear_attention_layers": 27,
+                                     "state_bytes_per_request": 2**20})
+    per_layer = 2 * base.kv_heads * base.head_dim * 2  # K and V, 16-bit
+    for context in (1_000, 32_000):
+        assert kv_cache_bytes(hybrid, context) == (base.layers - 27) * per_layer * context + 2**20
+    assert kv_cache_bytes(hybrid, 32_000, "fp8") == (base.layers - 27) * per_layer / 2 * 32_000 \
+        + 2**19
+    # at long context the hybrid keeps about a quarter of the full model's cache
+    ratio = kv_cache_bytes(hybrid, 32_000) / kv_cache_bytes(base, 32_000)
+    assert ratio == pytest.approx(9 / 36, abs=0.01)

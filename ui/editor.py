@@ -25,7 +25,7 @@ from planner.api import (
 )
 from ui import draft as drafts
 from ui import state
-from ui.format import TARGET_KINDS, escape_md
+from ui.format import TARGET_KINDS, escape_md, quality_text
 from ui.presets import PRESETS, preset
 
 TP_CHOICES: tuple[int | None, ...] = (None, *TP_DEGREES)
@@ -253,7 +253,7 @@ def _deployment(dep: dict[str, Any], catalog: Catalog, *, can_remove: bool,
 def _model_label(catalog: Catalog, model_id: str) -> str:
     m = catalog.models[model_id]
     size = f"{m.params_b:.3g}B" if m.experts == 1 else f"{m.params_b:.3g}B MoE"
-    return f"{model_id} ({size})"
+    return f"{model_id} ({size}, {quality_text(m.mmlu_5shot, m.mmlu_pro)})"
 
 
 def _api_label(catalog: Catalog, model_id: str) -> str:

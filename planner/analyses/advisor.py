@@ -24,6 +24,7 @@ from planner.errors import CannotEstimateError, ScenarioError
 from planner.physics.memory import memory_breakdown, tp_divides_heads
 from planner.physics.throughput import EngineProfile, load_profiles, profile_for
 from planner.pipeline.plan import DeploymentPlan, plan_deployment, serving_lines
+from planner.pipeline.quality import quality_at
 from planner.pipeline.sizing import size_replicas
 from planner.pricing.money import total_usd
 from planner.pricing.resolver import PriceResolver
@@ -36,7 +37,7 @@ MAX_OPTIONS = 500_000  # bound on the evaluated space; a larger request is refus
 # Why an option was ruled out: a closed set, worded at the edge (planner.io.wording).
 RejectReason = Literal["below_quality_floor", "no_quality_score", "request_exceeds_context",
                        "precision_unsupported", "does_not_fit", "cannot_estimate", "slo_unmet",
-                       "price_missing", "no_purchase_price"]
+                       "price_missing", "no_purchase_price", "quality_not_measured"]
 FIT_REJECTION: dict[str, RejectReason] = {"does_not_fit": "does_not_fit",
                                           "request_too_long": "request_exceeds_context",
                                           "cannot_estimate": "cannot_estimate"}
@@ -251,8 +252,17 @@ def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 
         frames.append(pd.DataFrame(others))
     ranked = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if not ranked.empty:
-        ranked["mmlu_5shot"] = ranked["model"].map(
-            lambda m: (catalog.models.get(m) or catalog.api_models.get(m)).mmlu_5shot)
+        scores = {key: _scores(catalog, *key) for key in
+                  set(zip(ranked["model"], ranked["precision"].fillna(""), strict=True))}
+        keys = list(zip(ranked["model"], ranked["precision"].fillna(""), strict=True))
+        ranked["mmlu_5shot"] = [scores[k][0] for k in keys]
+        ranked["mmlu_pro"] = [scores[k][1] for k in keys]
+        if space.min_mmlu is not None:  # the floor holds at the option's own precision
+            unmeasured = ranked["mmlu_5shot"].isna()
+            for (model, precision), n in ranked[unmeasured].groupby(
+                    ["model", "precision"]).size().items():
+                rejected[(f"{model} ({precision})", "quality_not_measured")] += int(n)
+            ranked = ranked[~unmeasured].reset_index(drop=True)
         ranked = ranked.sort_values(["monthly_cost_usd", "nodes", "tp"], na_position="last",
                                     kind="stable").reset_index(drop=True)
         ranked["pareto_cost_quality"] = pareto_front(ranked["monthly_cost_usd"],
@@ -322,6 +332,20 @@ def _row_from_plan(plan: DeploymentPlan, dep: Deployment, where: str,
     }
 
 
+def _scores(catalog: Catalog, model_id: str, precision: str) -> tuple[float, float]:
+    """(MMLU, MMLU-Pro) of an option at its precision (NaN where not measured there); hosted
+    APIs have no precision to choose."""
+    if model_id in catalog.api_models:
+        api = catalog.api_models[model_id]
+        return _nan(api.mmlu_5shot), _nan(api.mmlu_pro)
+    q = quality_at(catalog, model_id, precision)
+    return _nan(q.mmlu_5shot), _nan(q.mmlu_pro)
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
 def pareto_front(cost: pd.Series, worse: pd.Series) -> np.ndarray:
     """True where no other option is both no dearer and no worse (and strictly better in one).
 
@@ -337,5 +361,6 @@ def pareto_front(cost: pd.Series, worse: pd.Series) -> np.ndarray:
 
 
 OUTPUT_COLUMNS = ["model", "kind", "where", "precision", "tp", "batch", "replicas", "nodes",
-                  "monthly_cost_usd", "tpot_ms", "ttft_ms", "mmlu_5shot", "pareto_cost_quality",
+                  "monthly_cost_usd", "tpot_ms", "ttft_ms", "mmlu_5shot", "mmlu_pro",
+                  "pareto_cost_quality",
                   "pareto_cost_latency"]

@@ -14,7 +14,7 @@ import csv
 import datetime as dt
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -148,6 +148,20 @@ class ModelSpec(Row):
         return self
 
 
+class PrecisionQuality(Row):
+    """A published evaluation of a model served at a lower precision than 16-bit."""
+
+    model_id: str
+    precision: Precision
+    mmlu_5shot: float = Field(ge=0, le=100)
+    mmlu_5shot_16bit: float = Field(ge=0, le=100, description="the same evaluation at 16-bit")
+    method: str = Field(min_length=1)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.model_id, self.precision)
+
+
 class ApiModel(Row):
     """A hosted model sold per token."""
 
@@ -158,6 +172,8 @@ class ApiModel(Row):
     output_usd_per_million_tokens: float = Field(ge=0)
     mmlu_5shot: float | None = Field(default=None, ge=0, le=100)
     mmlu_source: str = ""
+    mmlu_pro: float | None = Field(default=None, ge=0, le=100)
+    mmlu_pro_source: str = ""
 
     @model_validator(mode="after")
     def _check_quality_source(self) -> ApiModel:
@@ -183,6 +199,7 @@ class GpuSpec(Row):
     tdp_w: float | None = Field(default=None, gt=0)
     idle_w: float | None = Field(default=None, gt=0)
     native_precisions: tuple[Precision, ...]
+    compute_capability: float | None = Field(default=None, gt=0, description="CUDA sm (NVIDIA)")
     interconnect: Literal["nvlink", "pcie", "xgmi", "unified"] | None = Field(
         default=None, description="how GPUs of one node talk for tensor parallelism")
     interconnect_gb_per_s: float | None = Field(
@@ -349,6 +366,7 @@ class Catalog:
     prices: tuple[PriceRow, ...]
     platform_prices: tuple[PlatformPrice, ...]
     data_dir: Path
+    quality_by_precision: dict[tuple[str, str], PrecisionQuality] = field(default_factory=dict)
 
     @cached_property
     def price_index(self) -> dict[tuple[str, str, str], PriceRow]:
@@ -401,6 +419,7 @@ TABLES: dict[str, tuple[str, type[Row]]] = {
 }
 PRICES_FILE = Path("prices") / "azure_retail_prices.csv"
 PLATFORM_PRICES_FILE = "azure_platform_prices.csv"
+QUALITY_FILE = "quality_by_precision.csv"
 
 
 def load_catalog(data_dir: Path | None = None, prices_path: Path | None = None) -> Catalog:
@@ -421,8 +440,13 @@ def load_catalog(data_dir: Path | None = None, prices_path: Path | None = None) 
     keys = [row.key for row in platform]
     if len(keys) != len(set(keys)):
         raise DataError(f"{PLATFORM_PRICES_FILE}: duplicate (id, region)")
+    quality: dict[tuple[str, str], PrecisionQuality] = {}
+    for row in load_rows(data_dir / QUALITY_FILE, PrecisionQuality):
+        if row.key in quality:
+            raise DataError(f"{QUALITY_FILE}: duplicate (model_id, precision) {row.key}")
+        quality[row.key] = row
     catalog = Catalog(prices=tuple(prices), platform_prices=tuple(platform),  # type: ignore[arg-type]
-                      data_dir=data_dir, **tables)
+                      data_dir=data_dir, quality_by_precision=quality, **tables)
     _cross_check(catalog, prices_file.name)
     return catalog
 
@@ -437,6 +461,9 @@ def _cross_check(catalog: Catalog, prices_name: str) -> None:
     clash = set(catalog.models) & set(catalog.api_models)
     if clash:
         raise DataError(f"model ids used by both models.csv and api_models.csv: {sorted(clash)}")
+    for model_id, _ in catalog.quality_by_precision:
+        if model_id not in catalog.models:
+            raise DataError(f"{QUALITY_FILE}: unknown model_id {model_id!r}")
     for row in catalog.prices:
         if row.sku not in catalog.skus:
             raise DataError(f"{prices_name}: price for unknown SKU {row.sku!r}")

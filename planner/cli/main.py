@@ -61,8 +61,9 @@ def cmd_throughput(args: argparse.Namespace) -> int:
     )
     from planner.io.wording import tried_text
 
-    result["fit_reason"] = tried_text(result.pop("fit_tried")) if not result["fits"] else (
-        f"fits at tensor parallel {result['tp']}")
+    tried = result.pop("fit_tried")
+    result["fit_reason"] = (f"fits at tensor parallel {result['tp']}" if result["fits"]
+                            else tried_text(tried))
     sys.stdout.write(render([result], args.format) if args.format != "json"
                      else render_json(result))
     return 0

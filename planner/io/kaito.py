@@ -42,6 +42,11 @@ KAITO_PRESETS_FILE = "kaito_presets.csv"
 # (v1beta1; `resource` and `inference` are top-level, no `spec`), quoted in facts.md section 4.1.
 KAITO_API_VERSION = "kaito.sh/v1beta1"
 KAITO_KIND = "Workspace"
+# N independent replicas: an InferenceSet (kaito.sh group; v1alpha1 since v0.8.0, v1beta1 served
+# and stored, enabled by default since v0.11.0: api/v1beta1/inferenceset_types.go and
+# website/docs/inference.md @ v0.12.0). spec.replicas copies of template (resource + inference);
+# resource.count is deprecated in v1beta1 Workspaces, so it is never written.
+INFERENCESET_KIND = "InferenceSet"
 KAITO_SOURCE = "kaito-project/kaito @ 056b8280b1a8 (tag v0.12.0)"
 # Name of the Secret holding a Hugging Face token, as in KAITO's llama-3.3-70b-instruct example.
 HF_TOKEN_SECRET = "hf-token"
@@ -51,18 +56,6 @@ NODE_LABEL_KEY = "apps"
 # Presets serve 16-bit weights by default (KAITO presets run vLLM at the model's 16-bit dtype).
 KAITO_DEFAULT_PRECISIONS = ("fp16", "bf16")
 
-# CUDA compute capability by GPU id (NVIDIA, https://developer.nvidia.com/cuda-gpus): Turing T4 7.5,
-# Volta V100 7.0, Ampere A100 8.0 / A10 8.6, Ada L4 / L40S / RTX 4090 / RTX 6000 Ada 8.9,
-# Hopper H100 / H200 9.0. Not in gpus.csv (a column there would be better; reported upstream).
-COMPUTE_CAPABILITY: dict[str, float] = {
-    "t4": 7.5, "v100-16gb": 7.0, "a10": 8.6, "l4": 8.9, "l40s": 8.9,
-    "a100-40gb-sxm": 8.0, "a100-40gb-pcie": 8.0, "a100-80gb-pcie": 8.0, "a100-80gb-sxm": 8.0,
-    "h100-pcie": 9.0, "h100-nvl": 9.0, "h100-sxm": 9.0, "h200": 9.0,
-    "rtx-4090": 8.9, "rtx-6000-ada": 8.9,
-}
-# KAITO's vLLM runtime at HEAD fails on GPUs below compute capability 8.0 (V100, T4):
-# kaito-project/kaito issue #2114 (open, 2026-07), "vLLM runtime failure on Standard_NC6s_v3 /
-# Standard_NC4as_T4_v3"; a user workaround there forces the TRITON_ATTN backend and eager mode.
 KAITO_MIN_COMPUTE_CAPABILITY = 8.0
 KAITO_CC_SOURCE = "kaito-project/kaito#2114"
 
@@ -195,7 +188,7 @@ def _azure_context(plan: DeploymentPlan, scenario: Scenario, catalog: Catalog) -
 
 
 def _gpu_warnings(gpu: GpuSpec) -> list[str]:
-    cc = COMPUTE_CAPABILITY.get(gpu.id)
+    cc = gpu.compute_capability  # gpus.csv (NVIDIA's CUDA GPU list)
     if cc is None:
         return [f"{gpu.name}: CUDA compute capability unknown; KAITO preset images are built for "
                 f"NVIDIA GPUs with compute capability >= {KAITO_MIN_COMPUTE_CAPABILITY:.1f} "
@@ -211,11 +204,15 @@ def _gpu_warnings(gpu: GpuSpec) -> list[str]:
 
 
 class KaitoExport(BaseModel):
-    """A KAITO Workspace for one planned Azure deployment."""
+    """The KAITO object for one planned Azure deployment: a Workspace for one replica, an
+    InferenceSet of ``replicas`` Workspaces for more."""
 
     model_config = ConfigDict(frozen=True)
 
     label: str
+    kind: Literal["Workspace", "InferenceSet"]
+    replicas: int
+    bring_your_own_nodes: bool  # instanceType left empty: nodes come from the az-created pool
     workspace_name: str
     model: str
     has_preset: bool
@@ -265,16 +262,13 @@ def kaito_export(plan: DeploymentPlan, scenario: Scenario, catalog: Catalog) -> 
     if dep.kv_cache_dtype != "fp16":
         warnings.append(f"the plan assumes a {dep.kv_cache_dtype} KV cache; set it in a vLLM "
                         "inference ConfigMap (inference.config), KAITO's default is 16-bit")
-    if (plan.replicas or 1) > 1:
-        warnings.append(f"resource.count is the plan's {plan.nodes} node(s) for {plan.replicas} "
-                        "replicas; KAITO treats count as the node budget of one inference "
-                        "instance and 'may use fewer nodes' (website/docs/multi-node-inference.md)"
-                        ": for independent replicas create one Workspace per replica or an "
-                        "InferenceSet (kaito.sh/v1alpha1) with spec.replicas")
-    if ctx.target.pricing == "spot":
-        warnings.append("the plan prices spot VMs; KAITO's node auto-provisioning is not known to "
-                        "request spot capacity: create the spot pool with the az command and run "
-                        "KAITO on those nodes (bring-your-own nodes)")
+    # a pool the az command creates (spot: KAITO's provisioner does not request spot capacity) is
+    # bring-your-own nodes, for which KAITO wants instanceType empty and finds the nodes by label
+    byo = ctx.target.pricing == "spot"
+    if byo:
+        warnings.append("the plan prices spot VMs, which KAITO's node provisioning does not "
+                        "request: create the spot pool with the az command first; the manifest "
+                        "leaves instanceType empty so KAITO uses those nodes (bring-your-own)")
     if plan.throughput is not None and not plan.throughput.meets_slo:
         warnings.append("the plan does not meet its latency SLOs at this size")
     if needs_token:
@@ -285,19 +279,24 @@ def kaito_export(plan: DeploymentPlan, scenario: Scenario, catalog: Catalog) -> 
     if needs_token:
         preset["presetOptions"] = {"modelAccessSecret": HF_TOKEN_SECRET}
     name = workspace_name(plan.label)
-    manifest = {
-        "apiVersion": KAITO_API_VERSION,
-        "kind": KAITO_KIND,
-        "metadata": {"name": name},
-        "resource": {
-            "instanceType": ctx.target.vm_sku,
-            "count": plan.nodes,
-            "labelSelector": {"matchLabels": {NODE_LABEL_KEY: label_value(plan.label)}},
-        },
-        "inference": {"preset": preset},
-    }
+    resource: dict = {} if byo else {"instanceType": ctx.target.vm_sku}
+    selector = {"matchLabels": {NODE_LABEL_KEY: label_value(plan.label)}}
+    inference = {"preset": preset}
+    replicas = plan.replicas or 1
+    kind = INFERENCESET_KIND if replicas > 1 else KAITO_KIND
+    if kind == INFERENCESET_KIND:
+        template: dict = {"resource": resource, "inference": inference} if resource else {
+            "inference": inference}
+        manifest: dict = {"apiVersion": KAITO_API_VERSION, "kind": kind,
+                          "metadata": {"name": name},
+                          "spec": {"replicas": replicas, "labelSelector": selector,
+                                   "template": template}}
+    else:
+        manifest = {"apiVersion": KAITO_API_VERSION, "kind": kind, "metadata": {"name": name},
+                    "resource": {**resource, "labelSelector": selector},
+                    "inference": inference}
     header = [
-        f"KAITO Workspace generated by planner for deployment {plan.label!r} of scenario "
+        f"KAITO {kind} generated by planner for deployment {plan.label!r} of scenario "
         f"{ctx.scenario_name!r}.",
         f"Plan: {plan.replicas} replica(s) x tp={plan.tp} of {model.name} at {dep.precision} on "
         f"{ctx.target.vm_sku} ({plan.gpus_per_node} GPU/node) in {ctx.target.region}, "
@@ -305,14 +304,17 @@ def kaito_export(plan: DeploymentPlan, scenario: Scenario, catalog: Catalog) -> 
         "over the year.",
         (f"Preset {preset_name} (data/kaito_presets.csv; {preset_row.source})." if preset_row
          else f"KAITO has no preset for {model.name}."),
-        f"Shape: {KAITO_API_VERSION} Workspace as in {KAITO_SOURCE} examples/inference.",
+        (f"Shape: {KAITO_API_VERSION} InferenceSet of {replicas} replicas (one Workspace each) as "
+         f"in {KAITO_SOURCE} website/docs/inference.md." if kind == INFERENCESET_KIND else
+         f"Shape: {KAITO_API_VERSION} Workspace as in {KAITO_SOURCE} examples/inference."),
     ]
     lines = [f"# {comment_text(text)}" for text in header]
     lines += [f"# WARNING: {comment_text(text)}" for text in warnings]
     text = "\n".join(lines) + "\n" + yaml.safe_dump(manifest, sort_keys=False, width=100)
     return KaitoExport(label=plan.label, workspace_name=name, model=model.id,
                        has_preset=has_preset, preset_name=preset_name,
-                       instance_type=ctx.target.vm_sku, node_count=plan.nodes,
+                       instance_type=ctx.target.vm_sku, node_count=plan.nodes, kind=kind,
+                       replicas=replicas, bring_your_own_nodes=byo,
                        manifest=manifest, yaml_text=text, warnings=warnings)
 
 

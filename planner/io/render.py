@@ -56,8 +56,22 @@ def to_csv(records: Sequence[Mapping[str, Any]], columns: Sequence[str] | None =
     return out.getvalue()
 
 
+def json_safe(data: Any) -> Any:
+    """``data`` with every NaN or infinite float replaced by None (JSON has no NaN: unknown is
+    null), numpy scalars as Python numbers, through dicts, lists and tuples."""
+    if isinstance(data, dict):
+        return {k: json_safe(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [json_safe(v) for v in data]
+    if hasattr(data, "item") and not isinstance(data, str | bytes):  # numpy scalar
+        data = data.item()
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    return data
+
+
 def to_json(data: Any) -> str:
-    return json.dumps(data, indent=2, default=str, allow_nan=False)
+    return json.dumps(json_safe(data), indent=2, default=str, allow_nan=False)
 
 
 def to_table(records: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None,

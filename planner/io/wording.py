@@ -83,6 +83,11 @@ FINDING_TEXT: dict[FindingCode, Words] = {
                                            f"GPUs; {v['gpu']} support is not confirmed"),
     C.NO_TRAINING_PEAK: lambda v: (f"{v['gpu']} has no published 16-bit TFLOPS: time and cost "
                                    "unknown"),
+    C.QUALITY_NOT_MEASURED: lambda v: (f"quality of {v['model']} at {v['precision']} not measured "
+                                       "(no published evaluation); "
+                                       + (f"{_n(v['mmlu_5shot_16bit'], 1)} MMLU is the 16-bit score"
+                                          if v['mmlu_5shot_16bit'] is not None
+                                          else "no 16-bit MMLU either")),
 }
 
 
@@ -119,6 +124,7 @@ REJECT_TEXT: dict[RejectReason, str] = {
     "slo_unmet": "SLO unmet",
     "price_missing": "price missing",
     "no_purchase_price": "no purchase price in the catalog (plan it as an option with your quote)",
+    "quality_not_measured": "quality at this precision not measured (the floor cannot be checked)",
 }
 
 

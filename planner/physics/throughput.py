@@ -163,15 +163,26 @@ def tp_slowdown(profile: EngineProfile, tp: int) -> float:
 ALLREDUCE_BYTES_PER_VALUE = 2  # activations are all-reduced in 16-bit, FP8 engines included
 
 
-def allreduce_cost(model: ModelSpec, profile: EngineProfile, tp: int) -> tuple[float, float]:
+def allreduce_gb_per_s(profile: EngineProfile, gpu: GpuSpec) -> float | None:
+    """Bus bandwidth of the TP ring, GB/s: the engine's fitted figure, never above the GPU's own
+    link (one direction; PCIe-only parts such as L40S are far below NVLink)."""
+    fitted = profile.allreduce_gb_per_s
+    if fitted is None or gpu.interconnect_gb_per_s is None:
+        return fitted
+    return min(fitted, gpu.interconnect_gb_per_s)
+
+
+def allreduce_cost(model: ModelSpec, profile: EngineProfile, tp: int,
+                   gpu: GpuSpec) -> tuple[float, float]:
     """(seconds per step, seconds per token in the step) of tensor-parallel communication: two
     all-reduces per layer of hidden_size 16-bit values per token, a ring moving 2 (tp - 1) / tp of
-    them through each GPU at ``allreduce_gb_per_s``, plus ``allreduce_latency_us`` each."""
-    if tp <= 1 or profile.allreduce_gb_per_s is None:
+    them through each GPU at :func:`allreduce_gb_per_s`, plus ``allreduce_latency_us`` each."""
+    bandwidth = allreduce_gb_per_s(profile, gpu)
+    if tp <= 1 or bandwidth is None:
         return 0.0, 0.0
     n = 2 * model.layers
     per_token = (n * model.hidden_size * ALLREDUCE_BYTES_PER_VALUE * 2 * (tp - 1) / tp
-                 / (profile.allreduce_gb_per_s * GB))
+                 / (bandwidth * GB))
     return n * profile.allreduce_latency_us * 1e-6, per_token
 
 
@@ -249,7 +260,7 @@ def throughput_curve(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
     attention_s = np.maximum(kv_bytes * kv_read_s_per_byte,
                              batch * attention_flops_per_token(model, ctx) / tp
                              / (flops_per_s * profile.compute_efficiency))
-    comm_latency_s, comm_s_per_token = allreduce_cost(model, profile, tp)
+    comm_latency_s, comm_s_per_token = allreduce_cost(model, profile, tp, gpu)
     step_s = ((gemm_s + attention_s) * slow + profile.step_overhead_ms / 1000
               + comm_latency_s + batch * comm_s_per_token)
 

@@ -20,6 +20,7 @@ from planner.physics.energy import deployment_energy
 from planner.physics.memory import FitResult, MemoryBreakdown, fitting_tps, smallest_fitting_tp
 from planner.physics.quantities import kv_cache_bytes_per_token
 from planner.physics.throughput import BatchChoice, EngineProfile, load_profiles, profile_for
+from planner.pipeline.quality import quality_at
 from planner.pipeline.sizing import (
     BatchCurve,
     Sized,
@@ -106,7 +107,8 @@ class DeploymentPlan(BaseModel):
     target: str
     target_kind: str
     precision: str | None
-    mmlu_5shot: float | None
+    mmlu_5shot: float | None  # at the served precision; None where not measured there
+    mmlu_pro: float | None = None
     fit: Fit
     tp: int | None = None
     gpus_per_node: int | None = None
@@ -250,7 +252,7 @@ def _plan_hosted(dep: Deployment, workload: Workload, catalog: Catalog,
     return DeploymentPlan(
         label=dep.label, model=dep.model, model_name=api.name,
         target=module.key_text(dep.target), target_kind=module.KIND, precision=None,
-        mmlu_5shot=api.mmlu_5shot, fit=Fit(status="hosted"), cost_lines=lines,
+        mmlu_5shot=api.mmlu_5shot, mmlu_pro=api.mmlu_pro, fit=Fit(status="hosted"), cost_lines=lines,
         monthly_cost_usd=total, monthly_cost_known_usd=known_usd(lines),
         idle_cost_usd_per_month=0.0 if total is not None else None,
         cost_per_million_output_tokens_usd=per_million(total, usage.output_tokens),
@@ -282,13 +284,19 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
     model = catalog.models[dep.model]
     gpu = hw.gpu
     profile = profile_for(profiles, dep.engine, gpu)
+    quality = quality_at(catalog, dep.model, dep.precision)
     base = {
         "label": dep.label, "model": dep.model, "model_name": model.name,
         "target": module.key_text(dep.target), "target_kind": module.KIND,
-        "precision": dep.precision, "mmlu_5shot": model.mmlu_5shot,
-        "gpus_per_node": hw.gpus_per_node, "engine_profile": profile.name,
+        "precision": dep.precision, "mmlu_5shot": quality.mmlu_5shot,
+        "mmlu_pro": quality.mmlu_pro, "gpus_per_node": hw.gpus_per_node,
+        "engine_profile": profile.name,
     }
     findings: list[Finding] = []
+    if not quality.measured:
+        findings.append(finding(FindingCode.QUALITY_NOT_MEASURED, status="catalog",
+                                model=model.name, precision=dep.precision,
+                                mmlu_5shot_16bit=model.mmlu_5shot))
     context = dep.context_tokens or model.max_context_tokens
     if context > model.max_context_tokens:
         findings.append(finding(FindingCode.CONTEXT_CAPPED, status="input",

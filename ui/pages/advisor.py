@@ -32,7 +32,7 @@ from planner.api import (
 )
 from ui import breakeven, cached, charts, state
 from ui import draft as drafts
-from ui.format import PLAN_NAMES, TARGET_KINDS, escape_md, md_usd, usd, workload_text
+from ui.format import PLAN_NAMES, TARGET_KINDS, escape_md, md_usd, quality_text, usd, workload_text
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 KEY = "adv."  # widget keys
@@ -69,8 +69,7 @@ def _model_label(catalog: Catalog, model_id: str) -> str:
     else:
         m = catalog.models[model_id]
         kind = f"{m.params_b:.3g}B"
-    mmlu = "no MMLU" if m.mmlu_5shot is None else f"MMLU {m.mmlu_5shot:g}"
-    return f"{model_id} ({kind}, {mmlu})"
+    return f"{model_id} ({kind}, {quality_text(m.mmlu_5shot, m.mmlu_pro)})"
 
 
 def _region_label(catalog: Catalog, region: str) -> str:
@@ -168,6 +167,7 @@ def ranked_table(rows: list[dict], plans: list[DeploymentPlan], catalog: Catalog
             "Option": ("★ " if i == 0 else "") + option_summary(row, catalog),
             "Monthly cost (USD)": _number(row["monthly_cost_usd"]),
             "MMLU (%)": _mmlu_text(row.get("mmlu_5shot")),
+            "MMLU-Pro (%)": _mmlu_text(row.get("mmlu_pro")),
             "TPOT (ms)": _number(row.get("tpot_ms")),
             "TTFT (ms)": _number(row.get("ttft_ms")),
             "Per 1M output tokens (USD)": plan.cost_per_million_output_tokens_usd if plan else None,
@@ -189,7 +189,13 @@ def _column_config() -> dict:
         "Monthly cost (USD)": st.column_config.NumberColumn(format="dollar"),
         "Per 1M output tokens (USD)": st.column_config.NumberColumn(format="$%.3f"),
         "TPOT (ms)": one, "TTFT (ms)": one, "Nodes": one, "TP": one, "Batch": one, "GPUs": one,
-        "MMLU (%)": st.column_config.TextColumn(help="MMLU 5-shot score published for the model."),
+        "MMLU (%)": st.column_config.TextColumn(
+            help="MMLU 5-shot at the option's precision: the published score where the weights are "
+                 "as the vendor ships them or a published evaluation of that precision exists; "
+                 "'not measured' otherwise."),
+        "MMLU-Pro (%)": st.column_config.TextColumn(
+            help="MMLU-Pro as the vendor published it (settings differ between vendors: see the "
+                 "Catalog page's sources)."),
         "Pareto frontier": st.column_config.TextColumn(
             help="No other option is both cheaper and better on quality (MMLU) or latency (TPOT)."),
     }

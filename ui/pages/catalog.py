@@ -99,17 +99,20 @@ def show_table(df: pd.DataFrame, key: str, *, config: dict | None = None,
 
 
 def models_tab(cat: Catalog) -> None:
-    st.caption("Open-weights models: architecture from each model's config file, MMLU 5-shot "
-               "where published.")
+    st.caption("Open-weights models: architecture from each model's config file (local and "
+               "latent attention included), licence and whether it is OSI-approved, MMLU 5-shot "
+               "and MMLU-Pro where published (the settings are in each score's source).")
     show_table(frame(cat.models.values(), [
-        "id", "name", "params_b", "active_params_b", "layers", "attention_heads", "kv_heads",
-        "head_dim", "max_context_tokens", "experts", "license", "mmlu_5shot"]), "models",
+        "id", "name", "release_date", "params_b", "active_params_b", "layers", "attention_heads",
+        "kv_heads", "head_dim", "max_context_tokens", "experts", "experts_per_token",
+        "kv_lora_rank", "sliding_window", "local_layers", "weight_format", "license",
+        "license_osi", "mmlu_5shot", "mmlu_pro"]), "models",
         config={"params_b": st.column_config.NumberColumn("params (B)", format="%.2f"),
                 "active_params_b": st.column_config.NumberColumn("active (B)", format="%.2f")})
     st.caption("Hosted models, priced per million tokens:")
     show_table(frame(cat.api_models.values(), [
         "id", "name", "provider", "input_usd_per_million_tokens",
-        "output_usd_per_million_tokens", "mmlu_5shot"]), "api_models",
+        "output_usd_per_million_tokens", "mmlu_5shot", "mmlu_pro"]), "api_models",
         config={"input_usd_per_million_tokens": st.column_config.NumberColumn(
                     "input USD/1M", format="$%.3f"),
                 "output_usd_per_million_tokens": st.column_config.NumberColumn(
