@@ -110,3 +110,21 @@ def test_linear_attention_layers_keep_a_state_that_does_not_grow(catalog):
     # at long context the hybrid keeps about a quarter of the full model's cache
     ratio = kv_cache_bytes(hybrid, 32_000) / kv_cache_bytes(base, 32_000)
     assert ratio == pytest.approx(9 / 36, abs=0.01)
+
+
+def test_moe_with_a_shared_expert_reads_its_active_parameters_for_one_token(catalog):
+    # DeepSeek-V3: 671B total, 37B active (256 routed experts, top-8, plus 1 shared expert and 3
+    # dense layers, all inside the active count); at fp8 one token reads ~37 GB of weights, and a
+    # large batch touches nearly every expert
+    v3 = catalog.models["deepseek-v3"]
+    assert v3.shared_experts == 1 and v3.experts == 256 and v3.experts_per_token == 8
+    assert weight_bytes_read(v3, "fp8", 1) / 1e9 == pytest.approx(37.0, rel=1e-6)
+    assert weight_bytes_read(v3, "fp8", 4096) / 1e9 == pytest.approx(671.0, rel=1e-3)
+
+
+def test_a_vision_tower_is_held_in_memory_but_not_read_to_generate(catalog):
+    # google/gemma-3-27b-it: 27.432B with its 0.417B SigLIP tower (report: 417M)
+    g = catalog.models["gemma-3-27b"]
+    assert g.vision_params_b == pytest.approx(0.417)
+    assert model_weight_bytes(g, "bf16") == pytest.approx(27.432e9 * 2)
+    assert weight_bytes_read(g, "bf16", 1) == pytest.approx((27.432 - 0.417) * 1e9 * 2)
