@@ -19,10 +19,13 @@ def main() -> None:
     catalog = load_catalog()
     workload = Workload(requests_per_day=200_000, input_tokens=800, output_tokens=200,
                         min_replicas=2)
-    all_regions = tuple(sorted({p.region for p in catalog.prices}))
+    # the US regions where the snapshot prices the older sizes too (the whole snapshot is more
+    # than the advisor's space limit: evaluating it at once is the speed issue's work)
+    us = tuple(sorted({p.region for p in catalog.prices if p.region.endswith("us")
+                       or p.region.endswith(("us2", "us3"))}))
     spaces = {
         "default (eastus, 4 plans, all models/precisions/TP, local, API)": SearchSpace(),
-        f"all {len(all_regions)} regions in the snapshot": SearchSpace(regions=all_regions),
+        f"{len(us)} US regions": SearchSpace(regions=us),
     }
     advise(workload, SearchSpace(), catalog)  # warm up imports and caches
     for name, space in spaces.items():

@@ -1,5 +1,5 @@
 """Deploy & fine-tune and the price refresh in headless Chromium: open the Deploy page, download
-the KAITO Workspace and parse it, change the dataset and watch the hours move; refresh prices while
+the KAITO manifest and parse it, change the dataset and watch the hours move; refresh prices while
 the API is unreachable, then from a local server of recorded pages. Screenshots (desktop and
 420 px) go to test-artifacts/screenshots/."""
 
@@ -51,13 +51,15 @@ def test_download_the_kaito_workspace_and_estimate_a_fine_tune(page, app_url):
     assert "Deploy on AKS with KAITO" in main.inner_text()
 
     with page.expect_download(timeout=DEFAULT_TIMEOUT_MS) as download_info:
-        page.get_by_role("button", name="Download KAITO Workspace (YAML)").first.click()
+        page.get_by_role("button", name="Download KAITO manifest (YAML)").first.click()
     download = download_info.value
     assert download.suggested_filename == "workspace-slm.yaml"
     manifest = yaml.safe_load(download.path().read_text(encoding="utf-8"))
-    assert manifest["kind"] == "Workspace"
-    assert manifest["resource"]["instanceType"] == "Standard_NC24ads_A100_v4"
-    assert manifest["inference"]["preset"]["name"] == "phi-3-mini-4k-instruct"
+    # the SLM's two replicas are an InferenceSet (kaito.sh/v1beta1) of two Workspaces
+    assert manifest["kind"] == "InferenceSet" and manifest["spec"]["replicas"] == 2
+    template = manifest["spec"]["template"]
+    assert template["resource"]["instanceType"] == "Standard_NC24ads_A100_v4"
+    assert template["inference"]["preset"]["name"] == "phi-3-mini-4k-instruct"
 
     before = training_hours(page)
     examples = page.locator('[data-testid="stNumberInput"] input[aria-label="Dataset examples"]')

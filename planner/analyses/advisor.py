@@ -32,7 +32,7 @@ from planner.registry import PRECISIONS, TP_DEGREES, EngineId, PricingPlan
 from planner.scenario import Deployment, Workload, gpu_runs_precision
 from planner.targets import ApiTarget, AzureTarget, LocalTarget, module_for
 
-MAX_OPTIONS = 500_000  # bound on the evaluated space; a larger request is refused, not truncated
+MAX_OPTIONS = 2_000_000  # bound on the (upper-bound) space size; a larger request is refused
 
 # Why an option was ruled out: a closed set, worded at the edge (planner.io.wording).
 RejectReason = Literal["below_quality_floor", "no_quality_score", "request_exceeds_context",

@@ -1,4 +1,4 @@
-"""Deploy & fine-tune: for each Azure option the KAITO Workspace manifest and the ``az aks nodepool
+"""Deploy & fine-tune: for each Azure option the KAITO manifest and the ``az aks nodepool
 add`` command, with what to check before applying them; and a fine-tuning estimator that puts a
 one-off fine-tune beside the option's monthly serving cost."""
 
@@ -93,10 +93,15 @@ def _deployment_tab(dep: Deployment, plan: DeploymentPlan, art: DeployArtefacts,
         st.warning("**Check before applying:**\n" + "\n".join(f"- {escape_md(w)}" for w in warnings),
                    icon=":material/warning:")
     kaito, pool = art.kaito, art.nodepool
-    st.markdown(f"**KAITO Workspace** — `kubectl apply -f {kaito.workspace_name}.yaml` once the "
-                "node pool below exists (or let KAITO provision nodes)")
+    what = (f"an InferenceSet of {kaito.replicas} Workspaces" if kaito.kind == "InferenceSet"
+            else "a Workspace")
+    nodes = ("once the spot node pool below exists (KAITO uses those nodes)"
+             if kaito.bring_your_own_nodes else
+             "once the node pool below exists (or let KAITO provision nodes)")
+    st.markdown(f"**KAITO {kaito.kind}** ({what}) — `kubectl apply -f "
+                f"{kaito.workspace_name}.yaml` {nodes}")
     st.code(kaito.yaml_text, language="yaml", wrap_lines=True)
-    st.download_button("Download KAITO Workspace (YAML)", data=kaito.yaml_text,
+    st.download_button("Download KAITO manifest (YAML)", data=kaito.yaml_text,
                        file_name=f"{kaito.workspace_name}.yaml", mime="application/yaml",
                        icon=":material/download:", key=f"dl.kaito.{index}", on_click="ignore")
     st.markdown(f"**AKS GPU node pool** `{pool.pool_name}` — set `RESOURCE_GROUP` and "
@@ -116,9 +121,10 @@ def deploy_section(scenario: Scenario, result_plans: list[DeploymentPlan],
         st.error(f"The deployment files cannot be made: {escape_md(str(exc))}")
         return
     ready = sum(a.status == "ready" for a in arts)
-    st.caption(f"{ready} of {len(arts)} options run on Azure and fit: each gets a KAITO "
-               "Workspace manifest (kaito.sh/v1beta1) and the `az aks nodepool add` command for "
-               "its GPU node pool, sized from the plan. Nothing here touches your cluster.")
+    st.caption(f"{ready} of {len(arts)} options run on Azure and fit: each gets a KAITO manifest "
+               "(kaito.sh/v1beta1: a Workspace for one replica, an InferenceSet for several) and "
+               "the `az aks nodepool add` command for its GPU node pool, sized from the plan. "
+               "Nothing here touches your cluster.")
     tabs = st.tabs([escape_md(d.label) for d in scenario.deployments], key="deploy_tab")
     for i, (tab, dep, plan, art) in enumerate(zip(tabs, scenario.deployments, result_plans, arts,
                                                  strict=True)):
