@@ -11,9 +11,10 @@ from collections.abc import Callable, Mapping
 
 from planner.analyses.advisor import RejectReason
 from planner.findings import Finding, FindingCode, Value
+from planner.physics.memory import TpAttempt
 from planner.physics.throughput import BatchChoice, BatchLimit
 from planner.pipeline.finetune import FinetuneEstimate, FitSuggestion
-from planner.pipeline.plan import DeploymentPlan, Fit, TpTried
+from planner.pipeline.plan import DeploymentPlan, Fit
 from planner.pricing.resolver import MissingReason
 
 C = FindingCode
@@ -100,7 +101,7 @@ def findings_text(findings: list[Finding]) -> list[str]:
     return [finding_text(f) for f in findings]
 
 
-def _tried_text(t: TpTried) -> str:
+def _tried_text(t: TpAttempt) -> str:
     if t.problem == "exceeds_node":
         return f"tensor parallel {t.tp} needs more GPUs than a node has"
     if t.problem == "heads_not_divisible":
@@ -111,7 +112,7 @@ def _tried_text(t: TpTried) -> str:
 
 def tried_text(tried: list[dict]) -> str:
     """Why each tensor-parallel degree tried does not fit (``TpAttempt`` fields as dicts)."""
-    return "does not fit: " + "; ".join(_tried_text(TpTried(**t)) for t in tried)
+    return "does not fit: " + "; ".join(_tried_text(TpAttempt(**t)) for t in tried)
 
 
 REJECT_TEXT: dict[RejectReason, str] = {

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from pydantic import BaseModel, ConfigDict
+
 from planner.catalog import GpuSpec, ModelSpec
 from planner.physics.quantities import (
     kv_cache_bytes,
@@ -117,9 +119,10 @@ def memory_breakdown(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
 TpProblem = Literal["exceeds_node", "heads_not_divisible", "memory"]
 
 
-@dataclass(frozen=True)
-class TpAttempt:
+class TpAttempt(BaseModel):
     """Why one tensor-parallel degree does not fit, with the numbers (GB per GPU)."""
+
+    model_config = ConfigDict(frozen=True)
 
     tp: int
     problem: TpProblem
@@ -163,15 +166,16 @@ def smallest_fitting_tp(model: ModelSpec, gpu: GpuSpec, precision: str, max_gpus
     tried: list[TpAttempt] = []
     for t in candidates:
         if t > max_gpus:
-            return FitResult(None, (TpAttempt(t, "exceeds_node"),))
+            return FitResult(None, (TpAttempt(tp=t, problem="exceeds_node"),))
         if not tp_divides_heads(model, t):
-            tried.append(TpAttempt(t, "heads_not_divisible"))
+            tried.append(TpAttempt(tp=t, problem="heads_not_divisible"))
             continue
         mem = memory_breakdown(model, gpu, precision, t, kv_dtype, context_tokens)
         if mem.fits:
             return FitResult(mem)
         need = mem.weights_gb + mem.runtime_overhead_gb + mem.comm_buffers_gb + mem.full_context_kv_gb
-        tried.append(TpAttempt(t, "memory", need, mem.usable_gb, mem.weights_gb,
-                               mem.full_context_kv_gb, mem.context_tokens))
+        tried.append(TpAttempt(tp=t, problem="memory", need_gb=need, usable_gb=mem.usable_gb,
+                               weights_gb=mem.weights_gb, kv_gb=mem.full_context_kv_gb,
+                               context_tokens=mem.context_tokens))
     hint = context_tokens is None and model.max_context_tokens > 8192
     return FitResult(None, tuple(tried), hint)

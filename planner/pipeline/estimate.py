@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from planner.catalog import Catalog
@@ -58,7 +57,7 @@ def estimate_throughput(catalog: Catalog, *, model_id: str, gpu_id: str, precisi
     fit = smallest_fitting_tp(model, gpu, precision, MAX_GPUS_FOR_TP, kv_cache_dtype,
                               context_tokens, tp)
     out["fits"] = fit.fits
-    out["fit_tried"] = [asdict(a) for a in fit.attempts]
+    out["fit_tried"] = [a.model_dump() for a in fit.attempts]
     if fit.memory is None:
         out.update(tp=tp, max_batch=0, batch=None, prefill_tokens_per_s=None,
                    decode_tokens_per_s=None, output_tokens_per_s=None, tpot_ms=None,

@@ -17,7 +17,13 @@ from planner.catalog import Catalog, ModelSpec
 from planner.errors import CannotEstimateError
 from planner.findings import Finding, FindingCode, finding
 from planner.physics.energy import deployment_energy
-from planner.physics.memory import FitResult, MemoryBreakdown, fitting_tps, smallest_fitting_tp
+from planner.physics.memory import (
+    FitResult,
+    MemoryBreakdown,
+    TpAttempt,
+    fitting_tps,
+    smallest_fitting_tp,
+)
 from planner.physics.quantities import kv_cache_bytes_per_token
 from planner.physics.throughput import BatchChoice, EngineProfile, load_profiles, profile_for
 from planner.pipeline.quality import quality_at
@@ -51,20 +57,6 @@ from planner.units import DAYS_PER_MONTH, HOURS_PER_MONTH
 FitStatus = Literal["fits", "hosted", "does_not_fit", "request_too_long", "cannot_estimate"]
 
 
-class TpTried(BaseModel):
-    """Why one tensor-parallel degree was refused (GB per GPU where memory was the problem)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    tp: int
-    problem: Literal["exceeds_node", "heads_not_divisible", "memory"]
-    need_gb: float | None = None
-    usable_gb: float | None = None
-    weights_gb: float | None = None
-    kv_gb: float | None = None
-    context_tokens: int | None = None
-
-
 class Fit(BaseModel):
     """Whether the option can run, and if not, why, with the numbers."""
 
@@ -72,7 +64,7 @@ class Fit(BaseModel):
 
     status: FitStatus
     smallest_tp: int | None = None
-    tried: list[TpTried] = []
+    tried: list[TpAttempt] = []
     shorter_context_may_fit: bool = False
     request_tokens: int | None = None
     context_tokens: int | None = None
@@ -266,9 +258,7 @@ def _plan_hosted(dep: Deployment, workload: Workload, catalog: Catalog,
 def _fit_failure(fit: FitResult, gpu_name: str) -> Fit:
     return Fit(status="does_not_fit", gpu_name=gpu_name,
                shorter_context_may_fit=fit.shorter_context_may_fit,
-               tried=[TpTried(tp=a.tp, problem=a.problem, need_gb=a.need_gb,
-                              usable_gb=a.usable_gb, weights_gb=a.weights_gb, kv_gb=a.kv_gb,
-                              context_tokens=a.context_tokens) for a in fit.attempts])
+               tried=list(fit.attempts))
 
 
 def _best(options: list[Sized]) -> Sized:
