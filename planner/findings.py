@@ -45,6 +45,7 @@ class FindingCode(StrEnum):
     QLORA_VENDOR_UNCONFIRMED = "qlora_vendor_unconfirmed"
     NO_TRAINING_PEAK = "no_training_peak"
     QUALITY_NOT_MEASURED = "quality_not_measured"
+    MODEL_RETIRED = "model_retired"
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ CODES: dict[FindingCode, CodeSpec] = {
     C.MULTI_NODE_TRAINING: CodeSpec("info", ("units",)),
     C.QLORA_VENDOR_UNCONFIRMED: CodeSpec("warning", ("gpu",)),
     C.NO_TRAINING_PEAK: CodeSpec("critical", ("gpu",)),
+    C.MODEL_RETIRED: CodeSpec("critical", ("model", "retired_on")),
     C.QUALITY_NOT_MEASURED: CodeSpec("info", ("model", "precision", "mmlu_5shot_16bit")),
 }
 

@@ -258,7 +258,8 @@ def _model_label(catalog: Catalog, model_id: str) -> str:
 
 def _api_label(catalog: Catalog, model_id: str) -> str:
     api = catalog.api_models[model_id]
-    return f"{api.name} — {api.provider}"
+    retired = f" — retired {api.retires_on}" if api.retired else ""
+    return f"{api.name} — {api.provider}{retired}"
 
 
 def _model_picker(dep: dict[str, Any], catalog: Catalog, label: str,
@@ -266,6 +267,8 @@ def _model_picker(dep: dict[str, Any], catalog: Catalog, label: str,
     """The option's model, among those its target kind serves."""
     i, kind = dep["id"], dep["kind"]
     ids = module_for(kind).model_ids(catalog)
+    if dep["models"][kind] not in ids and dep["models"][kind] in catalog.api_models:
+        ids = [*ids, dep["models"][kind]]  # a saved scenario's retired model stays, marked
     dep["models"][kind] = _bind(f"{i}.{_model_key(kind)}", dep["models"][kind],
                                 lambda k: st.selectbox(label, ids, key=k,
                                                        format_func=lambda m: name(catalog, m)),

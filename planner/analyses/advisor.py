@@ -37,7 +37,7 @@ MAX_OPTIONS = 2_000_000  # bound on the (upper-bound) space size; a larger reque
 # Why an option was ruled out: a closed set, worded at the edge (planner.io.wording).
 RejectReason = Literal["below_quality_floor", "no_quality_score", "request_exceeds_context",
                        "precision_unsupported", "does_not_fit", "cannot_estimate", "slo_unmet",
-                       "price_missing", "no_purchase_price", "quality_not_measured"]
+                       "price_missing", "no_purchase_price", "quality_not_measured", "retired"]
 FIT_REJECTION: dict[str, RejectReason] = {"does_not_fit": "does_not_fit",
                                           "request_too_long": "request_exceeds_context",
                                           "cannot_estimate": "cannot_estimate"}
@@ -308,6 +308,9 @@ def _local_and_api(models: list[str], space: SearchSpace, workload: Workload, ca
     if space.include_api:
         ids = [m for m in (space.models or sorted(catalog.api_models)) if m in catalog.api_models]
         for api_id in ids:
+            if catalog.api_models[api_id].retired and not space.include_retired:
+                rejected[(api_id, "retired")] += 1
+                continue
             mmlu = catalog.api_models[api_id].mmlu_5shot
             if space.min_mmlu is not None and (mmlu is None or mmlu < space.min_mmlu):
                 rejected[(api_id, "below_quality_floor" if mmlu is not None

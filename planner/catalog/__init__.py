@@ -170,6 +170,8 @@ class ApiModel(Row):
     provider: str
     input_usd_per_million_tokens: float = Field(ge=0)
     output_usd_per_million_tokens: float = Field(ge=0)
+    retired: bool = False
+    retires_on: dt.date | None = Field(default=None, description="retirement date (past if retired)")
     mmlu_5shot: float | None = Field(default=None, ge=0, le=100)
     mmlu_source: str = ""
     mmlu_pro: float | None = Field(default=None, ge=0, le=100)

@@ -84,6 +84,8 @@ FINDING_TEXT: dict[FindingCode, Words] = {
                                            f"GPUs; {v['gpu']} support is not confirmed"),
     C.NO_TRAINING_PEAK: lambda v: (f"{v['gpu']} has no published 16-bit TFLOPS: time and cost "
                                    "unknown"),
+    C.MODEL_RETIRED: lambda v: (f"{v['model']} was retired by the provider on {v['retired_on']}: "
+                                "it can no longer be deployed"),
     C.QUALITY_NOT_MEASURED: lambda v: (f"quality of {v['model']} at {v['precision']} not measured "
                                        "(no published evaluation); "
                                        + (f"{_n(v['mmlu_5shot_16bit'], 1)} MMLU is the 16-bit score"
@@ -126,6 +128,7 @@ REJECT_TEXT: dict[RejectReason, str] = {
     "price_missing": "price missing",
     "no_purchase_price": "no purchase price in the catalog (plan it as an option with your quote)",
     "quality_not_measured": "quality at this precision not measured (the floor cannot be checked)",
+    "retired": "retired by the provider (include retired options to see it)",
 }
 
 

@@ -199,7 +199,8 @@ def plan_scenario(scenario: Scenario, catalog: Catalog,
     resolver = resolver or PriceResolver(catalog)
     plans = [plan_deployment(dep, scenario.workload, catalog, profiles, resolver)
              for dep in scenario.deployments]
-    eligible = [p for p in plans if p.monthly_cost_usd is not None and p.meets_slo]
+    eligible = [p for p in plans if p.monthly_cost_usd is not None and p.meets_slo
+                and not any(f.code == FindingCode.MODEL_RETIRED for f in p.findings)]
     cheapest = min(eligible, key=lambda p: p.monthly_cost_usd).label if eligible else None  # type: ignore[arg-type, return-value]
     return PlanResult(scenario=scenario, oldest_price_date=catalog.prices_as_of,
                       newest_price_date=catalog.prices_newest, deployments=plans,
@@ -251,7 +252,10 @@ def _plan_hosted(dep: Deployment, workload: Workload, catalog: Catalog,
         usage_cost_per_million_output_tokens_usd=per_million(total, usage.output_tokens),
         cost_per_thousand_requests_usd=per_thousand(total, requests),
         usage_cost_per_thousand_requests_usd=per_thousand(total, requests),
-        findings=[*module.findings(dep.target), *_price_findings(lines)],
+        findings=[*module.findings(dep.target), *_price_findings(lines),
+                  *([finding(FindingCode.MODEL_RETIRED, status="catalog", source=api.source,
+                             model=api.name, retired_on=str(api.retires_on or "unknown date"))]
+                    if api.retired else [])],
     )
 
 

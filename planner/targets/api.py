@@ -38,7 +38,8 @@ def default() -> ApiTarget:
 
 
 def model_ids(catalog: Catalog) -> list[str]:
-    return list(catalog.api_models)
+    """The hosted models still offered (retired ones are never offered by default)."""
+    return [a.id for a in catalog.api_models.values() if not a.retired]
 
 
 def hardware(target: ApiTarget, catalog: Catalog) -> None:
