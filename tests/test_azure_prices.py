@@ -857,6 +857,12 @@ def test_snapshot_status_and_age(snapshot: Path) -> None:
     assert status.regions == ("eastus", "westeurope", "westus2")
     assert status.oldest_price_as_of == dt.date(2025, 5, 20)
     assert status.oldest_price_age_days == 22
+    # 7 (size, region) pairs in the fixture; pay-as-you-go priced for 6 (the ND96 row is missing;
+    # the A10 row is estimated, which has a price), spot for 2, the reservation for none
+    assert status.coverage["payg"] == {"pairs": 7, "priced": 6, "share": 6 / 7}
+    assert status.coverage["spot"]["priced"] == 2 and status.coverage["reserved-1y"]["priced"] == 0
+    assert status.by_plan_region["payg"]["eastus"] == {"quoted": 3, "missing": 1, "estimated": 1}
+    assert status.by_plan_region["reserved-1y"] == {"eastus": {"missing": 1}}
 
 
 def test_snapshot_age_of_a_missing_file_is_a_data_error(tmp_path: Path) -> None:
@@ -870,8 +876,12 @@ def test_cli_status(snapshot: Path, capsys: pytest.CaptureFixture[str]) -> None:
     age = (dt.date.today() - dt.date(2025, 6, 1)).days
     assert "rows: 10 (estimated 1, missing 2, quoted 7)" in out
     assert "newest as_of: 2025-06-01" in out
-    assert f"age: {age} days" in out
+    assert f"age: {age} days (of the newest row" in out
     assert f"oldest priced row as_of: 2025-05-20 ({age + 12} days old)" in out
+    assert "coverage payg: 6 of 7 size x region pairs priced (86%)" in out
+    assert cli_main(["prices", "status", "--file", str(snapshot), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["oldest_price_as_of"] == "2025-05-20" and data["coverage"]["payg"]["priced"] == 6
 
 
 # ------------------------------------------------------------------------------------------------

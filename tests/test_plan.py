@@ -152,7 +152,7 @@ def test_growth_schedule(catalog):
     ("mutate", "field"),
     [
         (lambda d: d["deployments"][0].update(model="gpt-5-ultra"), "deployments[0].model"),
-        (lambda d: d["deployments"][0]["target"].update(region="westeurope"),
+        (lambda d: d["deployments"][0]["target"].update(region="antarcticanorth"),
          "deployments[0].target.region"),
         (lambda d: d["deployments"][0]["target"].update(vm_sku="Standard_Nope"),
          "deployments[0].target.vm_sku"),

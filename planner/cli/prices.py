@@ -75,21 +75,37 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """Print row count, newest as_of and age in days of a snapshot."""
+    """Print the snapshot's coverage by plan and region, and its oldest and newest price dates."""
     from planner.catalog import DATA_DIR, PRICES_FILE
+    from planner.io.render import render_json_text
     from planner.pricing.azure_api import snapshot_status
 
     path: Path = args.file or (args.data_dir or DATA_DIR) / PRICES_FILE
     status = snapshot_status(path, dt.date.today())
+    if args.format == "json":
+        sys.stdout.write(render_json_text({
+            "snapshot": str(status.path), "rows": status.rows, "by_status": status.by_status,
+            "regions": list(status.regions),
+            "oldest_price_as_of": status.oldest_price_as_of,
+            "oldest_price_age_days": status.oldest_price_age_days,
+            "newest_price_as_of": status.newest_price_as_of,
+            "newest_row_as_of": status.newest_as_of, "coverage": status.coverage,
+            "by_plan_region": status.by_plan_region}))
+        return 0
     counts = ", ".join(f"{name} {count}" for name, count in sorted(status.by_status.items()))
     print(f"snapshot: {status.path}")
     print(f"rows: {status.rows}" + (f" ({counts})" if counts else ""))
-    print(f"regions: {', '.join(status.regions) or 'none'}")
-    print(f"newest as_of: {status.newest_as_of or 'none'}")
-    print(f"age: {'unknown' if status.age_days is None else f'{status.age_days} days'}")
+    print(f"regions: {len(status.regions)} ({', '.join(status.regions) or 'none'})")
     if status.oldest_price_as_of is not None:
         print(f"oldest priced row as_of: {status.oldest_price_as_of} "
               f"({status.oldest_price_age_days} days old)")
+        print(f"newest priced row as_of: {status.newest_price_as_of}")
+    print(f"newest as_of: {status.newest_as_of or 'none'} (any row, missing ones included)")
+    print(f"age: {'unknown' if status.age_days is None else f'{status.age_days} days'} "
+          "(of the newest row; the oldest priced row above is what a plan may rest on)")
+    for plan, c in status.coverage.items():
+        print(f"coverage {plan}: {int(c['priced'])} of {int(c['pairs'])} size x region pairs "
+              f"priced ({c['share']:.0%})")
     return 0
 
 
@@ -131,4 +147,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     status.add_argument("--file", type=Path, default=None, help="snapshot CSV (default: shipped)")
     status.add_argument("--data-dir", type=Path, default=None,
                         help="use <DIR>/prices/azure_retail_prices.csv")
+    status.add_argument("--format", choices=("table", "json"), default="table")
     status.set_defaults(handler=cmd_status)

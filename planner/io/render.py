@@ -74,6 +74,11 @@ def to_json(data: Any) -> str:
     return json.dumps(json_safe(data), indent=2, default=str, allow_nan=False)
 
 
+def render_json_text(data: Any) -> str:
+    """:func:`to_json` with a final newline, as the CLI prints it."""
+    return to_json(data) + "\n"
+
+
 def to_table(records: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None,
              max_width: int = 40) -> str:
     """A plain fixed-width text table."""

@@ -13,10 +13,10 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from planner.catalog import PriceRow, load_rows
+from planner.catalog import PRICING_PLANS, PriceRow, load_rows
 from planner.errors import DataError
 from planner.pricing.azure_api.errors import SnapshotWriteError
 from planner.pricing.azure_api.parse import key_order
@@ -271,6 +271,13 @@ class SnapshotStatus:
     oldest_price_as_of: dt.date | None
     """Oldest ``as_of`` among rows that carry a price (quoted or estimated)."""
     oldest_price_age_days: int | None
+    newest_price_as_of: dt.date | None = None
+    """Newest ``as_of`` among rows that carry a price."""
+    by_plan_region: Mapping[str, Mapping[str, Mapping[str, int]]] = field(default_factory=dict)
+    """Rows by plan, then region, then status (quoted / estimated / missing)."""
+    coverage: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    """Per plan: ``pairs`` (VM size x region pairs the snapshot lists at all), ``priced`` (of those,
+    with a quoted or estimated price under the plan) and ``share`` (priced / pairs)."""
 
 
 def snapshot_status(path: Path, today: dt.date | None = None) -> SnapshotStatus:
@@ -283,6 +290,7 @@ def snapshot_status(path: Path, today: dt.date | None = None) -> SnapshotStatus:
     rows = load_rows(path, PriceRow)
     newest = max((row.as_of for row in rows), default=None)
     oldest_price = min((row.as_of for row in rows if row.price_per_hour is not None), default=None)
+    newest_price = max((row.as_of for row in rows if row.price_per_hour is not None), default=None)
     today = today or dt.date.today()
     return SnapshotStatus(
         path=path,
@@ -293,7 +301,36 @@ def snapshot_status(path: Path, today: dt.date | None = None) -> SnapshotStatus:
         age_days=(today - newest).days if newest else None,
         oldest_price_as_of=oldest_price,
         oldest_price_age_days=(today - oldest_price).days if oldest_price else None,
+        newest_price_as_of=newest_price,
+        by_plan_region=rows_by_plan_region(rows),
+        coverage=plan_coverage(rows),
     )
+
+
+def rows_by_plan_region(rows: Sequence[PriceRow]) -> dict[str, dict[str, dict[str, int]]]:
+    """Row counts by plan, region and status, plans in their registry order."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for plan in PRICING_PLANS:
+        by_region: dict[str, Counter] = {}
+        for row in rows:
+            if row.plan == plan:
+                by_region.setdefault(row.region, Counter())[row.status] += 1
+        if by_region:
+            out[plan] = {region: dict(c) for region, c in sorted(by_region.items())}
+    return out
+
+
+def plan_coverage(rows: Sequence[PriceRow]) -> dict[str, dict[str, float]]:
+    """Share of the (VM size, region) pairs the snapshot lists that have a price under each
+    plan: the sizes a region sells are those it has any row for."""
+    pairs = {(row.sku, row.region) for row in rows}
+    out: dict[str, dict[str, float]] = {}
+    for plan in PRICING_PLANS:
+        priced = {(row.sku, row.region) for row in rows
+                  if row.plan == plan and row.price_per_hour is not None}
+        out[plan] = {"pairs": len(pairs), "priced": len(priced),
+                     "share": len(priced) / len(pairs) if pairs else 0.0}
+    return out
 
 
 def snapshot_age_days(path: Path, today: dt.date | None = None) -> int | None:
