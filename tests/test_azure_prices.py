@@ -990,3 +990,55 @@ def test_a_returned_key_outside_the_queried_scope_replaces_its_row_never_duplica
     assert keys.count(("Standard_NC40ads_H100_v5", "eastus", "payg")) == 1
     [h100] = [e for e in merged.entries if isinstance(e, PriceRow)]
     assert h100.price_per_hour == 7.35 and not merged.added
+
+
+def test_a_next_page_link_read_differently_by_requests_is_refused() -> None:
+    """Hardening finding 1: urllib.parse reads ``http://127.0.0.1:B\\@127.0.0.1:A/`` as host
+    127.0.0.1 port A, while requests/urllib3 send it to port B. Such links (backslash, userinfo)
+    are refused, and an accepted link is rebuilt on the base URL's own origin."""
+    base = "http://127.0.0.1:8080/api/retail/prices"
+    trick = "http://127.0.0.1:9999\\@127.0.0.1:8080/api/retail/prices?$skip=100"
+    assert not ap.same_origin(trick, base)
+    with pytest.raises(ap.PriceApiPagingError, match="refused"):
+        ap.next_page_url(trick, base, base)
+    for link in ("http://user@127.0.0.1:8080/api?x=1", "http://127.0.0.1:8080 /api",
+                 "//127.0.0.1:9999/api", "http://127.0.0.1:8080\t@evil/api"):
+        with pytest.raises(ap.PriceApiPagingError):
+            ap.next_page_url(link, base, base)
+    ok = ap.next_page_url("/api/retail/prices?$skip=100&currencyCode='USD'", base, base)
+    assert ok == "http://127.0.0.1:8080/api/retail/prices?$skip=100&currencyCode='USD'"
+
+
+@given(st.text(max_size=80))
+@settings(max_examples=400, deadline=None)
+def test_any_next_page_link_either_stays_on_the_base_origin_or_is_refused(link: str) -> None:
+    """Property: whatever the link, the URL the client would request is on the base's scheme,
+    host and port as urllib3 (the parser requests sends with) reads it."""
+    from urllib3.util import parse_url
+
+    base = "http://127.0.0.1:8080/api/retail/prices"
+    try:
+        url = ap.next_page_url(link, base + "?$skip=0", base)
+    except ap.PriceApiPagingError:
+        return
+    parts = parse_url(url)
+    assert (parts.scheme, parts.host, parts.port) == ("http", "127.0.0.1", 8080)
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    ({"retailPrice": 1e308}, "implausible hourly price"),
+    ({"unitOfMeasure": "0.0000000000000000000000001 Hours"}, "is not hours"),
+    ({"unitOfMeasure": "1.5 Hours"}, "is not hours"),
+    ({"retailPrice": 1e-9}, "implausible hourly price"),
+])
+def test_absurd_prices_and_units_are_refused_never_written(change: dict, why: str) -> None:
+    """Hardening finding 3: retailPrice 1e308, or a unit of '0.00...01 Hours' (3e25 $/h), was
+    accepted and written; both are now refused with the reason counted as skipped."""
+    # the Linux pay-as-you-go meter of the recorded dump (0.673 / 1 Hour)
+    payg = next(i for i in recorded_items("b16als_v2_australiacentral.json")
+                if i["type"] == "Consumption" and i["skuName"] == "B16als v2"
+                and i["productName"] == "Virtual Machines Basv2 Series")
+    rows, reason = ap.item_rows(ap.RetailItem.model_validate({**payg, **change}), as_of=TODAY,
+                                source="test")
+    assert rows == [] and why in (reason or "")
+    assert ap.item_rows(ap.RetailItem.model_validate(payg), as_of=TODAY, source="test")[0]

@@ -30,6 +30,7 @@ seconds; URL lengths are characters; ages are days.
 
 from planner.pricing.azure_api.client import (
     RetailPricesClient,
+    next_page_url,
     page_identity,
     parse_retry_after,
     retry_delay,
@@ -114,6 +115,7 @@ __all__ = [
     "item_rows",
     "load_sku_ids",
     "merge_snapshot",
+    "next_page_url",
     "normalize_items",
     "odata_quote",
     "page_identity",

@@ -10,11 +10,14 @@ import email.utils
 import hashlib
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Iterator
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
 import requests
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from planner.pricing.azure_api.errors import (
     PriceApiConnectionError,
@@ -47,13 +50,45 @@ def _origin(url: str) -> tuple[str, str, int]:
     return scheme, (parts.hostname or "").lower(), port
 
 
+_UNSAFE_URL = re.compile(r"[\\\s\x00-\x1f\x7f]")
+
+
+def _requests_origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) as urllib3 -- the parser ``requests`` sends with -- reads ``url``."""
+    parts = parse_url(url)
+    scheme = (parts.scheme or "").lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return scheme, (parts.host or "").lower(), port
+
+
 def same_origin(url: str, base_url: str) -> bool:
-    """True if ``url`` has the scheme, host and (default-filled) port of ``base_url``.
+    """True if ``url`` has the scheme, host and (default-filled) port of ``base_url``, read alike by
+    the standard library and by urllib3 (the parser the request is sent with), with no userinfo,
+    backslash, whitespace or control character that the two could read differently.
 
     ``https://prices.azure.com:443/...`` (as the API writes NextPageLink) matches
     ``https://prices.azure.com/...``.
     """
-    return _origin(url) == _origin(base_url)
+    if _UNSAFE_URL.search(url) or "@" in urlsplit(url).netloc:
+        return False
+    try:
+        seen_by_requests = _requests_origin(url)
+    except LocationParseError:
+        return False
+    base = _origin(base_url)
+    return _origin(url) == base and seen_by_requests == base
+
+
+def next_page_url(link: str, current_url: str, base_url: str) -> str:
+    """The URL to fetch for a page's ``NextPageLink``: only its path and query are taken, put on
+    the base URL's own scheme, host and port, after :func:`same_origin` accepted the link.
+    Raises PriceApiPagingError for a link to anywhere else."""
+    candidate = urljoin(current_url, link)
+    if not same_origin(candidate, base_url):
+        raise PriceApiPagingError(f"NextPageLink {one_line(candidate, 120)} is not on "
+                                  f"{base_url}; refused")
+    parts, base = urlsplit(candidate), urlsplit(base_url)
+    return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, ""))
 
 
 def page_identity(url: str) -> tuple[tuple[str, str, int], str, tuple[tuple[str, str], ...]]:
@@ -215,11 +250,7 @@ class RetailPricesClient:
             yield page
             if page.next_page_link is None:
                 return
-            next_url = urljoin(url, page.next_page_link)
-            if not same_origin(next_url, self.base_url):
-                raise PriceApiPagingError(
-                    f"NextPageLink {one_line(next_url, 120)} is not on {self.base_url}; refused"
-                )
+            next_url = next_page_url(page.next_page_link, url, self.base_url)
             identity = page_identity(next_url)
             if identity in seen:
                 raise PriceApiPagingError(

@@ -25,6 +25,13 @@ RESERVED_PLAN: dict[str, PricingPlan] = {"1 Year": "reserved-1y", "3 Years": "re
 SAVINGS_PLAN: dict[str, PricingPlan] = {"1 Year": "savings-1y", "3 Years": "savings-3y"}
 
 _HOURS_UNIT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+hours?\s*$", re.IGNORECASE)
+# A billing unit of hours is a whole number of hours (the API writes 1, 10, 100 Hours); anything
+# else (e.g. '0.0000001 Hours') would turn a price into an absurd hourly one.
+MAX_HOURS_PER_UNIT = 10_000
+# Plausible hourly price of a GPU VM in any currency the API serves (USD ~0.1-300; JPY/KRW/INR
+# up to ~1,500x that): outside this band an item is refused as implausible, never written.
+MIN_HOURLY_PRICE = 1e-3
+MAX_HOURLY_PRICE = 1e6
 
 
 @dataclass(frozen=True)
@@ -123,7 +130,7 @@ def hours_per_unit(unit_of_measure: str) -> float | None:
     if not match:
         return None
     hours = float(match.group(1))
-    return hours if hours > 0 else None
+    return hours if hours.is_integer() and 1 <= hours <= MAX_HOURS_PER_UNIT else None
 
 
 def _ends_with(item: RetailItem, suffix: str) -> bool:
@@ -198,7 +205,7 @@ def item_rows(
         row = PriceRow(
             **base, plan=RESERVED_PLAN[term], price_per_hour=item.retailPrice / hours, notes=note
         )
-        return [row], None
+        return _plausible([row])
     if kind != "Consumption":
         return [], f"price type {kind!r}"
     unit_hours = hours_per_unit(item.unitOfMeasure)
@@ -237,6 +244,15 @@ def item_rows(
             )
     if not rows:
         return [], "zero or negative price"
+    return _plausible(rows)
+
+
+def _plausible(rows: list[PriceRow]) -> tuple[list[PriceRow], str | None]:
+    """The rows if every hourly price is inside the plausible band, else none and why."""
+    for row in rows:
+        if not MIN_HOURLY_PRICE <= (row.price_per_hour or 0.0) <= MAX_HOURLY_PRICE:
+            return [], (f"implausible hourly price {_fmt(row.price_per_hour or 0.0)} "
+                        f"{row.currency} (outside {MIN_HOURLY_PRICE:g}-{MAX_HOURLY_PRICE:g})")
     return rows, None
 
 
