@@ -374,14 +374,14 @@ class Catalog:
     def price_index(self) -> dict[tuple[str, str, str], PriceRow]:
         return {row.key: row for row in self.prices}
 
-    @property
+    @cached_property
     def prices_as_of(self) -> dt.date | None:
         """Date of the oldest price in the snapshot: every price is at least this recent.
         (Rows flagged missing carry no price and are not counted.)"""
         dates = [row.as_of for row in self.prices if row.status != "missing"]
         return min(dates) if dates else None
 
-    @property
+    @cached_property
     def prices_newest(self) -> dt.date | None:
         """Date of the newest price in the snapshot."""
         dates = [row.as_of for row in self.prices if row.status != "missing"]

@@ -112,7 +112,8 @@ class BatchCurve(BaseModel):
 
 def batch_curve_of(curve: ThroughputCurve, memory_max_batch: int,
                    engine_max_batch: int) -> BatchCurve:
-    return BatchCurve(batch=curve.batch.astype(int).tolist(),
+    # built without re-validation: every value is a number the model computed
+    return BatchCurve.model_construct(batch=curve.batch.astype(int).tolist(),
                       tpot_ms=(curve.tpot_s * 1000).tolist(),
                       ttft_ms=(curve.ttft_s * 1000).tolist(),
                       output_tokens_per_s=np.asarray(curve.output_tokens_per_s).tolist(),
