@@ -18,6 +18,8 @@ from planner.api import (
     ENGINES,
     MAX_DEPLOYMENTS,
     PRECISIONS,
+    TARGET_KINDS,
+    TARGET_TITLES,
     TP_DEGREES,
     Catalog,
     gpu_runs_precision,
@@ -25,7 +27,7 @@ from planner.api import (
 )
 from ui import draft as drafts
 from ui import state
-from ui.format import TARGET_KINDS, escape_md, quality_text
+from ui.format import escape_md, quality_text
 from ui.presets import PRESETS, preset
 
 TP_CHOICES: tuple[int | None, ...] = (None, *TP_DEGREES)
@@ -231,7 +233,7 @@ def _deployment(dep: dict[str, Any], catalog: Catalog, *, can_remove: bool,
         dep["label"] = _bind(f"{i}.label", dep["label"], lambda k: st.text_input(
             "Label", key=k, max_chars=60))
         dep["kind"] = _bind(f"{i}.kind", dep["kind"], lambda k: st.radio(
-            "Runs on", list(TARGET_KINDS), format_func=TARGET_KINDS.__getitem__, key=k,
+            "Runs on", list(TARGET_KINDS), format_func=TARGET_TITLES.__getitem__, key=k,
             horizontal=True))
         module = module_for(dep["kind"])
         if module.SELF_HOSTED:

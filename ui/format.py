@@ -8,8 +8,6 @@ from __future__ import annotations
 import re
 
 from planner.api import (
-    PLAN_NAMES,
-    TARGET_TITLES,
     Catalog,
     Deployment,
     DeploymentPlan,
@@ -23,9 +21,7 @@ from planner.api import (
     missing_reason_text,
 )
 
-__all__ = ["PLAN_NAMES", "TARGET_KINDS"]
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$:])")
-TARGET_KINDS = TARGET_TITLES
 
 
 def usd(value: float | None, *, per: str = "") -> str:

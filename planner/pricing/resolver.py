@@ -86,8 +86,9 @@ class PriceResolver:
     _memo: dict[PriceKey, ResolvedPrice] = field(default_factory=dict, repr=False)
 
     def with_overrides(self, overrides: Mapping[PriceKey, float]) -> PriceResolver:
-        """The same catalog with these overrides on top (self when there are none)."""
-        if not overrides:
+        """The same catalog with these overrides on top (self when they add nothing, so a key
+        resolved once stays memoised when the plan and its cost builder both apply them)."""
+        if all(self.overrides.get(key) == value for key, value in overrides.items()):
             return self
         return PriceResolver(self.catalog, {**self.overrides, **overrides})
 

@@ -15,9 +15,11 @@ from planner.api import (
     ENGINE_IDS,
     ENGINES,
     MAX_DEPLOYMENTS,
+    PLAN_NAMES,
     PRECISIONS,
     PRICING_PLANS,
     REJECT_TEXT,
+    TARGET_TITLES,
     AdvisorResult,
     Catalog,
     Deployment,
@@ -32,7 +34,7 @@ from planner.api import (
 )
 from ui import breakeven, cached, charts, state
 from ui import draft as drafts
-from ui.format import PLAN_NAMES, TARGET_KINDS, escape_md, md_usd, quality_text, usd, workload_text
+from ui.format import escape_md, md_usd, quality_text, usd, workload_text
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 KEY = "adv."  # widget keys
@@ -175,7 +177,7 @@ def ranked_table(rows: list[dict], plans: list[DeploymentPlan], catalog: Catalog
             "Nodes": _number(row.get("nodes")),
             "TP": _number(row.get("tp")),
             "Batch": _number(row.get("batch")),
-            "Runs on": TARGET_KINDS.get(row["kind"], row["kind"]),
+            "Runs on": TARGET_TITLES.get(row["kind"], row["kind"]),
             "Pareto frontier": ", ".join(frontier),
         })
     return pd.DataFrame(out)
