@@ -1,0 +1,642 @@
+"""Server load benchmark of the dashboard over Streamlit's own websocket protocol (no browsers).
+
+    python benchmarks/ws_load.py [--sessions 4,8,16] [--iterations 3] [--think 1.0] [--ramp 2]
+                                 [--timeout 60] [--nice 10] [--json FILE]
+
+What a browser tab does to the server, without the browser: each session opens the websocket
+``/_stcore/stream`` (subprotocol ``streamlit``) and speaks the front end's protocol, protobuf
+``BackMsg`` up and ``ForwardMsg`` down (``streamlit.proto``). An action sends a ``rerun_script``
+BackMsg carrying the ``ClientState`` a browser would send (the address bar's query string, the
+page's script hash, the widget values the session has set) and ends when the server's
+``script_finished`` ForwardMsg for that run arrives:
+
+=========  ==========================================================================
+load       open a session (odd sessions with a share-link query string carrying their own
+           requests/day) -> the Compare page's script finished, monthly-cost metrics sent
+edit       set the sidebar's "Requests per day" widget to a new value -> script finished, and
+           at least one monthly-cost metric differs from before
+capacity   switch to the Capacity page -> script finished, its title sent
+catalog    switch to the Catalog page -> script finished, its title sent
+compare    back to Compare -> script finished, monthly-cost metrics sent
+=========  ==========================================================================
+
+An action fails on a timeout (``--timeout``), an ``exception`` element in the page, a script that
+did not finish successfully, a closed connection or a wrong result (the checks above).
+
+For each level in ``--sessions`` a fresh ``streamlit run app.py`` starts on a free 127.0.0.1 port
+(headless, no file watcher). One unmeasured session warms it; then the **reference** workload, one
+session doing a fixed sequence (load, then edit/capacity/catalog/compare twice, no think time),
+gives the figures of a server serving one user; then N sessions run at once (start spread over
+``--ramp`` s), each doing load and then ``--iterations`` x (edit, capacity, catalog, compare),
+pausing a random 0.5-1.5 x ``--think`` s before each action. All N websockets stay open until the
+last session is done, so the memory figure is that of N open sessions.
+
+Printed per level: latency p50/p95/max per action and over all actions, with the ratio to the
+reference; actions completed of attempted and errors by kind; the server's CPU-seconds per action
+(utime + stime from /proc/<pid>/stat of the server's process tree over the window, divided by the
+actions attempted) and the share of one core it used; its peak RSS (VmRSS sampled every 0.2 s, and
+VmHWM) and the memory per session ((peak RSS during the level - RSS before it) / N, an estimate:
+Python rarely returns memory); the machine's busy share during the window (the load generator runs
+at ``--nice`` 10 but shares the cores). ``--json FILE`` writes all of it. Exit status 0 when no
+action failed. Bounded: at most 32 sessions and 10 iterations; every wait has a timeout; servers
+are always stopped (their process group), also on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # planner and ui, for the share links (see share_query)
+
+ACTIONS = ("load", "edit", "capacity", "catalog", "compare")
+ITERATION = ("edit", "capacity", "catalog", "compare")
+REFERENCE = ("load",) + ITERATION * 2
+PAGES = {"capacity": "Capacity", "catalog": "Catalog", "compare": "Compare"}
+TITLES = {"capacity": "Capacity", "catalog": "Catalog", "compare": "Compare"}
+RPD_LABEL = "Requests per day"
+COST_LABEL = "monthly cost"
+MAX_SESSIONS, MAX_ITERATIONS, MAX_TIMEOUT_S = 32, 10, 120
+SERVER_START_S = 60
+FINISHED_OK = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
+
+
+# --- /proc readings ----------------------------------------------------------------------------
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and all its descendants (from /proc/*/stat's parent pid)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def status_kb(pid: int, key: str) -> int:
+    """A ``/proc/<pid>/status`` field in kB (0 if the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime + cutime + cstime of pid's process tree, in CPU-seconds."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])
+    return total / CLK_TCK
+
+
+def rss_mb(pid: int, key: str = "VmRSS") -> float:
+    """Summed ``key`` (VmRSS or VmHWM) over pid's process tree, in MB."""
+    return sum(status_kb(p, key) for p in process_tree(pid)) / 1024
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies over all CPUs since boot."""
+    with open("/proc/stat") as fh:
+        values = [int(v) for v in fh.readline().split()[1:]]
+    total = sum(values[:8])
+    return total - values[3] - values[4], total
+
+
+class RssSampler:
+    """Peak summed VmRSS of the server's process tree, sampled every 0.2 s in a thread."""
+
+    def __init__(self, pid: int):
+        self.pid, self.peak_mb = pid, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, rss_mb(self.pid))
+            self._stop.wait(0.2)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+
+# --- the server --------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop_process_group(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=8)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def streamlit_server() -> Iterator[tuple[int, subprocess.Popen]]:
+    """``streamlit run app.py`` on a free 127.0.0.1 port in its own process group; yields (port,
+    process) once /_stcore/health answers; always stopped afterwards (the whole group)."""
+    port = free_port()
+    ok = False
+    with tempfile.NamedTemporaryFile("w+", prefix=f"ws-load-streamlit-{port}-", suffix=".log",
+                                     delete=False) as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+             str(port), "--server.headless", "true", "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+             "--server.runOnSave", "false"],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        try:
+            deadline = time.monotonic() + SERVER_START_S
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"streamlit exited with code {process.returncode} "
+                                       f"(log {log.name})")
+                with contextlib.suppress(OSError), urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no answer from the server in {SERVER_START_S} s "
+                                       f"(log {log.name})")
+                time.sleep(0.2)
+            yield port, process
+            ok = True
+        finally:
+            stop_process_group(process)
+    if ok:
+        with contextlib.suppress(OSError):
+            os.unlink(log.name)
+
+
+# --- one session over the websocket ------------------------------------------------------------
+
+class ActionFailed(Exception):
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass
+class Page:
+    """What one script run sent: titles, metrics (label -> value), widget ids by label, errors."""
+    titles: list[str] = field(default_factory=list)
+    metrics: dict[str, str] = field(default_factory=dict)
+    widgets: dict[str, str] = field(default_factory=dict)
+    exceptions: list[str] = field(default_factory=list)
+
+
+def share_query(rpd: int) -> str:
+    """The share link's query string of the dashboard's default scenario at ``rpd`` requests per
+    day, written by the planner's own encoder."""
+    from planner.io.sharelink import encode_scenario, to_query_string
+    from ui.presets import default_scenario
+
+    scenario = default_scenario()
+    scenario = scenario.model_copy(update={
+        "workload": scenario.workload.model_copy(update={"requests_per_day": rpd})})
+    return to_query_string(encode_scenario(scenario))
+
+
+class Session:
+    """One browser tab's conversation with the server, as the front end holds it: the address
+    bar's query string, the current page, the widget values this tab has set."""
+
+    def __init__(self, port: int, timeout_s: float):
+        self.url = f"ws://127.0.0.1:{port}/_stcore/stream"
+        self.timeout_s = timeout_s
+        self.ws = None
+        self.query_string = ""
+        self.page_hash = ""
+        self.page_hashes: dict[str, str] = {}
+        self.widget_states: dict[str, WidgetState] = {}
+        self.page = Page()
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.ws.close(), 5)
+            self.ws = None
+
+    async def open(self, query_string: str = "") -> Page:
+        try:
+            self.ws = await asyncio.wait_for(websockets.connect(
+                self.url, subprotocols=["streamlit"], max_size=None, open_timeout=self.timeout_s,
+                ping_interval=None), self.timeout_s)
+        except (TimeoutError, OSError, websockets.WebSocketException) as exc:
+            raise ActionFailed("connect", f"{type(exc).__name__}: {exc}") from exc
+        self.query_string = query_string
+        return await self.rerun()
+
+    async def rerun(self) -> Page:
+        """Send a rerun with this tab's state; wait for the run's successful script_finished."""
+        msg = BackMsg()
+        state = msg.rerun_script
+        state.query_string = self.query_string
+        state.page_script_hash = self.page_hash
+        state.widget_states.widgets.extend(self.widget_states.values())
+        try:
+            await self.ws.send(msg.SerializeToString())
+            return await asyncio.wait_for(self._read_run(), self.timeout_s)
+        except TimeoutError as exc:
+            raise ActionFailed("timeout", f"no script_finished within {self.timeout_s:.0f} s") \
+                from exc
+        except websockets.WebSocketException as exc:
+            raise ActionFailed("connection", f"{type(exc).__name__}: {exc}") from exc
+
+    async def _read_run(self) -> Page:
+        page = Page()
+        while True:
+            fmsg = ForwardMsg()
+            fmsg.ParseFromString(await self.ws.recv())
+            kind = fmsg.WhichOneof("type")
+            if kind == "new_session":
+                page = Page()  # a run starts (again, after a rerun the script asked for)
+            elif kind == "navigation":
+                self.page_hashes = {p.page_name: p.page_script_hash
+                                    for p in fmsg.navigation.app_pages}
+                self.page_hash = fmsg.navigation.page_script_hash or self.page_hash
+            elif kind == "page_info_changed":
+                self.query_string = fmsg.page_info_changed.query_string
+            elif kind == "delta" and fmsg.delta.WhichOneof("type") == "new_element":
+                _record(page, fmsg.delta.new_element)
+            elif kind == "script_finished":
+                status = fmsg.script_finished
+                if status in FINISHED_OK:
+                    self.page = page
+                    return page
+                if status != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    raise ActionFailed("script", f"script finished with status {status}")
+
+
+def _record(page: Page, element) -> None:
+    kind = element.WhichOneof("type")
+    body = getattr(element, kind)
+    if kind == "exception":
+        page.exceptions.append(f"{body.type}: {body.message}"[:300])
+    elif kind == "heading":
+        page.titles.append(body.body)
+    elif kind == "metric":
+        page.metrics[body.label] = body.body
+    elif hasattr(body, "id") and hasattr(body, "label") and body.id:
+        page.widgets[body.label] = body.id
+
+
+def check(name: str, page: Page, before: Page | None) -> None:
+    """Raise ActionFailed if the run's page is not what the action should have produced."""
+    if page.exceptions:
+        raise ActionFailed("exception", page.exceptions[0])
+    costs = {k: v for k, v in page.metrics.items() if COST_LABEL in k}
+    if name in ("load", "compare", "edit") and not costs:
+        raise ActionFailed("wrong result", "no monthly-cost metric on the Compare page")
+    if name == "edit" and before is not None:
+        old = {k: v for k, v in before.metrics.items() if COST_LABEL in k}
+        if costs == old:
+            raise ActionFailed("wrong result", "no monthly cost changed after the edit")
+    if name in ("capacity", "catalog") and not any(
+            t.replace("\\", "").startswith(TITLES[name]) for t in page.titles):
+        raise ActionFailed("wrong result", f"no {TITLES[name]} title in {page.titles[:3]}")
+
+
+async def act(name: str, session: Session, rpd: int, query: str) -> None:
+    """One action on a session, checked."""
+    before = session.page
+    if name == "load":
+        page = await session.open(query)
+    elif name == "edit":
+        if PAGES["compare"] in session.page_hashes:  # edits are made on the Compare page
+            session.page_hash = session.page_hashes[PAGES["compare"]]
+        widget_id = before.widgets.get(RPD_LABEL)
+        if widget_id is None:
+            raise ActionFailed("wrong result", f"no {RPD_LABEL!r} widget on the page")
+        state = WidgetState(id=widget_id, double_value=float(rpd))
+        session.widget_states[widget_id] = state
+        page = await session.rerun()
+        if before.titles and not before.titles[0].startswith("Compare"):
+            before = None  # edited on another page: nothing to compare with
+    else:
+        target = PAGES[name]
+        if target not in session.page_hashes:
+            raise ActionFailed("wrong result", f"no {target} page in the navigation")
+        session.page_hash = session.page_hashes[target]
+        page = await session.rerun()
+    check(name, page, before)
+
+
+# --- runs --------------------------------------------------------------------------------------
+
+@dataclass
+class Stats:
+    latency_ms: dict[str, list[float]] = field(default_factory=lambda: {a: [] for a in ACTIONS})
+    attempted: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACTIONS, 0))
+    errors: list[dict] = field(default_factory=list)
+
+    def total_attempted(self) -> int:
+        return sum(self.attempted.values())
+
+    def total_completed(self) -> int:
+        return sum(len(v) for v in self.latency_ms.values())
+
+
+async def step(name: str, session: Session, stats: Stats, index: int, rpd: int,
+               query: str = "") -> bool:
+    stats.attempted[name] += 1
+    start = time.perf_counter()
+    try:
+        await act(name, session, rpd, query)
+    except ActionFailed as exc:
+        stats.errors.append({"session": index, "action": name, "kind": exc.kind,
+                             "message": str(exc)})
+        return False
+    stats.latency_ms[name].append((time.perf_counter() - start) * 1000)
+    return True
+
+
+async def user(index: int, port: int, plan: list[str], stats: Stats, *, think_s: float,
+               delay_s: float, timeout_s: float, rng: random.Random, finished: asyncio.Event,
+               done: asyncio.Event, sessions: list[Session]) -> None:
+    """One user: after ``delay_s``, the actions of ``plan`` in order (the first is load). After
+    a failure the user reconnects (a new session) and goes on with the next action."""
+    await asyncio.sleep(delay_s)
+    session = Session(port, timeout_s)
+    sessions.append(session)
+    query = share_query(150_000 + 10_000 * index) if index % 2 else ""
+    for n, name in enumerate(plan):
+        if think_s > 0 and n:
+            await asyncio.sleep(think_s * rng.uniform(0.5, 1.5))
+        rpd = 300_000 + 20_000 * index + 1_000 * n  # new for this user at every edit
+        ok = await step(name, session, stats, index, rpd, query)
+        if not ok and name != "load":
+            await session.close()
+            session = Session(port, timeout_s)
+            sessions.append(session)
+            if not await step("load", session, stats, index, rpd, query):
+                break
+    finished.set()
+    await done.wait()  # keep the websocket (and the server's session) open until all are done
+
+
+async def run_users(port: int, plans: list[list[str]], *, think_s: float, ramp_s: float,
+                    timeout_s: float, seed: int) -> Stats:
+    stats, done, sessions = Stats(), asyncio.Event(), []
+    n = len(plans)
+    finished = [asyncio.Event() for _ in plans]
+    tasks = [asyncio.create_task(user(
+        i, port, plan, stats, think_s=think_s, delay_s=ramp_s * i / n if n > 1 else 0.0,
+        timeout_s=timeout_s, rng=random.Random(seed * 1000 + i), finished=finished[i], done=done,
+        sessions=sessions)) for i, plan in enumerate(plans)]
+    try:
+        while not all(f.is_set() or t.done() for f, t in zip(finished, tasks, strict=True)):
+            await asyncio.sleep(0.05)
+    finally:
+        done.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for session in sessions:
+            await session.close()
+    for t in tasks:
+        if not t.cancelled() and t.exception() is not None:
+            stats.errors.append({"session": -1, "action": "-", "kind": "load generator",
+                                 "message": repr(t.exception())})
+    return stats
+
+
+def run_niced(nice: int, coroutine_factory) -> Stats:
+    """Run the load generator's event loop in a thread of its own at ``nice`` (Linux niceness is
+    per thread), so the server, started from the main thread, keeps its normal priority."""
+    box: dict = {}
+
+    def target() -> None:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+        try:
+            box["stats"] = asyncio.run(coroutine_factory())
+        except BaseException as exc:  # reported by the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="ws-load-generator")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["stats"]
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def latency_summary(values: list[float]) -> dict:
+    return {"n": len(values),
+            "p50_ms": _round(percentile(values, 50)), "p95_ms": _round(percentile(values, 95)),
+            "max_ms": _round(max(values) if values else None)}
+
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def measured(port: int, process: subprocess.Popen, plans: list[list[str]], nice: int,
+             **kw) -> dict:
+    """Run the users of ``plans`` against the server and return the figures of that window."""
+    rss_before = rss_mb(process.pid)
+    cpu_before, (busy0, total0) = cpu_seconds(process.pid), machine_jiffies()
+    start = time.perf_counter()
+    with RssSampler(process.pid) as sampler:
+        stats = run_niced(nice, lambda: run_users(port, plans, **kw))
+    wall_s = time.perf_counter() - start
+    cpu_s = cpu_seconds(process.pid) - cpu_before
+    busy1, total1 = machine_jiffies()
+    all_ms = [v for values in stats.latency_ms.values() for v in values]
+    attempted = stats.total_attempted()
+    kinds: dict[str, int] = {}
+    for e in stats.errors:
+        kinds[e["kind"]] = kinds.get(e["kind"], 0) + 1
+    return {
+        "sessions": len(plans), "wall_s": round(wall_s, 2),
+        "actions_attempted": attempted, "actions_completed": stats.total_completed(),
+        "attempted": dict(stats.attempted),
+        "latency": {**{a: latency_summary(stats.latency_ms[a]) for a in ACTIONS},
+                    "all": latency_summary(all_ms),
+                    "in_page": latency_summary([v for a in ITERATION
+                                                for v in stats.latency_ms[a]])},
+        "errors": len(stats.errors), "errors_by_kind": kinds, "first_errors": stats.errors[:20],
+        "server": {
+            "cpu_s": round(cpu_s, 2),
+            "cpu_s_per_action": round(cpu_s / attempted, 3) if attempted else None,
+            "core_share": round(cpu_s / wall_s, 3) if wall_s else None,
+            "rss_before_mb": round(rss_before, 1),
+            "peak_rss_mb": round(max(sampler.peak_mb, rss_before), 1),
+            "hwm_mb": round(rss_mb(process.pid, "VmHWM"), 1),
+            "mem_mb_per_session": round(max(sampler.peak_mb - rss_before, 0.0) / len(plans), 1),
+        },
+        "machine_busy_share": round((busy1 - busy0) / max(total1 - total0, 1), 3),
+    }
+
+
+def level(n: int, args: argparse.Namespace) -> dict:
+    """One fresh server: warm-up, the reference workload, then n concurrent sessions."""
+    with streamlit_server() as (port, process):
+        common = {"timeout_s": args.timeout, "seed": args.seed, "nice": args.nice}
+        warm = measured(port, process, [["load"]], think_s=0.0, ramp_s=0.0, **common)
+        reference = measured(port, process, [list(REFERENCE)], think_s=0.0, ramp_s=0.0, **common)
+        plans = [["load"] + list(ITERATION) * args.iterations for _ in range(n)]
+        result = measured(port, process, plans, think_s=args.think, ramp_s=args.ramp, **common)
+    result["reference"] = reference
+    result["warmup_ms"] = warm["latency"]["load"]["p50_ms"]
+    result["warmup_errors"] = warm["errors"]
+    result["ratio"] = {
+        key: _ratio(result["latency"]["all"][key], reference["latency"]["all"][key])
+        for key in ("p50_ms", "p95_ms")}
+    result["ratio"]["edit_p95_ms"] = _ratio(result["latency"]["edit"]["p95_ms"],
+                                            reference["latency"]["edit"]["p95_ms"])
+    result["ratio"]["cpu_s_per_action"] = _ratio(result["server"]["cpu_s_per_action"],
+                                                 reference["server"]["cpu_s_per_action"])
+    return result
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or not b else round(a / b, 2)
+
+
+# --- printing ----------------------------------------------------------------------------------
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def print_level(result: dict) -> None:
+    ref, server = result["reference"], result["server"]
+    print(f"\n{result['sessions']} sessions: {result['actions_completed']} of "
+          f"{result['actions_attempted']} actions completed in {result['wall_s']:.1f} s; "
+          f"errors {result['errors']} {result['errors_by_kind'] or ''}".rstrip())
+    print(f"  {'latency, ms':<34}{'n':>5}{'p50':>8}{'p95':>8}{'max':>8} | {'ref p50':>8}"
+          f"{'ref p95':>8}")
+    for action in (*ACTIONS, "in_page", "all"):
+        s, r = result["latency"][action], ref["latency"][action]
+        label = {"in_page": "in-page (edit, pages)", "all": "all actions"}.get(action, action)
+        print(f"  {label:<34}{s['n']:>5}{_ms(s['p50_ms']):>8}{_ms(s['p95_ms']):>8}"
+              f"{_ms(s['max_ms']):>8} | {_ms(r['p50_ms']):>8}{_ms(r['p95_ms']):>8}")
+    ratio = result["ratio"]
+    print(f"  ratio to the reference (1 session, fixed sequence): p50 x{ratio['p50_ms']}, "
+          f"p95 x{ratio['p95_ms']}, edit p95 x{ratio['edit_p95_ms']}, "
+          f"server CPU per action x{ratio['cpu_s_per_action']}")
+    print(f"  server: CPU {server['cpu_s']:.1f} s ({server['core_share']:.0%} of one core), "
+          f"{server['cpu_s_per_action']:.3f} CPU-s per action (reference "
+          f"{ref['server']['cpu_s_per_action']:.3f}); RSS {server['rss_before_mb']:.0f} MB before, "
+          f"peak {server['peak_rss_mb']:.0f} MB (VmHWM {server['hwm_mb']:.0f} MB), "
+          f"~{server['mem_mb_per_session']:.1f} MB per open session")
+    print(f"  machine busy {result['machine_busy_share']:.0%} during the window "
+          f"(warm-up open {_ms(result['warmup_ms'])} ms)")
+    for e in result["first_errors"][:5]:
+        print(f"    session {e['session']} {e['action']}: {e['kind']}: {e['message']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", default="4,8,16",
+                        help="comma-separated concurrent session counts, one server each")
+    parser.add_argument("--iterations", type=int, default=3)
+    parser.add_argument("--think", type=float, default=1.0, help="mean think time, s")
+    parser.add_argument("--ramp", type=float, default=2.0, help="spread of session starts, s")
+    parser.add_argument("--timeout", type=float, default=60.0, help="per action, s")
+    parser.add_argument("--nice", type=int, default=10, help="niceness of the load generator")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="write the figures to this file")
+    args = parser.parse_args(argv)
+    try:
+        levels = [int(v) for v in args.sessions.split(",") if v.strip()]
+    except ValueError:
+        parser.error("--sessions: comma-separated whole numbers, e.g. 4,8,16")
+    if not levels or not all(1 <= n <= MAX_SESSIONS for n in levels):
+        parser.error(f"--sessions: each between 1 and {MAX_SESSIONS}")
+    if not 1 <= args.iterations <= MAX_ITERATIONS:
+        parser.error(f"--iterations: between 1 and {MAX_ITERATIONS}")
+    if not (0 <= args.think <= 30 and 0 <= args.ramp <= 60 and 1 <= args.timeout <= MAX_TIMEOUT_S):
+        parser.error(f"--think 0-30 s, --ramp 0-60 s, --timeout 1-{MAX_TIMEOUT_S} s")
+
+    import streamlit
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on SIGTERM too
+    print(f"planner dashboard websocket load: sessions {levels}, {args.iterations} iteration(s) "
+          f"each, think {args.think} s, ramp {args.ramp} s, action timeout {args.timeout:.0f} s"
+          f"\n  (streamlit {streamlit.__version__}, websockets {websockets.__version__}, "
+          f"{os.cpu_count()} CPUs, load generator at nice {args.nice}; a fresh server per level)")
+    results = []
+    for n in levels:
+        result = level(n, args)
+        results.append(result)
+        print_level(result)
+        sys.stdout.flush()
+    out = {"settings": {"sessions": levels, "iterations": args.iterations, "think_s": args.think,
+                        "ramp_s": args.ramp, "timeout_s": args.timeout},
+           "levels": results, "errors": sum(r["errors"] + r["reference"]["errors"] for r in results)}
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2), encoding="utf-8")
+    return 0 if out["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
