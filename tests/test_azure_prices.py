@@ -859,7 +859,8 @@ def test_snapshot_status_and_age(snapshot: Path) -> None:
     assert status.oldest_price_age_days == 22
     # 7 (size, region) pairs in the fixture; pay-as-you-go priced for 6 (the ND96 row is missing;
     # the A10 row is estimated, which has a price), spot for 2, the reservation for none
-    assert status.coverage["payg"] == {"pairs": 7, "priced": 6, "share": 6 / 7}
+    assert status.coverage["payg"] == {"pairs": 7, "priced": 6, "quoted": 5, "estimated": 1,
+                                       "missing": 1, "share": 6 / 7}
     assert status.coverage["spot"]["priced"] == 2 and status.coverage["reserved-1y"]["priced"] == 0
     assert status.by_plan_region["payg"]["eastus"] == {"quoted": 3, "missing": 1, "estimated": 1}
     assert status.by_plan_region["reserved-1y"] == {"eastus": {"missing": 1}}
@@ -878,7 +879,8 @@ def test_cli_status(snapshot: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "newest as_of: 2025-06-01" in out
     assert f"age: {age} days (of the newest row" in out
     assert f"oldest priced row as_of: 2025-05-20 ({age + 12} days old)" in out
-    assert "coverage payg: 6 of 7 size x region pairs priced (86%)" in out
+    assert ("coverage payg: 6 of 7 size x region pairs priced (86%; quoted 5, estimated 1, "
+            "missing 1)") in out
     assert cli_main(["prices", "status", "--file", str(snapshot), "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["oldest_price_as_of"] == "2025-05-20" and data["coverage"]["payg"]["priced"] == 6

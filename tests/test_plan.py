@@ -88,18 +88,30 @@ def test_support_bot_headline(catalog):
     assert result.cheapest_label in by
 
 
-def test_missing_reservation_price_is_flagged_not_zero(catalog):
-    data = base(target={"kind": "azure", "vm_sku": "Standard_NC24ads_A100_v4", "region": "eastus",
-                        "pricing": "reserved-1y"})
+def test_missing_spot_price_is_flagged_not_zero(catalog):
+    data = base(target={"kind": "azure", "vm_sku": "Standard_NC40ads_H100_v5", "region": "eastus",
+                        "pricing": "spot"})
     plan = plan_of(catalog, data).deployments[0]
     assert plan.monthly_cost_usd is None
     assert plan.cost_lines[0].status == "missing" and plan.cost_lines[0].amount_usd is None
     assert plan.cost_lines[0].kind == "gpu_nodes"
-    # the snapshot has the row, flagged missing (no reservation price published)
+    # the snapshot has the row, flagged missing (the copies list no spot discount for it)
     assert plan.cost_lines[0].missing_reason == "flagged_missing"
     assert FindingCode.PRICE_MISSING in [f.code for f in plan.findings]
     assert plan.monthly_cost_known_usd > 0  # the AKS fee and system pool are still known
     assert plan.cost_per_million_output_tokens_usd is None
+
+
+def test_estimated_reservation_is_priced_and_flagged(catalog):
+    data = base(target={"kind": "azure", "vm_sku": "Standard_NC24ads_A100_v4", "region": "eastus",
+                        "pricing": "reserved-1y"})
+    plan = plan_of(catalog, data).deployments[0]
+    line = plan.cost_lines[0]
+    # no quoted NC A100 v4 reservation: payg 3.673 x the quoted ND A100 v4 ratio 0.63999
+    # (183722 / 8760 / 32.77, Retail Prices API copy 2026-09-27), see test_price_estimates
+    assert line.status == "estimated" and line.unit_price_usd == pytest.approx(2.35071, rel=1e-4)
+    assert plan.monthly_cost_usd is not None
+    assert FindingCode.PRICE_ESTIMATED in [f.code for f in plan.findings]
 
 
 def test_unit_costs_allocation_vs_usage(catalog):
@@ -274,7 +286,7 @@ def test_spare_replica_slots_are_reported(catalog):
 
 def test_amd_gpu_uses_the_rocm_profile_and_the_plan_carries_its_curve(catalog):
     data = base(target={"kind": "azure", "vm_sku": "Standard_ND96isr_MI300X_v5",
-                        "region": "eastus", "pricing": "payg"}, engine="vllm")
+                        "region": "eastus2", "pricing": "payg"}, engine="vllm")
     data["workload"]["requests_per_day"] = 2_000_000
     plan = plan_of(catalog, data).deployments[0]
     assert plan.fits and plan.engine_profile == "vllm@rocm"

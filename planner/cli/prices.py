@@ -90,7 +90,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             "oldest_price_age_days": status.oldest_price_age_days,
             "newest_price_as_of": status.newest_price_as_of,
             "newest_row_as_of": status.newest_as_of, "coverage": status.coverage,
-            "by_plan_region": status.by_plan_region}))
+            "by_plan_region": status.by_plan_region,
+            "dates_by_plan_region": status.dates_by_plan_region}))
         return 0
     counts = ", ".join(f"{name} {count}" for name, count in sorted(status.by_status.items()))
     print(f"snapshot: {status.path}")
@@ -105,7 +106,35 @@ def cmd_status(args: argparse.Namespace) -> int:
           "(of the newest row; the oldest priced row above is what a plan may rest on)")
     for plan, c in status.coverage.items():
         print(f"coverage {plan}: {int(c['priced'])} of {int(c['pairs'])} size x region pairs "
-              f"priced ({c['share']:.0%})")
+              f"priced ({c['share']:.0%}; quoted {int(c['quoted'])}, estimated "
+              f"{int(c['estimated'])}, missing {int(c['missing'])})")
+    return 0
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    """Re-derive the snapshot's estimated reservation and savings-plan rows (quoted rows untouched)."""
+    from planner.catalog import DATA_DIR, PRICES_FILE, AzureSku, load_rows
+    from planner.pricing.azure_api import SKUS_FILE
+    from planner.pricing.azure_api.estimate import with_estimates
+    from planner.pricing.azure_api.snapshot import (
+        read_snapshot,
+        render_snapshot,
+        snapshot_columns,
+        write_snapshot_atomic,
+    )
+
+    data_dir: Path = args.data_dir or DATA_DIR
+    path: Path = args.file or data_dir / PRICES_FILE
+    snap = read_snapshot(path)
+    series_of = {sku.id: sku.series for sku in load_rows(data_dir / SKUS_FILE, AzureSku)}
+    rows = with_estimates(snap.rows, series_of)
+    before = sum(r.status == "estimated" for r in snap.rows)
+    after = sum(r.status == "estimated" for r in rows)
+    print(f"estimated rows: {before} before, {after} after ({len(rows)} rows in all)")
+    if not args.dry_run:
+        columns, _ = snapshot_columns(snap.header, rows)
+        write_snapshot_atomic(path, render_snapshot(columns, rows, snap.newline), snap.content)
+        print(f"written: {path}")
     return 0
 
 
@@ -149,3 +178,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="use <DIR>/prices/azure_retail_prices.csv")
     status.add_argument("--format", choices=("table", "json"), default="table")
     status.set_defaults(handler=cmd_status)
+
+    estimate = actions.add_parser(
+        "estimate", help="derive labelled estimates for unquoted reservation/savings-plan prices",
+        description=("For every VM size and region with a pay-as-you-go price, add an estimated "
+                     "reserved-1y/3y and savings-1y/3y row where none is quoted, from the quoted "
+                     "ratio of the same series (or the median over series); each row names its "
+                     "derivation. Quoted rows are never changed."))
+    estimate.add_argument("--file", type=Path, default=None, help="snapshot CSV (default: shipped)")
+    estimate.add_argument("--data-dir", type=Path, default=None,
+                          help="read azure_skus.csv (and the default snapshot) from this folder")
+    estimate.add_argument("--dry-run", action="store_true", help="report counts, write nothing")
+    estimate.set_defaults(handler=cmd_estimate)

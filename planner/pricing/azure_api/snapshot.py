@@ -277,7 +277,11 @@ class SnapshotStatus:
     """Rows by plan, then region, then status (quoted / estimated / missing)."""
     coverage: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     """Per plan: ``pairs`` (VM size x region pairs the snapshot lists at all), ``priced`` (of those,
-    with a quoted or estimated price under the plan) and ``share`` (priced / pairs)."""
+    with a quoted or estimated price under the plan), ``quoted`` and ``estimated`` (the two parts
+    of ``priced``), ``missing`` (pairs - priced) and ``share`` (priced / pairs)."""
+    dates_by_plan_region: Mapping[str, Mapping[str, Mapping[str, str]]] = field(
+        default_factory=dict)
+    """Per plan, then region: ``oldest_as_of`` and ``newest_as_of`` (ISO dates) of the priced rows."""
 
 
 def snapshot_status(path: Path, today: dt.date | None = None) -> SnapshotStatus:
@@ -304,6 +308,7 @@ def snapshot_status(path: Path, today: dt.date | None = None) -> SnapshotStatus:
         newest_price_as_of=newest_price,
         by_plan_region=rows_by_plan_region(rows),
         coverage=plan_coverage(rows),
+        dates_by_plan_region=price_dates_by_plan_region(rows),
     )
 
 
@@ -326,10 +331,26 @@ def plan_coverage(rows: Sequence[PriceRow]) -> dict[str, dict[str, float]]:
     pairs = {(row.sku, row.region) for row in rows}
     out: dict[str, dict[str, float]] = {}
     for plan in PRICING_PLANS:
-        priced = {(row.sku, row.region) for row in rows
-                  if row.plan == plan and row.price_per_hour is not None}
-        out[plan] = {"pairs": len(pairs), "priced": len(priced),
+        priced = [row for row in rows if row.plan == plan and row.price_per_hour is not None]
+        quoted = sum(row.status == "quoted" for row in priced)
+        out[plan] = {"pairs": len(pairs), "priced": len(priced), "quoted": quoted,
+                     "estimated": len(priced) - quoted, "missing": len(pairs) - len(priced),
                      "share": len(priced) / len(pairs) if pairs else 0.0}
+    return out
+
+
+def price_dates_by_plan_region(rows: Sequence[PriceRow]) -> dict[str, dict[str, dict[str, str]]]:
+    """Oldest and newest ``as_of`` of the priced rows, by plan and region."""
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for plan in PRICING_PLANS:
+        dates: dict[str, list[dt.date]] = {}
+        for row in rows:
+            if row.plan == plan and row.price_per_hour is not None:
+                dates.setdefault(row.region, []).append(row.as_of)
+        if dates:
+            out[plan] = {region: {"oldest_as_of": min(d).isoformat(),
+                                  "newest_as_of": max(d).isoformat()}
+                         for region, d in sorted(dates.items())}
     return out
 
 
