@@ -71,6 +71,7 @@ from planner.pricing.money import (
 )
 from planner.pricing.projection import YearCost, serving_by_month, year_cost
 from planner.registry import (
+    DEFAULT_MIN_MMLU,
     ENGINE_IDS,
     ENGINES,
     KV_DTYPES,
@@ -140,6 +141,7 @@ def methodology_constants() -> MethodologyConstants:
 __all__ = [
     "COST_KINDS",
     "DEFAULT_MFU",
+    "DEFAULT_MIN_MMLU",
     "ENGINES",
     "ENGINE_IDS",
     "KV_DTYPES",

@@ -57,3 +57,14 @@ ENGINES: dict[EngineId, EngineInfo] = {
     "llama.cpp": EngineInfo("llama.cpp", "llama.cpp", "llama.cpp", 16),
 }
 assert tuple(ENGINES) == ENGINE_IDS  # one list, two views (checked at import, not user input)
+
+# KAITO's vLLM runtime needs CUDA compute capability >= 8.0 (Ampere or newer) and fails on T4 and
+# V100 nodes (kaito-project/kaito#2114); the KAITO export warns and the advisor rejects such GPUs
+# for AKS options.
+KAITO_MIN_COMPUTE_CAPABILITY = 8.0
+KAITO_CC_SOURCE = "kaito-project/kaito#2114"
+
+# The advisor's quality floor (MMLU 5-shot, %) when a scenario states none in workload.min_mmlu.
+# A stated planner default, not a published threshold: it keeps 1-2B models (MMLU in the 40s)
+# out of a default answer. A scenario sets its own floor, and 0 means "any quality" (no floor).
+DEFAULT_MIN_MMLU = 60.0

@@ -45,6 +45,10 @@ class Workload(BaseModel):
                                   description="month-on-month traffic growth, 0.1 = +10 %")
     target_utilization: float = Field(default=0.8, gt=0, le=1.0,
                                       description="share of a replica's capacity used at peak")
+    min_mmlu: float | None = Field(
+        default=None, ge=0, le=100,
+        description="the advisor's quality floor, MMLU 5-shot % at the served precision; "
+                    "None = the planner's default floor, 0 = any quality")
 
 
 class Deployment(BaseModel):

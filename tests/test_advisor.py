@@ -27,8 +27,10 @@ PLANS = ("payg", "spot")
 def test_top_choice_is_never_beaten_by_brute_force(catalog, rpd):
     workload = Workload(requests_per_day=rpd, input_tokens=700, output_tokens=250,
                         tpot_slo_ms=80, min_replicas=1)
+    # exhaustive over every option a user could type: no floor, no KAITO rule, no grouping
     space = SearchSpace(models=MODELS, skus=SKUS, regions=REGIONS, plans=PLANS,
-                        include_local=False, include_api=False, context_tokens=4096)
+                        include_local=False, include_api=False, context_tokens=4096,
+                        any_quality=True, require_kaito=False, group_variants=False)
     result = advise(workload, space, catalog, top=3)
     assert not result.ranked.empty
     best = result.ranked.iloc[0]["monthly_cost_usd"]

@@ -19,7 +19,8 @@ def test_the_catalog_marks_retired_models_with_their_dates(catalog):
 
 def test_the_advisor_leaves_retired_apis_out_unless_asked(catalog):
     workload = Workload(requests_per_day=20_000)
-    space = SearchSpace(include_local=False, models=("phi-3-mini-4k-serverless", "gpt-4o-mini"))
+    space = SearchSpace(include_local=False, models=("phi-3-mini-4k-serverless", "gpt-4o-mini"),
+                        any_quality=True)
     ranked = advise(workload, space, catalog).ranked
     assert list(ranked["model"]) == ["gpt-4o-mini"]
     with_retired = advise(workload, space.model_copy(update={"include_retired": True}),

@@ -44,7 +44,7 @@ def test_support_bot_link_is_readable_and_matches_the_docstring():
     query = to_query_string(encode_scenario(default_scenario()))
     assert query == (
         "v=1&name=support-bot&rpd=200000&in=800&out=200&peak=3&ttft=2000&tpot=100&minr=2"
-        "&growth=0&util=0.8"
+        "&growth=0&util=0.8&mmlu=60"
         "&d=SLM~phi-3-mini-4k~fp16~vllm~azure~Standard_NC24ads_A100_v4~eastus~payg"
         "&d=LLM~llama-3-70b~fp8~vllm~azure~Standard_ND96isr_H100_v5~eastus~payg"
         "&d=On-prem~phi-3-mini-4k~int4~vllm~local~workstation-1x-rtx-4090~eastus~3"

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from planner.catalog import Catalog
+from planner.catalog import Catalog, GpuSpec
 from planner.errors import CannotEstimateError, ScenarioError
 from planner.physics.memory import memory_breakdown, tp_divides_heads
 from planner.physics.throughput import EngineProfile, load_profiles, profile_for
@@ -28,7 +28,14 @@ from planner.pipeline.quality import quality_at
 from planner.pipeline.sizing import size_replicas
 from planner.pricing.money import total_usd
 from planner.pricing.resolver import PriceResolver
-from planner.registry import PRECISIONS, TP_DEGREES, EngineId, PricingPlan
+from planner.registry import (
+    DEFAULT_MIN_MMLU,
+    KAITO_MIN_COMPUTE_CAPABILITY,
+    PRECISIONS,
+    TP_DEGREES,
+    EngineId,
+    PricingPlan,
+)
 from planner.scenario import Deployment, Workload, gpu_runs_precision
 from planner.targets import ApiTarget, AzureTarget, LocalTarget, module_for
 
@@ -37,7 +44,8 @@ MAX_OPTIONS = 2_000_000  # bound on the (upper-bound) space size; a larger reque
 # Why an option was ruled out: a closed set, worded at the edge (planner.io.wording).
 RejectReason = Literal["below_quality_floor", "no_quality_score", "request_exceeds_context",
                        "precision_unsupported", "does_not_fit", "cannot_estimate", "slo_unmet",
-                       "price_missing", "no_purchase_price", "quality_not_measured", "retired"]
+                       "price_missing", "no_purchase_price", "quality_not_measured", "retired",
+                       "kaito_gpu_unsupported", "kaito_gpu_unconfirmed"]
 FIT_REJECTION: dict[str, RejectReason] = {"does_not_fit": "does_not_fit",
                                           "request_too_long": "request_exceeds_context",
                                           "cannot_estimate": "cannot_estimate"}
@@ -49,7 +57,10 @@ class SearchSpace(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     models: tuple[str, ...] = ()
+    # quality floor, MMLU 5-shot %: None = the workload's floor (or DEFAULT_MIN_MMLU); any_quality
+    # is the explicit "no floor" (see quality_floor_mmlu)
     min_mmlu: float | None = Field(default=None, ge=0, le=100)
+    any_quality: bool = False
     regions: tuple[str, ...] = ("eastus",)
     plans: tuple[PricingPlan, ...] = ("payg", "spot", "reserved-1y", "reserved-3y")
     precisions: tuple[str, ...] = PRECISIONS
@@ -62,6 +73,11 @@ class SearchSpace(BaseModel):
                                        description="max model length; default = model's maximum")
     cluster_tier: str = "standard"
     system_nodes: int = Field(default=1, ge=0, le=100)
+    # Azure options are AKS deployments exported as KAITO workspaces: GPUs KAITO cannot run on are
+    # rejected (kaito_gpu_unsupported / kaito_gpu_unconfirmed) unless this is False
+    require_kaito: bool = True
+    # one row per model x VM size (or machine) x plan, the others kept in AdvisorResult.variants
+    group_variants: bool = True
 
 
 @dataclass(frozen=True)
@@ -84,13 +100,93 @@ class Performance:
 class AdvisorResult:
     """Ranked options, why the rest were rejected, and how big the space was."""
 
-    ranked: pd.DataFrame  # one row per option that meets the SLOs and has a full price
+    ranked: pd.DataFrame  # one row per option group that meets the SLOs and has a full price
     rejected: pd.DataFrame  # (family, reason, options) counts
     options_evaluated: int
     top_plans: list[DeploymentPlan]
+    # every ranked option before grouping (same columns plus ``group``), cheapest first
+    variants: pd.DataFrame = field(default_factory=pd.DataFrame)
+    min_mmlu: float | None = None  # the quality floor applied (None = any quality)
 
 
-def _models_in_scope(space: SearchSpace, catalog: Catalog) -> tuple[list[str], Counter]:
+# ---------------------------------------------------------------- safe defaults (small, pure)
+
+
+def quality_floor_mmlu(workload: Workload, space: SearchSpace) -> float | None:
+    """The quality floor (MMLU 5-shot, %) the search applies, None for no floor.
+
+    An explicit ``space.any_quality`` wins, then the search's own ``min_mmlu``, then the
+    scenario's ``workload.min_mmlu`` (0 there means any quality), then
+    :data:`~planner.registry.DEFAULT_MIN_MMLU`."""
+    if space.any_quality:
+        return None
+    floor = space.min_mmlu if space.min_mmlu is not None else workload.min_mmlu
+    if floor is None:
+        return DEFAULT_MIN_MMLU
+    return floor if floor > 0 else None
+
+
+def kaito_gpu_rejection(gpu: GpuSpec) -> RejectReason | None:
+    """Why KAITO on AKS cannot serve on this GPU (None when it can): compute capability below
+    :data:`~planner.registry.KAITO_MIN_COMPUTE_CAPABILITY`, or not known for the GPU."""
+    cc = gpu.compute_capability
+    if cc is None:
+        return "kaito_gpu_unconfirmed"
+    return "kaito_gpu_unsupported" if cc < KAITO_MIN_COMPUTE_CAPABILITY else None
+
+
+def azure_gpus_in_scope(space: SearchSpace, catalog: Catalog, models: int,
+                        rejected: Counter) -> dict[str, int]:
+    """GPU id -> most GPUs per node over the VM sizes the search may use; GPUs KAITO cannot run
+    on are counted in ``rejected`` (once per model and VM size) and left out."""
+    gpus: dict[str, int] = {}
+    for sku in catalog.skus.values():
+        if (space.skus and sku.id not in space.skus) or (sku.retired and not space.include_retired):
+            continue
+        why = kaito_gpu_rejection(catalog.gpus[sku.gpu_id]) if space.require_kaito else None
+        if why is not None:
+            rejected[(f"{sku.id} ({sku.gpu_id})", why)] += max(models, 1)
+            continue
+        gpus[sku.gpu_id] = max(gpus.get(sku.gpu_id, 0), sku.gpu_count)
+    return gpus
+
+
+GROUP_COLUMNS = ["model", "kind", "sku", "plan"]  # one row per model x VM size/machine x plan
+_PRECISION_RANK = {p: i for i, p in enumerate(("fp16", "bf16", "fp8", "int8", "mxfp4", "nvfp4",
+                                               "int4"))}
+
+
+def group_key(ranked: pd.DataFrame) -> pd.Series:
+    """The group of each option row: model | kind | VM size or machine | plan."""
+    parts = ranked[GROUP_COLUMNS].astype(object).where(ranked[GROUP_COLUMNS].notna(), "")
+    return parts.astype(str).agg("|".join, axis=1)
+
+
+def grouped_options(ranked: pd.DataFrame) -> pd.DataFrame:
+    """One row per group (:data:`GROUP_COLUMNS`): the cheapest option, ties broken by the higher
+    quality at its precision, then the wider precision. ``variants`` counts the group's options
+    and ``other_precisions`` lists the precisions of the rest; the result stays cheapest first."""
+    if ranked.empty:
+        return ranked
+    df = ranked.assign(group=group_key(ranked),
+                       _q=-ranked["mmlu_5shot"].astype(float).fillna(-np.inf),
+                       _p=ranked["precision"].map(_PRECISION_RANK).fillna(0))
+    df = df.sort_values(["monthly_cost_usd", "_q", "_p", "nodes", "tp"], kind="stable",
+                        na_position="last")
+    sizes = df.groupby("group", sort=False)["model"].transform("size")
+    best = df.drop_duplicates("group", keep="first")
+    shown = dict(zip(best["group"], best["precision"], strict=True))
+    rest = df[~df.index.isin(best.index)]
+    others = {g: ", ".join(dict.fromkeys(p for p in group["precision"]
+                                         if isinstance(p, str) and p != shown[g]))
+              for g, group in rest.groupby("group", sort=False)}
+    best = best.assign(variants=sizes.loc[best.index].astype(int),
+                       other_precisions=[others.get(g, "") for g in best["group"]])
+    return best.drop(columns=["_q", "_p"]).reset_index(drop=True)
+
+
+def _models_in_scope(space: SearchSpace, catalog: Catalog,
+                     floor: float | None) -> tuple[list[str], Counter]:
     rejected: Counter = Counter()
     ids = list(space.models) or sorted(catalog.models)
     unknown = [m for m in ids if m not in catalog.models and m not in catalog.api_models]
@@ -101,7 +197,7 @@ def _models_in_scope(space: SearchSpace, catalog: Catalog) -> tuple[list[str], C
         if model_id not in catalog.models:
             continue
         mmlu = catalog.models[model_id].mmlu_5shot
-        if space.min_mmlu is not None and (mmlu is None or mmlu < space.min_mmlu):
+        if floor is not None and (mmlu is None or mmlu < floor):
             why = "no_quality_score" if mmlu is None else "below_quality_floor"
             rejected[(model_id if mmlu is None else f"{model_id} (MMLU {mmlu:g})", why)] += 1
             continue
@@ -220,11 +316,9 @@ def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 
     for region in space.regions:
         if region not in catalog.regions and not any(p.region == region for p in catalog.prices):
             raise ScenarioError(f"search.regions: unknown region {region!r}")
-    models, rejected = _models_in_scope(space, catalog)
-    azure_gpus: dict[str, int] = {}
-    for sku in catalog.skus.values():
-        if (not space.skus or sku.id in space.skus) and (space.include_retired or not sku.retired):
-            azure_gpus[sku.gpu_id] = max(azure_gpus.get(sku.gpu_id, 0), sku.gpu_count)
+    floor = quality_floor_mmlu(workload, space)
+    models, rejected = _models_in_scope(space, catalog, floor)
+    azure_gpus = azure_gpus_in_scope(space, catalog, len(models), rejected)
     size = len(models) * len(azure_gpus) * len(space.precisions) * len(TP_DEGREES) * max(
         1, len(space.regions) * len(space.plans))
     if size > MAX_OPTIONS:
@@ -246,25 +340,26 @@ def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 
         azure = azure.dropna(subset=["monthly_cost_usd"])
         azure["where"] = azure["sku"] + " " + azure["region"] + " " + azure["plan"]
         frames.append(azure)
-    others = _local_and_api(models, space, workload, catalog, rejected, profiles, resolver)
+    others = _local_and_api(models, space, workload, catalog, rejected, profiles, resolver,
+                            floor)
     evaluated += len(others)
     if others:
         frames.append(pd.DataFrame(others))
     ranked = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    variants = pd.DataFrame()
     if not ranked.empty:
         scores = {key: _scores(catalog, *key) for key in
                   set(zip(ranked["model"], ranked["precision"].fillna(""), strict=True))}
         keys = list(zip(ranked["model"], ranked["precision"].fillna(""), strict=True))
         ranked["mmlu_5shot"] = [scores[k][0] for k in keys]
         ranked["mmlu_pro"] = [scores[k][1] for k in keys]
-        if space.min_mmlu is not None:  # the floor holds at the option's own precision
-            unmeasured = ranked["mmlu_5shot"].isna()
-            for (model, precision), n in ranked[unmeasured].groupby(
-                    ["model", "precision"]).size().items():
-                rejected[(f"{model} ({precision})", "quality_not_measured")] += int(n)
-            ranked = ranked[~unmeasured].reset_index(drop=True)
+        if floor is not None:  # the floor holds at the option's own precision
+            ranked = _apply_floor_at_precision(ranked, floor, rejected)
         ranked = ranked.sort_values(["monthly_cost_usd", "nodes", "tp"], na_position="last",
                                     kind="stable").reset_index(drop=True)
+        variants = ranked.assign(group=group_key(ranked)) if not ranked.empty else ranked
+        ranked = (grouped_options(ranked) if space.group_variants else
+                  ranked.assign(group=group_key(ranked), variants=1, other_precisions=""))
         ranked["pareto_cost_quality"] = pareto_front(ranked["monthly_cost_usd"],
                                                      -ranked["mmlu_5shot"].fillna(-np.inf))
         ranked["pareto_cost_latency"] = pareto_front(ranked["monthly_cost_usd"],
@@ -274,12 +369,27 @@ def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 
     rej = pd.DataFrame([{"family": f, "reason": r, "options": n}
                         for (f, r), n in sorted(rejected.items())])
     return AdvisorResult(ranked=ranked, rejected=rej, options_evaluated=evaluated,
-                         top_plans=top_plans)
+                         top_plans=top_plans,
+                         variants=variants,
+                         min_mmlu=floor)
+
+
+def _apply_floor_at_precision(ranked: pd.DataFrame, floor: float,
+                              rejected: Counter) -> pd.DataFrame:
+    """Rows whose MMLU at their own precision is measured and at least ``floor``; the rest are
+    counted as quality_not_measured or below_quality_floor."""
+    unmeasured = ranked["mmlu_5shot"].isna()
+    below = ~unmeasured & (ranked["mmlu_5shot"] < floor)
+    for mask, why in ((unmeasured, "quality_not_measured"), (below, "below_quality_floor")):
+        for (model, precision), n in ranked[mask].groupby(
+                ["model", ranked.loc[mask, "precision"].fillna("")]).size().items():
+            rejected[(f"{model} ({precision})" if precision else model, why)] += int(n)
+    return ranked[~unmeasured & ~below].reset_index(drop=True)
 
 
 def _local_and_api(models: list[str], space: SearchSpace, workload: Workload, catalog: Catalog,
                    rejected: Counter, profiles: dict[str, EngineProfile],
-                   resolver: PriceResolver) -> list[dict]:
+                   resolver: PriceResolver, floor: float | None) -> list[dict]:
     """Local hardware and hosted APIs, planned one by one (few options)."""
     rows: list[dict] = []
     if space.include_local:
@@ -312,7 +422,7 @@ def _local_and_api(models: list[str], space: SearchSpace, workload: Workload, ca
                 rejected[(api_id, "retired")] += 1
                 continue
             mmlu = catalog.api_models[api_id].mmlu_5shot
-            if space.min_mmlu is not None and (mmlu is None or mmlu < space.min_mmlu):
+            if floor is not None and (mmlu is None or mmlu < floor):
                 rejected[(api_id, "below_quality_floor" if mmlu is not None
                           else "no_quality_score")] += 1
                 continue
@@ -366,4 +476,4 @@ def pareto_front(cost: pd.Series, worse: pd.Series) -> np.ndarray:
 OUTPUT_COLUMNS = ["model", "kind", "where", "precision", "tp", "batch", "replicas", "nodes",
                   "monthly_cost_usd", "tpot_ms", "ttft_ms", "mmlu_5shot", "mmlu_pro",
                   "pareto_cost_quality",
-                  "pareto_cost_latency"]
+                  "pareto_cost_latency", "variants", "other_precisions"]

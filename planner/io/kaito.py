@@ -33,6 +33,7 @@ from planner.errors import DataError, PlannerError
 from planner.io.wording import fit_text
 from planner.pipeline.plan import DeploymentPlan
 from planner.pipeline.sizing import nodes_needed
+from planner.registry import KAITO_CC_SOURCE, KAITO_MIN_COMPUTE_CAPABILITY
 from planner.scenario import AzureTarget, Deployment, Scenario
 from planner.targets import module_for
 
@@ -56,8 +57,6 @@ NODE_LABEL_KEY = "apps"
 # Presets serve 16-bit weights by default (KAITO presets run vLLM at the model's 16-bit dtype).
 KAITO_DEFAULT_PRECISIONS = ("fp16", "bf16")
 
-KAITO_MIN_COMPUTE_CAPABILITY = 8.0
-KAITO_CC_SOURCE = "kaito-project/kaito#2114"
 
 # az aks nodepool add flags: https://learn.microsoft.com/cli/azure/aks/nodepool#az-aks-nodepool-add
 # (--resource-group --cluster-name --name --node-vm-size --node-count --enable-cluster-autoscaler

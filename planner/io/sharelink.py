@@ -8,7 +8,7 @@ Format (version 1)
 One parameter per workload field, one ``d`` parameter per deployment, in order::
 
     ?v=1&name=support-bot
-    &rpd=200000&in=800&out=200&peak=3&ttft=2000&tpot=100&minr=2&growth=0&util=0.8
+    &rpd=200000&in=800&out=200&peak=3&ttft=2000&tpot=100&minr=2&growth=0&util=0.8&mmlu=60
     &d=SLM~phi-3-mini-4k~fp16~vllm~azure~Standard_NC24ads_A100_v4~eastus~payg
     &d=On-prem~phi-3-mini-4k~int4~vllm~local~workstation-1x-rtx-4090~eastus~3
     &d=API~gpt-4o-mini~fp16~vllm~api
@@ -26,6 +26,7 @@ tpot       time-per-output-token SLO, ms                         tpot_slo_ms
 minr       minimum replicas                                      min_replicas
 growth     month-on-month growth, 0.1 = +10 %                    monthly_growth
 util       target utilisation at peak, 0-1                       target_utilization
+mmlu       advisor quality floor, MMLU % (0 = any; optional)     min_mmlu
 d          one deployment (below), repeatable, in order          deployments
 =========  ====================================================  ==============
 
@@ -90,6 +91,8 @@ WORKLOAD_PARAMS: dict[str, str] = {
     "growth": "monthly_growth",
     "util": "target_utilization",
 }
+# optional workload fields: written only when set, absent = the field's default (not reported)
+OPTIONAL_WORKLOAD_PARAMS: dict[str, str] = {"mmlu": "min_mmlu"}
 
 # deployment-level options (``name_value``); each target's own options are in its module's LINK
 DEPLOYMENT_OPTIONS: dict[str, str] = {"kv": "kv_cache_dtype", "tp": "tp", "ctx": "context_tokens"}
@@ -120,7 +123,7 @@ def _field_type(model: type[BaseModel], field: str) -> type:
 
 
 _SILENT_PARAMS = {"embed", "embed_options"}  # Streamlit's own
-_KNOWN_PARAMS = {"v", "name", "d", *WORKLOAD_PARAMS}
+_KNOWN_PARAMS = {"v", "name", "d", *WORKLOAD_PARAMS, *OPTIONAL_WORKLOAD_PARAMS}
 
 
 class DecodedLink(NamedTuple):
@@ -204,6 +207,10 @@ def encode_scenario(scenario: Scenario) -> dict[str, str | list[str]]:
     params: dict[str, str | list[str]] = {"v": str(FORMAT_VERSION), "name": scenario.name}
     for param, field in WORKLOAD_PARAMS.items():
         params[param] = format_number(getattr(scenario.workload, field))
+    for param, field in OPTIONAL_WORKLOAD_PARAMS.items():
+        value = getattr(scenario.workload, field)
+        if value is not None:
+            params[param] = format_number(value)
     params["d"] = [_deployment_param(dep) for dep in scenario.deployments]
     return params
 
@@ -268,6 +275,20 @@ def _decode_workload(params: Mapping[str, list[str]], messages: list[str]) -> Wo
                       if isinstance(exc, ValidationError) else str(exc))
             messages.append(f"Link parameter {param}={_clip(text)} ignored ({reason}); "
                             f"used the default {default_text}.")
+            continue
+        fields[field] = value
+    for param, field in OPTIONAL_WORKLOAD_PARAMS.items():
+        text = _last(params, param, messages)
+        if text is None:
+            continue
+        try:
+            value = _parse_number(text, _field_type(Workload, field) is int)
+            Workload.model_validate({field: value})
+        except ValueError as exc:
+            reason = (describe_validation_error(exc).split(": ", 1)[-1]
+                      if isinstance(exc, ValidationError) else str(exc))
+            messages.append(f"Link parameter {param}={_clip(text)} ignored ({reason}); "
+                            "used the default.")
             continue
         fields[field] = value
     if len(missing) == len(WORKLOAD_PARAMS):

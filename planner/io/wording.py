@@ -129,6 +129,10 @@ REJECT_TEXT: dict[RejectReason, str] = {
     "no_purchase_price": "no purchase price in the catalog (plan it as an option with your quote)",
     "quality_not_measured": "quality at this precision not measured (the floor cannot be checked)",
     "retired": "retired by the provider (include retired options to see it)",
+    "kaito_gpu_unsupported": "GPU below CUDA compute capability 8.0: KAITO's vLLM runtime does not "
+                             "run on it on AKS (kaito-project/kaito#2114)",
+    "kaito_gpu_unconfirmed": "GPU's CUDA compute capability unknown: KAITO support on AKS not "
+                             "confirmed",
 }
 
 

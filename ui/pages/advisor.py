@@ -12,6 +12,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from planner.api import (
+    DEFAULT_MIN_MMLU,
     ENGINE_IDS,
     ENGINES,
     MAX_DEPLOYMENTS,
@@ -46,7 +47,7 @@ SENSITIVITY_CHOICE = KEY + "sensitivity"
 HIGHLIGHT = "background-color: rgba(22, 163, 74, 0.16)"  # readable on light and dark themes
 DEFAULT_SPACE = SearchSpace()
 DEFAULTS: dict[str, Any] = {
-    "models": [], "min_mmlu": 0, "top": 10, "regions": list(DEFAULT_SPACE.regions),
+    "models": [], "min_mmlu": round(DEFAULT_MIN_MMLU), "top": 10, "regions": list(DEFAULT_SPACE.regions),
     "plans": list(DEFAULT_SPACE.plans), "precisions": list(DEFAULT_SPACE.precisions),
     "engine": DEFAULT_SPACE.engine, "context": None, "local": DEFAULT_SPACE.include_local,
     "api": DEFAULT_SPACE.include_api,
@@ -56,11 +57,12 @@ DEFAULTS: dict[str, Any] = {
 # ---------------------------------------------------------------- the search space
 
 
-def _seed(name: str) -> str:
+def _seed(name: str, default: Any = None) -> str:
     """The widget key for ``name``, seeded from the saved space (or the default) if unset."""
     key = KEY + name
     if key not in st.session_state:
-        st.session_state[key] = st.session_state.get(SAVED, {}).get(name, DEFAULTS[name])
+        st.session_state[key] = st.session_state.get(SAVED, {}).get(
+            name, DEFAULTS[name] if default is None else default)
     return key
 
 
@@ -79,7 +81,15 @@ def _region_label(catalog: Catalog, region: str) -> str:
     return f"{region} · {r.name}" if r and r.name != region else region
 
 
-def search_form(catalog: Catalog) -> tuple[SearchSpace | None, int, str | None]:
+def scenario_floor(scenario: Scenario) -> int:
+    """The quality-floor slider's starting value: the scenario's floor (0 = any quality), else
+    the planner's default floor."""
+    floor = scenario.workload.min_mmlu
+    return round(DEFAULT_MIN_MMLU if floor is None else floor)
+
+
+def search_form(catalog: Catalog,
+                scenario: Scenario | None = None) -> tuple[SearchSpace | None, int, str | None]:
     """The search-space form; (space, how many to show, problem) from the last submitted values."""
     regions = sorted({p.region for p in catalog.prices})
     with st.form("adv_form", border=True, enter_to_submit=False):
@@ -91,8 +101,9 @@ def search_form(catalog: Catalog) -> tuple[SearchSpace | None, int, str | None]:
                            format_func=lambda m: _model_label(catalog, m),
                            help="Leave empty to search every model in the catalog.")
             st.slider("Quality floor: MMLU 5-shot at least (%)", 0, 90, step=1,
-                      key=_seed("min_mmlu"),
-                      help="0 = no floor. With a floor, models without a published MMLU score "
+                      key=_seed("min_mmlu", scenario_floor(scenario) if scenario else None),
+                      help="Starts at the scenario's floor. 0 = any quality (no floor). With a "
+                           "floor, options without a published MMLU score at their precision "
                            "are left out.")
             st.number_input("Options to list", min_value=1, max_value=50, step=1,
                             key=_seed("top"))
@@ -126,6 +137,7 @@ def search_form(catalog: Catalog) -> tuple[SearchSpace | None, int, str | None]:
         space = SearchSpace(
             models=tuple(values["models"]),
             min_mmlu=float(values["min_mmlu"]) if values["min_mmlu"] else None,
+            any_quality=not values["min_mmlu"],
             regions=tuple(values["regions"]), plans=tuple(values["plans"]),
             precisions=tuple(values["precisions"]), engine=values["engine"],
             context_tokens=values["context"], include_local=values["local"],
@@ -179,6 +191,7 @@ def ranked_table(rows: list[dict], plans: list[DeploymentPlan], catalog: Catalog
             "Batch": _number(row.get("batch")),
             "Runs on": TARGET_TITLES.get(row["kind"], row["kind"]),
             "Pareto frontier": ", ".join(frontier),
+            "Also at": row.get("other_precisions") or "",
         })
     return pd.DataFrame(out)
 
@@ -200,6 +213,9 @@ def _column_config() -> dict:
                  "Catalog page's sources)."),
         "Pareto frontier": st.column_config.TextColumn(
             help="No other option is both cheaper and better on quality (MMLU) or latency (TPOT)."),
+        "Also at": st.column_config.TextColumn(
+            help="Other precisions (or tensor-parallel degrees and regions) of the same model, VM "
+                 "size and plan, grouped into this row: they cost the same or more."),
     }
 
 
@@ -427,7 +443,7 @@ def main() -> None:
     st.title("Advisor", anchor=False)
     st.caption(f"The cheapest deployments for the workload of **{escape_md(scenario.name)}** "
                f"(edit it in the sidebar): {escape_md(workload_text(scenario))}.")
-    space, top, problem = search_form(catalog)
+    space, top, problem = search_form(catalog, scenario)
     if problem:
         st.warning(escape_md(problem), icon=":material/tune:")
     elif space is not None:
