@@ -50,6 +50,7 @@ from planner.io.wording import (
     fit_text,
     missing_reason_text,
 )
+from planner.io.workbook import plan_workbook
 from planner.physics import energy, memory
 from planner.physics.throughput import EngineProfile, load_profiles, throughput_accuracy
 from planner.pipeline.finetune import (
@@ -222,6 +223,7 @@ __all__ = [
     "parse_scenario_bytes",
     "plan_csv",
     "plan_scenario",
+    "plan_workbook",
     "price_refresh",
     "same_params",
     "scenario_from_dict",

@@ -5,11 +5,12 @@ width."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
 
+import openpyxl
+import pandas as pd
 import pytest
 from browser_support import (
     DEFAULT_TIMEOUT_MS,
@@ -69,24 +70,33 @@ def test_edit_download_and_share(page, app_url):
         page.get_by_role("button", name="Download comparison (CSV)").click()
     download = download_info.value
     assert download.suggested_filename == "support-bot-comparison.csv"
-    rows = list(csv.reader(io.StringIO(download.path().read_text(encoding="utf-8"))))
-    meta = {r[0]: r[1] for r in rows[:5]}  # name, oldest and newest price date, cheapest, scenario
-    assert meta["scenario_name"] == "support-bot" and meta["cheapest"] == "API"
-    assert json.loads(meta["scenario_json"])["workload"]["requests_per_day"] == 1000000
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d", meta["oldest_price_date"])
-    assert meta["oldest_price_date"] <= meta["newest_price_date"]
-    header = rows.index(next(r for r in rows if r and r[0] == "label"))
-    end = rows.index([], header)
-    deployments = {r[0]: r for r in rows[header + 1:end]}
-    assert list(deployments) == ["SLM", "LLM", "On-prem", "API"]
-    cost_col = rows[header].index("monthly_cost_usd")
-    assert float(deployments["API"][cost_col]) == pytest.approx(7300)
-    assert deployments["On-prem"][cost_col] == ""  # missing, not 0
-    lines_header = next(i for i, r in enumerate(rows) if r[:2] == ["label", "cost_line"])
-    cost_lines = [r for r in rows[lines_header + 1:] if r]
-    assert {r[0] for r in cost_lines} == {"SLM", "LLM", "On-prem", "API"}
-    status_col = rows[lines_header].index("price_status")
-    assert any(r[status_col] == "missing" for r in cost_lines if r[0] == "On-prem")
+    text = download.path().read_text(encoding="utf-8")
+    comments = [line for line in text.splitlines() if line.startswith("# ")]
+    assert comments[0] == "# planner comparison: support-bot"
+    assert "Cheapest that fits, is fully priced and meets the SLOs: API" in text
+    scenario_json = next(c for c in comments if c.startswith("# Scenario (JSON): "))
+    assert json.loads(scenario_json.removeprefix("# Scenario (JSON): "))["workload"][
+        "requests_per_day"] == 1000000
+    dates = re.search(r"oldest price dated (\d{4}-\d\d-\d\d), newest (\d{4}-\d\d-\d\d)", text)
+    assert dates and dates.group(1) <= dates.group(2)
+    assert any(c.startswith("# Share link: http") and "rpd=1000000" in c for c in comments)
+    table = pd.read_csv(io.StringIO(text), comment="#")  # one tidy table
+    monthly = table.groupby("Option", sort=False)["Monthly amount (USD)"].sum(min_count=1)
+    assert list(monthly.index) == ["SLM", "LLM", "On-prem", "API"]
+    assert monthly["API"] == pytest.approx(7300, abs=0.01)  # 5 x $1,460 at 5x the traffic
+    on_prem = table[table["Option"] == "On-prem"]
+    assert on_prem["Monthly amount (USD)"].isna().any()  # missing, not 0
+    assert (on_prem["Status"] == "price missing").any()
+
+    with page.expect_download(timeout=DEFAULT_TIMEOUT_MS) as download_info:
+        page.get_by_role("button", name="Download workbook (Excel)").click()
+    download = download_info.value
+    assert download.suggested_filename == "support-bot-comparison.xlsx"
+    workbook = openpyxl.load_workbook(io.BytesIO(download.path().read_bytes()))
+    assert workbook.sheetnames == ["Summary", "Cost lines", "12-month projection", "Assumptions",
+                                   "Scenario"]
+    assert workbook["Summary"]["A5"].value == "API"
+    assert workbook["Summary"]["H5"].value == pytest.approx(7300, abs=0.01)
 
     link = page.locator('[data-testid="stMainBlockContainer"] [data-testid="stCode"]').inner_text()
     link = link.strip()

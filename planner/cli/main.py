@@ -76,13 +76,25 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from planner.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
+    if args.format == "xlsx" and args.out is None:
+        raise ScenarioError("--format xlsx writes a file: add --out FILE.xlsx")
     result = plan_scenario(scenario, load_catalog())
+    link = share_query(scenario)
+    if args.format == "xlsx":
+        from planner.io.workbook import SHEETS, plan_workbook
+
+        try:
+            args.out.write_bytes(plan_workbook(result, link))
+        except OSError as exc:
+            raise ScenarioError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
+        sys.stdout.write(f"wrote {args.out} ({', '.join(SHEETS)})\n")
+        return 0
     if args.format == "json":
         sys.stdout.write(render_json(result.model_dump(mode="json")))
     elif args.format == "csv":
         from planner.io.export import plan_csv
 
-        sys.stdout.write(plan_csv(result))
+        sys.stdout.write(plan_csv(result, link))
     else:
         sys.stdout.write(render(result.summary_rows(), "table", columns=TABLE_COLUMNS))
         for plan in result.deployments:
@@ -95,6 +107,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if result.cheapest_label:
             sys.stdout.write(f"\ncheapest that meets the SLOs: {result.cheapest_label}\n")
     return 0
+
+
+def share_query(scenario) -> str | None:
+    """The scenario's share link as a query (append it to the dashboard's address), or None if
+    the scenario is too large for a link."""
+    from planner.io.sharelink import encode_scenario, share_link_problem, to_query_string
+
+    params = encode_scenario(scenario)
+    return None if share_link_problem(params) else "?" + to_query_string(params)
 
 
 def _csv_list(text: str | None) -> tuple[str, ...]:
@@ -190,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plan", help="plan every deployment of a scenario file")
     p.add_argument("--scenario", type=Path, required=True, help="JSON or YAML scenario")
-    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--format", choices=(*FORMATS, "xlsx"), default="table",
+                   help="csv: one tidy table of cost lines; xlsx: an Excel workbook (needs --out)")
+    p.add_argument("--out", type=Path, default=None, help="file to write (for --format xlsx)")
     p.set_defaults(handler=cmd_plan)
 
     p = sub.add_parser("advise", help="search every option for the scenario's workload")

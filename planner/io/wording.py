@@ -15,7 +15,8 @@ from planner.physics.memory import TpAttempt
 from planner.physics.throughput import BatchChoice, BatchLimit
 from planner.pipeline.finetune import FinetuneEstimate, FitSuggestion
 from planner.pipeline.plan import DeploymentPlan, Fit
-from planner.pricing.resolver import MissingReason
+from planner.pricing.money import CostKind
+from planner.pricing.resolver import MissingReason, PriceStatus
 
 C = FindingCode
 
@@ -26,6 +27,46 @@ MISSING_REASON_TEXT: dict[MissingReason, str] = {
     "not_in_catalog": "no price in the reference data: enter your own in the option's settings",
     "usage_unknown": "the quantity is unknown",
 }
+
+
+COST_KIND_TEXT: dict[CostKind, str] = {
+    "gpu_nodes": "GPU nodes", "hardware": "Hardware (written off)", "electricity": "Electricity",
+    "cluster": "AKS cluster management", "system_nodes": "AKS system nodes",
+    "input_tokens": "Input tokens", "output_tokens": "Output tokens", "training": "Training",
+}
+
+PRICE_STATUS_TEXT: dict[PriceStatus, str] = {
+    "quoted": "list price", "estimated": "estimate", "input": "your figure",
+    "missing": "price missing",
+}
+
+WORKLOAD_FIELD_TEXT: dict[str, tuple[str, str]] = {  # field -> (what it is, its unit)
+    "requests_per_day": ("Requests per day", "requests/day"),
+    "input_tokens": ("Input tokens per request", "tokens"),
+    "output_tokens": ("Output tokens per request", "tokens"),
+    "peak_to_average": ("Peak traffic over the average", "×"),
+    "ttft_slo_ms": ("Time to first token, at most (SLO)", "ms"),
+    "tpot_slo_ms": ("Time per output token, at most (SLO)", "ms"),
+    "min_replicas": ("Replicas kept running, at least", "replicas"),
+    "monthly_growth": ("Traffic growth per month", "fraction"),
+    "target_utilization": ("Planned busy share of capacity", "fraction"),
+}
+DEPLOYMENT_FIELD_TEXT: dict[str, str] = {
+    "precision": "Weights precision", "engine": "Serving engine",
+    "kv_cache_dtype": "KV cache precision", "tp": "Tensor parallel (GPUs per replica)",
+    "context_tokens": "Longest context served (tokens)",
+}
+DEPLOYMENT_DEFAULT_TEXT: dict[str, str] = {
+    "tp": "the smallest that fits and meets the SLOs", "context_tokens": "the model's maximum",
+}
+ASSUMPTION_STATUS_TEXT: dict[str, str] = {
+    "input": "your input", "default": "planner default", "catalog": "reference data",
+    "estimate": "estimate", "quoted": "list price", "estimated": "estimate",
+    "missing": "price missing",
+}
+
+NOT_APPLICABLE = "not applicable"
+UNKNOWN = "unknown"
 
 
 def missing_reason_text(reason: Value) -> str:
@@ -134,6 +175,17 @@ REJECT_TEXT: dict[RejectReason, str] = {
     "kaito_gpu_unconfirmed": "GPU's CUDA compute capability unknown: KAITO support on AKS not "
                              "confirmed",
 }
+
+
+def option_status_text(plan: DeploymentPlan) -> str:
+    """One phrase for tables and exports: ok / does not fit / price missing / SLO unmet."""
+    if not plan.fits:
+        return "does not fit"
+    if plan.monthly_cost_usd is None:
+        return "price missing"
+    if not plan.meets_slo:
+        return "SLO unmet"
+    return "ok"
 
 
 def fit_text(plan: DeploymentPlan) -> str:

@@ -51,7 +51,7 @@ from planner.pricing.money import (
 )
 from planner.pricing.resolver import PriceResolver
 from planner.scenario import Deployment, Scenario, Workload, check_against_catalog
-from planner.targets import Hardware, NodeUsage, Target, TokenUsage, module_for
+from planner.targets import Hardware, NodeUsage, Placement, Target, TokenUsage, module_for
 from planner.units import DAYS_PER_MONTH, HOURS_PER_MONTH
 
 FitStatus = Literal["fits", "hosted", "does_not_fit", "request_too_long", "cannot_estimate"]
@@ -98,6 +98,7 @@ class DeploymentPlan(BaseModel):
     model_name: str
     target: str
     target_kind: str
+    placement: Placement | None = None  # VM size or machine, region and plan, for exports
     precision: str | None
     mmlu_5shot: float | None  # at the served precision; None where not measured there
     mmlu_pro: float | None = None
@@ -244,7 +245,8 @@ def _plan_hosted(dep: Deployment, workload: Workload, catalog: Catalog,
     total = total_usd(lines)
     return DeploymentPlan(
         label=dep.label, model=dep.model, model_name=api.name,
-        target=module.key_text(dep.target), target_kind=module.KIND, precision=None,
+        target=module.key_text(dep.target), target_kind=module.KIND,
+        placement=module.placement(dep.target, catalog), precision=None,
         mmlu_5shot=api.mmlu_5shot, mmlu_pro=api.mmlu_pro, fit=Fit(status="hosted"), cost_lines=lines,
         monthly_cost_usd=total, monthly_cost_known_usd=known_usd(lines),
         idle_cost_usd_per_month=0.0 if total is not None else None,
@@ -282,7 +284,8 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
     base = {
         "label": dep.label, "model": dep.model, "model_name": model.name,
         "target": module.key_text(dep.target), "target_kind": module.KIND,
-        "precision": dep.precision, "mmlu_5shot": quality.mmlu_5shot,
+        "placement": module.placement(dep.target, catalog), "precision": dep.precision,
+        "mmlu_5shot": quality.mmlu_5shot,
         "mmlu_pro": quality.mmlu_pro, "gpus_per_node": hw.gpus_per_node,
         "engine_profile": profile.name,
     }

@@ -134,6 +134,12 @@ def difference(amount_usd: float | None, baseline_usd: float | None) -> float | 
     return amount_usd - baseline_usd
 
 
+def cents(amount: float | None) -> float | None:
+    """An amount rounded to the cent (2 decimals, half to even as Python rounds); None stays
+    None. For exports: totals are always summed from unrounded amounts."""
+    return None if amount is None else round(amount, 2)
+
+
 def monthly_from_hourly(price_usd_per_hour: float) -> float:
     """A month (730 h) of an hourly price; works on numbers and arrays alike."""
     return price_usd_per_hour * HOURS_PER_MONTH

@@ -65,6 +65,29 @@ def serving_by_month(plan: DeploymentPlan, months: int = MONTHS) -> tuple[list[f
                    "nodes); cluster, system-pool and electricity lines held at today's level")
 
 
+def line_year_usd(plan: DeploymentPlan, months: int = MONTHS) -> list[float | None]:
+    """Each cost line's amount over the next ``months`` months (USD), in ``plan.cost_lines``
+    order, worked out as :func:`serving_by_month` does: node (machine) lines follow the growth
+    plan's ``nodes_by_month``, other monthly lines are ``months`` x today's amount, a one-off
+    line counts once. None where the line's amount is unknown. When every line is known the
+    lines add up to :func:`serving_by_month`'s year."""
+    by_month = plan.nodes_by_month[:months]
+    grows = bool(by_month) and bool(plan.nodes) and any(n != plan.nodes for n in by_month)
+    if grows:
+        by_month = by_month + [by_month[-1]] * (months - len(by_month))
+    out: list[float | None] = []
+    for line in plan.cost_lines:
+        if line.amount_usd is None:
+            out.append(None)
+        elif line.period == "once":
+            out.append(line.amount_usd)
+        elif grows and line.kind in NODE_KINDS:
+            out.append(line.amount_usd / plan.nodes * sum(by_month))  # type: ignore[operator]
+        else:
+            out.append(line.amount_usd * months)
+    return out
+
+
 def year_cost(plan: DeploymentPlan, estimate: FinetuneEstimate | None) -> YearCost:
     """Fine-tune once + serve for 12 months, with every missing price named."""
     months, basis = serving_by_month(plan)

@@ -17,7 +17,8 @@ provides:
   :class:`~planner.targets.base.TokenUsage`);
 * ``price_overrides(target)``: prices the user typed, which beat the catalog in the resolver;
 * ``findings(target)``: what always holds for it (e.g. spot eviction);
-* ``key_text``, ``describe``: how it is written in exports and in sentences;
+* ``key_text``, ``describe``: how it is written in exports and in sentences; ``placement``:
+  its VM size or machine, region and plan (full name) as separate fields, for exports;
 * ``pricing_variants(target, catalog)``: the same target under each pricing plan it offers;
 * ``training_fields(target)``: the fine-tuning job fields that train on it (None: cannot);
 * ``DEPLOY_EXPORTS``: the cluster manifests it can be exported to (KAITO, ``az``);
@@ -44,6 +45,7 @@ from planner.targets.base import (
     Hardware,
     LinkSpec,
     NodeUsage,
+    Placement,
     TargetModule,
     TokenUsage,
 )
@@ -69,6 +71,6 @@ def is_self_hosted(target: Any) -> bool:
 
 __all__ = [
     "MODULES", "TARGET_KINDS", "TARGET_TITLES", "ApiTarget", "AzureTarget", "EditorField",
-    "Hardware", "LinkSpec", "LocalTarget", "NodeUsage", "Site", "Target", "TargetModule",
+    "Hardware", "LinkSpec", "LocalTarget", "NodeUsage", "Placement", "Site", "Target", "TargetModule",
     "TokenUsage", "is_self_hosted", "module_for",
 ]

@@ -10,7 +10,7 @@ from planner.catalog import Catalog
 from planner.findings import Finding, FindingCode, finding
 from planner.pricing.money import CostComponent
 from planner.pricing.resolver import PriceKey, api_key
-from planner.targets.base import EditorField, LinkSpec, Site, TokenUsage
+from planner.targets.base import EditorField, LinkSpec, Placement, Site, TokenUsage
 from planner.targets.common import STRICT
 from planner.units import TOKENS_PER_MILLION
 
@@ -87,6 +87,11 @@ def key_text(target: ApiTarget) -> str:
 def describe(target: ApiTarget, catalog: Catalog, model_id: str) -> str:
     api = catalog.api_models.get(model_id)
     return f"the {api.provider} API" if api else "a hosted API"
+
+
+def placement(target: ApiTarget, catalog: Catalog) -> Placement:
+    """No machine and no region to choose: the provider's list price per token."""
+    return Placement(plan="billed per token (list price)")
 
 
 def pricing_variants(target: ApiTarget, catalog: Catalog) -> list[ApiTarget]:

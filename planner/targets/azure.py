@@ -11,7 +11,7 @@ from planner.findings import Finding, FindingCode, finding
 from planner.pricing.money import CostComponent
 from planner.pricing.resolver import PriceKey, platform_key, vm_key
 from planner.registry import PLAN_NAMES, PRICING_PLANS, PricingPlan
-from planner.targets.base import EditorField, Hardware, LinkSpec, NodeUsage, Site
+from planner.targets.base import EditorField, Hardware, LinkSpec, NodeUsage, Placement, Site
 from planner.targets.common import STRICT, self_hosted_problems
 
 KIND = "azure"
@@ -145,6 +145,9 @@ def key_text(target: AzureTarget) -> str:
 def describe(target: AzureTarget, catalog: Catalog, model_id: str) -> str:
     return f"{target.vm_sku} ({target.region}, {PLAN_NAMES[target.pricing]})"
 
+
+def placement(target: AzureTarget, catalog: Catalog) -> Placement:
+    return Placement(node=target.vm_sku, region=target.region, plan=PLAN_NAMES[target.pricing])
 
 
 def pricing_variants(target: AzureTarget, catalog: Catalog) -> list[AzureTarget]:

@@ -26,6 +26,17 @@ class Hardware:
     retired: bool = False
 
 
+class Placement(BaseModel):
+    """Where an option runs, for exports: the VM size or machine, the region and the plan by its
+    full name (None where it does not apply, e.g. a hosted API has no machine)."""
+
+    model_config = {"frozen": True}
+
+    node: str | None = None  # "Standard_NC24ads_A100_v4", "Workstation, 1x GeForce RTX 4090"
+    region: str | None = None
+    plan: str  # "pay-as-you-go", "bought outright, written off over 3 years", "billed per token"
+
+
 @dataclass(frozen=True)
 class NodeUsage:
     """How much of a target is used: whole nodes for some hours, in a period.
@@ -108,6 +119,8 @@ class TargetModule(Protocol):
     def key_text(self, target: Any) -> str: ...
 
     def describe(self, target: Any, catalog: Catalog, model_id: str) -> str: ...
+
+    def placement(self, target: Any, catalog: Catalog) -> Placement: ...
 
     def model_ids(self, catalog: Catalog) -> list[str]: ...
 

@@ -10,7 +10,7 @@ from planner.catalog import Catalog
 from planner.findings import Finding
 from planner.pricing.money import CostComponent
 from planner.pricing.resolver import PriceKey, electricity_key, hardware_key
-from planner.targets.base import EditorField, Hardware, LinkSpec, NodeUsage, Site
+from planner.targets.base import EditorField, Hardware, LinkSpec, NodeUsage, Placement, Site
 from planner.targets.common import STRICT, self_hosted_problems
 from planner.units import HOURS_PER_YEAR
 
@@ -132,6 +132,12 @@ def describe(target: LocalTarget, catalog: Catalog, model_id: str) -> str:
     hw = catalog.local_hardware.get(target.hardware)
     name = hw.name if hw else target.hardware
     return f"{name} ({target.region}, own hardware over {target.amortization_years:g} y)"
+
+
+def placement(target: LocalTarget, catalog: Catalog) -> Placement:
+    hw = catalog.local_hardware.get(target.hardware)
+    return Placement(node=hw.name if hw else target.hardware, region=target.region,
+                     plan=f"bought outright, written off over {target.amortization_years:g} years")
 
 
 def pricing_variants(target: LocalTarget, catalog: Catalog) -> list[LocalTarget]:

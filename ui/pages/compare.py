@@ -17,6 +17,7 @@ from planner.api import (
     finding_text,
     fit_text,
     plan_csv,
+    plan_workbook,
 )
 from ui import cached, charts, share, state
 from ui.format import (
@@ -205,18 +206,25 @@ def main() -> None:
         st.caption("Add a hosted-API option and a self-hosted one to see where they break even.")
 
     st.subheader("Export and share", anchor=False)
+    link = share.share_url(scenario)
     with st.container(horizontal=True):
-        st.download_button("Download comparison (CSV)", data=plan_csv(result),
+        st.download_button("Download comparison (CSV)", data=plan_csv(result, link),
                            file_name=f"{file_slug(scenario.name)}-comparison.csv",
                            mime="text/csv", icon=":material/download:", key="download_csv",
                            on_click="ignore", type="primary")
+        st.download_button("Download workbook (Excel)", data=lambda: plan_workbook(result, link),
+                           file_name=f"{file_slug(scenario.name)}-comparison.xlsx",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           icon=":material/table_view:", key="download_xlsx", on_click="ignore")
         st.download_button("Download scenario (JSON)",
                            data=scenario.model_dump_json(indent=2),
                            file_name=f"{file_slug(scenario.name)}.json",
                            mime="application/json", icon=":material/data_object:",
                            key="download_json", on_click="ignore")
-    st.caption("The CSV has one row per option, then one per cost line; units are in the column "
-               "headers, and it records the scenario and the price snapshot's dates.")
+    st.caption("The CSV is one table, one row per cost line per option (category, region, plan, "
+               "monthly and 12-month amounts in USD); lines starting with # record the scenario and "
+               "the price dates. The workbook adds a summary, the next 12 months, every assumption "
+               "with its source, and the scenario with its share link.")
     share.render_share_box(scenario)
     st.caption(price_dates_text(result))
 
