@@ -256,7 +256,7 @@ def test_plan_cli_formats(fmt):
             assert key in row
         assert row["cost_lines"][0]["price_key"]
     elif fmt == "csv":
-        assert "monthly_cost_usd" in out.stdout and "cost_line" in out.stdout
+        assert "Monthly amount (USD)" in out.stdout and "Category" in out.stdout
     else:
         assert "SLM" in out.stdout and "cheapest" in out.stdout
 
