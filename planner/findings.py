@@ -46,6 +46,8 @@ class FindingCode(StrEnum):
     NO_TRAINING_PEAK = "no_training_peak"
     QUALITY_NOT_MEASURED = "quality_not_measured"
     MODEL_RETIRED = "model_retired"
+    BUSY_POWER_ESTIMATED = "busy_power_estimated"
+    GRID_FROM_REGION_TABLE = "grid_from_region_table"
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ CODES: dict[FindingCode, CodeSpec] = {
     C.ENERGY_NO_PUE: CodeSpec("warning", ("region",)),
     C.IDLE_POWER_ESTIMATED: CodeSpec("info", ("gpu", "idle_w")),
     C.CO2_NO_GRID: CodeSpec("warning", ("region",)),
+    C.BUSY_POWER_ESTIMATED: CodeSpec("info", ("gpu", "reference_gpu", "busy_w")),
+    C.GRID_FROM_REGION_TABLE: CodeSpec("info", ("region",)),
     C.API_ENERGY_UNPUBLISHED: CodeSpec("info", ()),
     C.SKU_RETIRED: CodeSpec("warning", ("sku",)),
     C.SEQUENCE_EXCEEDS_CONTEXT: CodeSpec("warning", ("sequence_tokens", "context_tokens", "model")),

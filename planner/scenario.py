@@ -84,6 +84,10 @@ class Scenario(BaseModel):
     name: str = Field(default="scenario", min_length=1, max_length=100)
     workload: Workload = Workload()
     deployments: tuple[Deployment, ...] = Field(min_length=1, max_length=MAX_DEPLOYMENTS)
+    market_gco2_per_kwh: float | None = Field(
+        default=None, ge=0, le=2000,
+        description="market-based carbon: the g CO2e/kWh of the electricity supply contract "
+                    "(0 = 100 % renewable with certificates); None = location-based only")
 
     @model_validator(mode="after")
     def _unique_labels(self) -> Scenario:

@@ -249,6 +249,55 @@ class Region(Row):
     electricity_source: str = ""
 
 
+class GpuPowerRow(Row):
+    """Measured power of one GPU, W: at idle (``state`` idle) or serving at a batch (``state``
+    busy, ``batch`` = concurrent sequences). ``runs`` = measured runs the figure summarises."""
+
+    gpu_id: str
+    state: Literal["idle", "busy"]
+    batch: int | None = Field(default=None, ge=1)
+    power_w: float = Field(gt=0)
+    runs: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _batch_matches_state(self) -> GpuPowerRow:
+        if (self.state == "busy") != (self.batch is not None):
+            raise ValueError("a busy row needs a batch; an idle row has none")
+        return self
+
+
+@dataclass(frozen=True)
+class GpuPower:
+    """One GPU's measured power: idle W (None = not measured) and busy W by batch, with sources."""
+
+    gpu_id: str
+    idle_w: float | None
+    idle_source: str
+    busy_w_by_batch: tuple[tuple[int, float], ...]
+    busy_source: str
+
+
+class GridCarbon(Row):
+    """Location-based average carbon intensity of the grid a region draws from, one year."""
+
+    region: str = Field(pattern=r"^[a-z0-9]+$")
+    year: int = Field(ge=2000, le=2100)
+    gco2_per_kwh: float = Field(ge=0)
+    zone: str = ""
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.region, self.year)
+
+
+class EmbodiedFactor(Row):
+    """Manufacturing emissions of one piece of hardware, kg CO2e, written off over its life."""
+
+    id: str = Field(pattern=r"^[a-z0-9_\-]+$")
+    kg_co2e: float = Field(gt=0)
+    lifetime_years: float = Field(gt=0)
+
+
 PriceStatus = Literal["quoted", "estimated", "missing"]
 
 
@@ -369,6 +418,9 @@ class Catalog:
     platform_prices: tuple[PlatformPrice, ...]
     data_dir: Path
     quality_by_precision: dict[tuple[str, str], PrecisionQuality] = field(default_factory=dict)
+    gpu_power: dict[str, GpuPower] = field(default_factory=dict)
+    grid_carbon: dict[str, GridCarbon] = field(default_factory=dict)  # region -> newest year
+    embodied: dict[str, EmbodiedFactor] = field(default_factory=dict)
 
     @cached_property
     def price_index(self) -> dict[tuple[str, str, str], PriceRow]:
@@ -422,6 +474,48 @@ TABLES: dict[str, tuple[str, type[Row]]] = {
 PRICES_FILE = Path("prices") / "azure_retail_prices.csv"
 PLATFORM_PRICES_FILE = "azure_platform_prices.csv"
 QUALITY_FILE = "quality_by_precision.csv"
+GPU_POWER_FILE = "gpu_power.csv"
+GRID_CARBON_FILE = "grid_carbon.csv"
+EMBODIED_FILE = "embodied_carbon.csv"
+
+
+def gpu_power_of(rows: Iterable[GpuPowerRow]) -> dict[str, GpuPower]:
+    """Group power rows by GPU: one idle figure at most, busy figures sorted by batch."""
+    idle: dict[str, GpuPowerRow] = {}
+    busy: dict[str, dict[int, GpuPowerRow]] = {}
+    for row in rows:
+        if row.state == "idle":
+            if row.gpu_id in idle:
+                raise DataError(f"{GPU_POWER_FILE}: two idle rows for {row.gpu_id!r}")
+            idle[row.gpu_id] = row
+        else:
+            by_batch = busy.setdefault(row.gpu_id, {})
+            if row.batch in by_batch:
+                raise DataError(f"{GPU_POWER_FILE}: two busy rows for {row.gpu_id!r} at batch "
+                                f"{row.batch}")
+            by_batch[row.batch] = row  # type: ignore[index]
+    out = {}
+    for gpu_id in sorted(set(idle) | set(busy)):
+        points = sorted(busy.get(gpu_id, {}).items())
+        out[gpu_id] = GpuPower(
+            gpu_id, idle[gpu_id].power_w if gpu_id in idle else None,
+            idle[gpu_id].source if gpu_id in idle else "",
+            tuple((b, r.power_w) for b, r in points),
+            points[0][1].source if points else "")
+    return out
+
+
+def newest_grid(rows: Iterable[GridCarbon]) -> dict[str, GridCarbon]:
+    """The newest year's row per region (duplicate region-years refused)."""
+    seen: set[tuple[str, int]] = set()
+    out: dict[str, GridCarbon] = {}
+    for row in rows:
+        if row.key in seen:
+            raise DataError(f"{GRID_CARBON_FILE}: duplicate (region, year) {row.key}")
+        seen.add(row.key)
+        if row.region not in out or row.year > out[row.region].year:
+            out[row.region] = row
+    return out
 
 
 def load_catalog(data_dir: Path | None = None, prices_path: Path | None = None) -> Catalog:
@@ -447,8 +541,12 @@ def load_catalog(data_dir: Path | None = None, prices_path: Path | None = None) 
         if row.key in quality:
             raise DataError(f"{QUALITY_FILE}: duplicate (model_id, precision) {row.key}")
         quality[row.key] = row
+    gpu_power = gpu_power_of(load_rows(data_dir / GPU_POWER_FILE, GpuPowerRow))
+    grid = newest_grid(load_rows(data_dir / GRID_CARBON_FILE, GridCarbon))
+    embodied = _index(load_rows(data_dir / EMBODIED_FILE, EmbodiedFactor), EMBODIED_FILE)
     catalog = Catalog(prices=tuple(prices), platform_prices=tuple(platform),  # type: ignore[arg-type]
-                      data_dir=data_dir, quality_by_precision=quality, **tables)
+                      data_dir=data_dir, quality_by_precision=quality, gpu_power=gpu_power,
+                      grid_carbon=grid, embodied=embodied, **tables)
     _cross_check(catalog, prices_file.name)
     return catalog
 
@@ -463,6 +561,12 @@ def _cross_check(catalog: Catalog, prices_name: str) -> None:
     clash = set(catalog.models) & set(catalog.api_models)
     if clash:
         raise DataError(f"model ids used by both models.csv and api_models.csv: {sorted(clash)}")
+    for gpu_id in catalog.gpu_power:
+        if gpu_id not in catalog.gpus:
+            raise DataError(f"{GPU_POWER_FILE}: unknown gpu_id {gpu_id!r}")
+    for region in catalog.grid_carbon:
+        if region not in catalog.regions:
+            raise DataError(f"{GRID_CARBON_FILE}: unknown region {region!r}")
     for model_id, _ in catalog.quality_by_precision:
         if model_id not in catalog.models:
             raise DataError(f"{QUALITY_FILE}: unknown model_id {model_id!r}")

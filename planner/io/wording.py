@@ -113,6 +113,11 @@ FINDING_TEXT: dict[FindingCode, Words] = {
     C.IDLE_POWER_ESTIMATED: lambda v: (f"{v['gpu']} idle power estimated at {_n(v['idle_w'])} W "
                                        "(no published figure)"),
     C.CO2_NO_GRID: lambda v: f"CO2 unknown: no grid intensity for region {v['region']}",
+    C.BUSY_POWER_ESTIMATED: lambda v: (f"{v['gpu']} serving power estimated at {_n(v['busy_w'])} W "
+                                       f"(no published measurement: {v['reference_gpu']}'s "
+                                       "measured share of its TDP, applied to this GPU's TDP)"),
+    C.GRID_FROM_REGION_TABLE: lambda v: (f"grid carbon for {v['region']} is the region table's "
+                                         "2023 figure (no newer location-based row)"),
     C.API_ENERGY_UNPUBLISHED: lambda v: ("energy and CO2 of hosted APIs are not published by the "
                                          "provider"),
     C.SKU_RETIRED: lambda v: f"{v['sku']} is retired",

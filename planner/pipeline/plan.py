@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from planner.catalog import Catalog, ModelSpec
 from planner.errors import CannotEstimateError
 from planner.findings import Finding, FindingCode, finding
-from planner.physics.energy import deployment_energy
+from planner.physics.energy import EnergyReport, Load, deployment_energy
 from planner.physics.memory import (
     FitResult,
     MemoryBreakdown,
@@ -120,6 +120,7 @@ class DeploymentPlan(BaseModel):
     usage_cost_per_thousand_requests_usd: float | None = None
     energy_kwh_per_month: float | None = None
     co2_kg_per_month: float | None = None
+    energy: EnergyReport | None = None
     nodes_by_month: list[int] = []
     findings: list[Finding] = []
 
@@ -198,7 +199,8 @@ def plan_scenario(scenario: Scenario, catalog: Catalog,
     check_against_catalog(scenario, catalog)
     profiles = profiles or load_profiles()
     resolver = resolver or PriceResolver(catalog)
-    plans = [plan_deployment(dep, scenario.workload, catalog, profiles, resolver)
+    plans = [plan_deployment(dep, scenario.workload, catalog, profiles, resolver,
+                             market_gco2_per_kwh=scenario.market_gco2_per_kwh)
              for dep in scenario.deployments]
     eligible = [p for p in plans if p.monthly_cost_usd is not None and p.meets_slo
                 and not any(f.code == FindingCode.MODEL_RETIRED for f in p.findings)]
@@ -210,15 +212,17 @@ def plan_scenario(scenario: Scenario, catalog: Catalog,
 
 def plan_deployment(dep: Deployment, workload: Workload, catalog: Catalog,
                     profiles: dict[str, EngineProfile],
-                    resolver: PriceResolver | None = None) -> DeploymentPlan:
-    """Plan one deployment (its target's module says whether GPUs are sized or tokens billed)."""
+                    resolver: PriceResolver | None = None, *,
+                    market_gco2_per_kwh: float | None = None) -> DeploymentPlan:
+    """Plan one deployment (its target's module says whether GPUs are sized or tokens billed);
+    ``market_gco2_per_kwh`` adds market-based carbon (the scenario's supply contract)."""
     module = module_for(dep.target)
     resolver = (resolver or PriceResolver(catalog)).with_overrides(
         module.price_overrides(dep.target))
     hw = module.hardware(dep.target, catalog)
     if hw is None:
         return _plan_hosted(dep, workload, catalog, resolver)
-    return _plan_self_hosted(dep, hw, workload, catalog, profiles, resolver)
+    return _plan_self_hosted(dep, hw, workload, catalog, profiles, resolver, market_gco2_per_kwh)
 
 
 def _price_findings(lines: list[CostLine]) -> list[Finding]:
@@ -275,7 +279,8 @@ def _best(options: list[Sized]) -> Sized:
 
 def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog: Catalog,
                       profiles: dict[str, EngineProfile],
-                      resolver: PriceResolver) -> DeploymentPlan:
+                      resolver: PriceResolver,
+                      market_gco2_per_kwh: float | None = None) -> DeploymentPlan:
     module = module_for(dep.target)
     model = catalog.models[dep.model]
     gpu = hw.gpu
@@ -340,16 +345,20 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
                                 idle_gpus=sizing.idle_gpus,
                                 headroom_requests_per_day=sizing.headroom_requests_per_day,
                                 node_word=hw.node_word))
-    energy = deployment_energy(gpu, sizing.gpus, sizing.nodes, hw.gpus_per_node,
-                               sizing.utilization, module.site(dep.target, catalog))
+    tokens = monthly_requests(workload) * workload.output_tokens
+    requests = monthly_requests(workload)
+    site = module.site(dep.target, catalog)
+    load = Load(active_gpus=sizing.gpus, billed_gpus=sizing.nodes * hw.gpus_per_node,
+                nodes=sizing.nodes, batch=choice.batch, utilization=sizing.utilization,
+                output_tokens_per_month=tokens, requests_per_month=requests,
+                replica_output_tokens_per_s=choice.output_tokens_per_s, tp=tp)
+    energy = deployment_energy(gpu, load, site, catalog, market_gco2_per_kwh)
     findings += energy.findings
     findings += module.findings(dep.target)
     lines = serving_lines(dep.target, sizing.nodes, energy.kwh_per_month, catalog, resolver,
                           dep.model)
     findings += _price_findings(lines)
     total = total_usd(lines)
-    tokens = monthly_requests(workload) * workload.output_tokens
-    requests = monthly_requests(workload)
     return DeploymentPlan(
         **base, fit=Fit(status="fits", smallest_tp=fit.memory.tp), tp=tp,
         memory=_memory_report(best.mem, model, dep, choice.batch, workload, best.memory_max_batch),
@@ -364,7 +373,7 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
         usage_cost_per_thousand_requests_usd=used_share(per_thousand(total, requests),
                                                         sizing.utilization),
         energy_kwh_per_month=energy.kwh_per_month, co2_kg_per_month=energy.co2_kg_per_month,
-        nodes_by_month=_nodes_by_month(workload, choice, hw.gpus_per_node, tp),
+        energy=energy.report, nodes_by_month=_nodes_by_month(workload, choice, hw.gpus_per_node, tp),
         findings=findings,
     )
 
