@@ -42,6 +42,7 @@ from planner.io.sharelink import (
 from planner.io.wording import (
     REJECT_TEXT,
     batch_limit_text,
+    carbon_method_text,
     finding_text,
     findings_text,
     finetune_fit_text,
@@ -52,6 +53,8 @@ from planner.io.wording import (
 )
 from planner.io.workbook import plan_workbook
 from planner.physics import energy, memory
+from planner.physics.energy import ENERGY_KINDS, EnergyKind, EnergyLine, EnergyReport
+from planner.physics.power_fit import energy_check_figure
 from planner.physics.throughput import EngineProfile, load_profiles, throughput_accuracy
 from planner.pipeline.finetune import (
     DEFAULT_MFU,
@@ -128,6 +131,8 @@ class MethodologyConstants:
     idle_power_fraction_of_tdp: float
     azure_host_power_w_per_gpu_slot: float
     on_prem_default_pue: float
+    energy_reference_gpu: str
+    energy_check: dict | None  # benchmarks/energy_check.py's recorded figure
 
 
 def methodology_constants() -> MethodologyConstants:
@@ -136,13 +141,15 @@ def methodology_constants() -> MethodologyConstants:
     return MethodologyConstants(
         HOURS_PER_MONTH, memory.WEIGHT_LOAD_FACTOR, memory.ACTIVATION_GIB_PER_GPU,
         memory.NON_TORCH_GIB_PER_GPU, memory.NCCL_GIB_PER_GPU_TP, memory.USABLE_MEMORY_FRACTION,
-        energy.IDLE_POWER_FRACTION_OF_TDP, HOST_POWER_W_PER_GPU_SLOT, ON_PREM_DEFAULT_PUE)
+        energy.IDLE_POWER_FRACTION_OF_TDP, HOST_POWER_W_PER_GPU_SLOT, ON_PREM_DEFAULT_PUE,
+        energy.REFERENCE_GPU, energy_check_figure())
 
 
 __all__ = [
     "COST_KINDS",
     "DEFAULT_MFU",
     "DEFAULT_MIN_MMLU",
+    "ENERGY_KINDS",
     "ENGINES",
     "ENGINE_IDS",
     "KV_DTYPES",
@@ -167,6 +174,9 @@ __all__ = [
     "Deployment",
     "DeploymentPlan",
     "EditorField",
+    "EnergyKind",
+    "EnergyLine",
+    "EnergyReport",
     "EngineProfile",
     "ExportError",
     "Finding",
@@ -190,6 +200,7 @@ __all__ = [
     "advise",
     "batch_limit_text",
     "break_even",
+    "carbon_method_text",
     "check_against_catalog",
     "cost_vs_traffic",
     "decode_params",

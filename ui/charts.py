@@ -15,8 +15,10 @@ from plotly.subplots import make_subplots
 
 from planner.api import (
     COST_KINDS,
+    ENERGY_KINDS,
     CostKind,
     DeploymentPlan,
+    EnergyKind,
     PlanResult,
     difference,
     known_usd_by_kind,
@@ -153,23 +155,54 @@ def nodes_over_time(result: PlanResult) -> go.Figure:
                    yaxis={"title": "nodes", "rangemode": "tozero"})
 
 
+ENERGY_NAMES: dict[EnergyKind, str] = {
+    "gpu_busy": "GPUs serving", "gpu_idle": "GPUs idle", "host": "Host (CPU, memory, fans)",
+    "facility_overhead": "Facility overhead (PUE)", "embodied": "Embodied (hardware)",
+}
+ENERGY_COLOURS: dict[EnergyKind, str] = {
+    "gpu_busy": "#2563eb", "gpu_idle": "#93c5fd", "host": "#0891b2",
+    "facility_overhead": "#ca8a04", "embodied": "#78716c",
+}
+
+
 def energy_and_co2(result: PlanResult) -> go.Figure:
-    """Facility energy (kWh/month) and emissions (kg CO2e/month) side by side."""
-    plans = [p for p in result.deployments if p.energy_kwh_per_month is not None]
-    labels = [p.label for p in result.deployments]
-    colour = colours(labels)
+    """Facility energy (kWh/month) and emissions (kg CO2e/month) side by side, stacked by line
+    (GPUs serving, GPUs idle, host, facility overhead; embodied on the CO2 side), with the range
+    (bursty to spread-out traffic) as a bar on each total."""
+    plans = [p for p in result.deployments if p.energy is not None]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("kWh per month", "kg CO2e per month"),
                         horizontal_spacing=0.12)
     x = [plain(p.label) for p in plans]
-    fig.add_bar(x=x, y=[p.energy_kwh_per_month for p in plans], row=1, col=1,
-                marker_color=[colour[p.label] for p in plans], showlegend=False,
-                hovertemplate="%{x}: %{y:,.0f} kWh/month<extra></extra>")
-    fig.add_bar(x=x, y=[p.co2_kg_per_month for p in plans], row=1, col=2,
-                marker_color=[colour[p.label] for p in plans], showlegend=False,
-                hovertemplate="%{x}: %{y:,.0f} kg CO2e/month<extra></extra>")
-    fig = _layout(fig, title="Energy and CO2 of the provisioned hardware (facility, PUE included)",
-                  height=380)
-    fig.update_layout(margin={"t": 80})
+    for kind in ENERGY_KINDS:
+        name = ENERGY_NAMES[kind]
+        lines = [next(line for line in p.energy.lines if line.kind == kind) for p in plans]
+        if kind != "embodied":
+            fig.add_bar(x=x, y=[line.kwh_per_month for line in lines], row=1, col=1, name=name,
+                        legendgroup=kind, marker_color=ENERGY_COLOURS[kind],
+                        hovertemplate=f"%{{x}}: %{{y:,.0f}} kWh/month ({name})<extra></extra>")
+        fig.add_bar(x=x, y=[line.co2_kg_per_month for line in lines], row=1, col=2, name=name,
+                    legendgroup=kind, showlegend=kind == "embodied",
+                    marker_color=ENERGY_COLOURS[kind],
+                    hovertemplate=f"%{{x}}: %{{y:,.0f}} kg CO2e/month ({name})<extra></extra>")
+    for col, total, low, high, unit in (
+            (1, "kwh_per_month", "kwh_low", "kwh_high", "kWh"),
+            (2, "co2_kg_per_month", "co2_kg_low", "co2_kg_high", "kg CO2e")):
+        shown = [p for p in plans if getattr(p.energy, total) is not None]
+        fig.add_scatter(
+            x=[plain(p.label) for p in shown], y=[getattr(p.energy, total) for p in shown],
+            mode="markers", marker={"color": "#111827", "size": 7, "symbol": "line-ew-open"},
+            name="range", legendgroup="range", showlegend=col == 1, row=1, col=col,
+            error_y={"type": "data", "symmetric": False,
+                     "array": [getattr(p.energy, high) - getattr(p.energy, total) for p in shown],
+                     "arrayminus": [getattr(p.energy, total) - getattr(p.energy, low)
+                                    for p in shown]},
+            customdata=[[getattr(p.energy, low), getattr(p.energy, high)] for p in shown],
+            hovertemplate=(f"%{{x}}: %{{y:,.0f}} {unit}/month, range %{{customdata[0]:,.0f}}"
+                           f"-%{{customdata[1]:,.0f}}<extra></extra>"))
+    fig.update_layout(barmode="stack")
+    fig = _layout(fig, title="Energy and CO2 of the provisioned hardware by line (range: bursty "
+                             "to spread-out traffic)", height=420)
+    fig.update_layout(margin={"t": 90})
     return fig
 
 

@@ -260,3 +260,24 @@ def finetune_fit_text(est: FinetuneEstimate) -> str:
     if est.fits_memory:
         return "fits: " + finetune_need_text(est)
     return f"does not fit: needs {finetune_need_text(est)}; try {finetune_suggestions_text(est)}"
+
+
+def carbon_method_text(plan: DeploymentPlan) -> str:
+    """How a plan's CO2 was counted: method, grid year and intensity, PUE, power basis ('' when
+    it has no energy report)."""
+    e = plan.energy
+    if e is None:
+        return ""
+    if e.carbon_method == "market":
+        method = (f"market-based at your contract's {_n(e.market_gco2_per_kwh)} g CO2e/kWh"
+                  + (f" (location-based: {_n(e.co2_location_kg_per_month)} kg)"
+                     if e.co2_location_kg_per_month is not None else ""))
+    elif e.grid_gco2_per_kwh is None:
+        method = "location-based, grid intensity unknown"
+    else:
+        year = f"{e.grid_year} " if e.grid_year else ""
+        method = f"location-based, {year}grid average {_n(e.grid_gco2_per_kwh)} g CO2e/kWh"
+    power = "measured" if e.busy_power_status == "measured" else "estimated"
+    return (f"{method}; PUE {e.pue:.2f}; GPU power {power} ({_n(e.busy_power_w_per_gpu)} W "
+            f"serving, {_n(e.idle_power_w_per_gpu)} W idle); embodied share of the hardware "
+            "over 3 years")

@@ -25,6 +25,7 @@ contract, e.g. 0 for a 100 % renewable contract). Both are reported when the mar
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -92,7 +93,7 @@ def interpolated_w(curve: tuple[tuple[int, float], ...], batch: float) -> float:
         raise ValueError("empty power curve")
     if batch <= curve[0][0]:
         return curve[0][1]
-    for (b0, w0), (b1, w1) in zip(curve, curve[1:], strict=False):
+    for (b0, w0), (b1, w1) in itertools.pairwise(curve):
         if batch <= b1:
             t = (math.log(batch) - math.log(b0)) / (math.log(b1) - math.log(b0))
             return w0 + t * (w1 - w0)

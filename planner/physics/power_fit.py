@@ -9,6 +9,7 @@ against every point, holding each model's runs out of the table it is predicted 
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from collections.abc import Iterable
@@ -20,6 +21,8 @@ from planner.catalog import Row, load_rows
 
 MEASURED_ENERGY_FILE = (Path(__file__).resolve().parents[2] / "data" / "benchmarks"
                         / "measured_energy.csv")
+
+ENERGY_CHECK_FILE = MEASURED_ENERGY_FILE.with_name("energy_check.json")
 
 # Batch bands of the busy-power table: powers of two from 8 (the smallest batch ML.ENERGY v3
 # measured) to 1024. A run is put in the band nearest its batch on a log scale.
@@ -69,3 +72,11 @@ def busy_power_medians(points: Iterable[MeasuredEnergy]
     for (gpu, band), watts in sorted(groups.items()):
         out.setdefault(gpu, []).append((band, statistics.median(watts), len(watts)))
     return out
+
+
+def energy_check_figure(path: Path = ENERGY_CHECK_FILE) -> dict | None:
+    """The energy check's recorded result (benchmarks/energy_check.py --write), None if absent."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None

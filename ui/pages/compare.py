@@ -13,6 +13,7 @@ from planner.api import (
     FindingCode,
     PlannerError,
     PlanResult,
+    carbon_method_text,
     difference,
     finding_text,
     fit_text,
@@ -68,10 +69,12 @@ def _card(plan: DeploymentPlan, result: PlanResult) -> None:
                          f"node{'s' if plan.nodes != 1 else ''} · {plan.replicas} × TP{plan.tp}")
         elif plan.fit.status == "hosted":
             lines.append("hosted: no GPUs to run")
-        if plan.energy_kwh_per_month is not None:
-            co2 = ("" if plan.co2_kg_per_month is None
-                   else f" · {number(plan.co2_kg_per_month)} kg CO2e")
-            lines.append(f"{number(plan.energy_kwh_per_month)} kWh{co2} per month")
+        if plan.energy is not None:
+            e = plan.energy
+            co2 = ("" if e.co2_kg_per_month is None
+                   else f" · {number(e.co2_kg_per_month)} kg CO2e")
+            lines.append(f"{number(e.kwh_per_month)} kWh{co2} per month "
+                         f"(kWh range {number(e.kwh_low)}-{number(e.kwh_high)})")
         if not plan.fits:
             lines.append(f":orange[does not fit: {escape_md(fit_text(plan))}]")
         elif plan.monthly_cost_usd is None:
@@ -101,6 +104,7 @@ def _table(result: PlanResult) -> pd.DataFrame:
             "TPOT (ms)": t.tpot_ms if t else None, "TTFT (ms)": t.ttft_ms if t else None,
             "Energy (kWh/month)": p.energy_kwh_per_month,
             "CO2e (kg/month)": p.co2_kg_per_month,
+            "J per output token": p.energy.joules_per_output_token if p.energy else None,
             "Target": p.target,
         })
     return pd.DataFrame(rows)
@@ -117,6 +121,9 @@ def _column_config() -> dict:
         "Per 1k requests (USD)": small_money, "Utilisation (%)": one, "TPOT (ms)": one,
         "TTFT (ms)": one, "Energy (kWh/month)": st.column_config.NumberColumn(format="localized"),
         "CO2e (kg/month)": st.column_config.NumberColumn(format="localized"),
+        "J per output token": st.column_config.NumberColumn(
+            format="%.2f", help="Facility energy per output token served, idle capacity and "
+                                "PUE included (embodied emissions excluded)."),
     }
 
 
@@ -197,7 +204,14 @@ def main() -> None:
             if any(p.energy_kwh_per_month is not None for p in result.deployments):
                 st.plotly_chart(charts.energy_and_co2(result), config=PLOTLY_CONFIG,
                                 key="chart_energy")
-            st.caption("Hosted APIs publish no energy figures, so they are not shown.")
+            methods = [f"{escape_md(p.label)}: {escape_md(carbon_method_text(p))}"
+                       for p in result.deployments if p.energy is not None]
+            if methods:
+                st.markdown("\n".join(f"- {m}" for m in methods))
+            st.caption("Bars stack the lines of each option; the black mark is the range from "
+                       "bursty traffic (full batch, then idle) to spread-out traffic (a smaller "
+                       "batch all the time). Hosted APIs publish no energy figures, so they are "
+                       "not shown. Sources: Methodology page.")
     st.markdown("**Break-even between self-hosting and the API** (traffic at which their monthly "
                 "costs are equal; see Cost vs traffic)")
     if summaries:

@@ -16,8 +16,14 @@ SOURCES = {
         "https://docs.vllm.ai/en/latest/serving/engine_args.html",
     "Azure Retail Prices API": "https://learn.microsoft.com/rest/api/cost-management/retail-prices/azure-retail-prices",
     "AKS pricing tiers": "https://learn.microsoft.com/azure/aks/free-standard-pricing-tiers",
-    "EcoLogits methodology (server power without GPUs)":
+    "EcoLogits methodology (server power without GPUs; embodied GPU and server factors, 3-year life)":
         "https://ecologits.ai/latest/methodology/llm_inference/",
+    "The ML.ENERGY Leaderboard v3.0 (measured GPU power and J/token by model, GPU and batch)":
+        "https://ml.energy/leaderboard",
+    "Google Cloud region-carbon-info (location-based grid intensity 2024-2025)":
+        "https://github.com/GoogleCloudPlatform/region-carbon-info",
+    "NVIDIA HGX H100 product carbon footprint (164 kg CO2e per GPU, via EcoLogits)":
+        "https://images.nvidia.com/aem-dam/Solutions/documents/HGX-H100-PCF-Summary.pdf",
     "Green Software Foundation real-time-cloud (PUE, grid carbon)":
         "https://github.com/Green-Software-Foundation/real-time-cloud",
     "EIA Electric Power Annual (electricity prices)":
@@ -32,6 +38,16 @@ def main() -> None:
     profiles = cached.profiles()
     k = methodology_constants()
     band, _ = accuracy_text(cached.accuracy())
+    check = k.energy_check
+    energy_check = (
+        f"predicted J per output token is within a median {check['median_abs_error']:.0%} of "
+        f"{check['points']} published points ({check['models']} models, batch "
+        f"{check['batch_min']}-{check['batch_max']}; by GPU: "
+        + ", ".join(f"{gpu} {err:.0%}" for gpu, err in check["median_abs_error_by_gpu"].items())
+        + "), each model's runs predicted from a power table built without them "
+          "(`benchmarks/energy_check.py`). The end-to-end figure over the planner's own "
+          "throughput is printed by the same script." if check else
+        "not recorded (run `benchmarks/energy_check.py --write`).")
     st.title("Methodology", anchor=False)
     st.markdown(f"""
 Every figure follows one pipeline: **workload → memory fit → throughput at the SLOs → replicas →
@@ -102,15 +118,31 @@ so treat throughput as an estimate with that band, and calibrate with your own m
   crossing is narrowed by bisection and printed.
 
 #### 5. Energy and CO2
-- GPU power rises linearly from idle to TDP with utilisation; GPUs provisioned but not serving
-  sit at idle. Without a published idle figure, idle = {k.idle_power_fraction_of_tdp:.0%} of
-  TDP (flagged as an estimate).
-- The rest of an Azure server draws {k.azure_host_power_w_per_gpu_slot:.0f} W per GPU slot; own
-  machines use their catalogued host power.
-- Facility energy = IT power × PUE × {k.hours_per_month} h: the Azure region's published PUE, or
-  {k.on_prem_default_pue} (industry average) on premises unless you enter your site's.
-- CO2e = kWh × the region's average grid carbon intensity. Hosted APIs publish no energy figures,
-  so none is shown for them.
+- **GPU power is measured, not nameplate.** Serving power per GPU by batch is the median of the
+  published runs in `data/benchmarks/measured_energy.csv` (The ML.ENERGY Leaderboard v3.0: vLLM
+  on H100 SXM and B200, batch 8 to saturated), interpolated on a log batch scale: an H100 draws
+  about 440 W at batch 8 and about 590 W near saturation, not its 700 W TDP. A GPU without
+  measurements takes the {k.energy_reference_gpu}'s measured share of TDP at the same batch
+  (flagged). Idle power is measured where published, else {k.idle_power_fraction_of_tdp:.0%} of
+  TDP (flagged).
+- **Check against measurements:** {energy_check}
+- **Lines per month:** GPUs serving (at the plan's batch for the share of time traffic keeps them
+  busy), GPUs idle (the rest of that time, and every GPU held but not serving), host
+  ({k.azure_host_power_w_per_gpu_slot:.0f} W per GPU slot on Azure; own machines their catalogued
+  host power), facility overhead (IT energy × (PUE − 1): the Azure region's published PUE, or
+  {k.on_prem_default_pue} on premises unless you enter your site's), and embodied emissions.
+- **Range:** the low and high figures are the two ways the same traffic can arrive: in bursts
+  (full batch, then idle; the central figure) or spread out (a smaller batch all the time).
+- **Carbon and its method.** Location-based: kWh × the grid's average intensity for the region,
+  newest year in `data/grid_carbon.csv` (Google Cloud's region-carbon-info 2025 and 2024 figures
+  for the same grid where one exists, else Electricity Maps 2023 via the Green Software
+  Foundation); the year is shown with each plan. Market-based: set the scenario's
+  `market_gco2_per_kwh` (0 for a 100 % renewable contract) and CO2 is counted at that figure,
+  with the location-based figure beside it. Embodied: 164 kg CO2e per GPU (NVIDIA's H100
+  footprint) and 5,700 kg per 8-GPU server without its GPUs (EcoLogits with Boavizta), written
+  off over 3 years, for every GPU held. Hosted APIs publish no energy figures, so none is shown
+  for them. Microsoft does not publish a per-region WUE in the sources read, so water is not
+  counted.
 
 #### Share links and exports
 The address bar always holds the whole scenario (format described in `planner/io/sharelink.py`), so
