@@ -31,9 +31,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from planner.catalog import load_catalog
+from dataclasses import replace
+
+from planner.catalog import Catalog, GpuPower, load_catalog
 from planner.errors import PlannerError
-from planner.physics.energy import busy_power_w, interpolated_w
+from planner.physics.energy import busy_power_w
 from planner.physics.power_fit import (
     ENERGY_CHECK_FILE,
     MeasuredEnergy,
@@ -45,20 +47,28 @@ from planner.pipeline.estimate import estimate_throughput
 TARGET_MEDIAN_APE = 0.20
 
 
-def _curve(points: list[MeasuredEnergy], gpu: str) -> tuple[tuple[int, float], ...]:
-    return tuple((band, watts) for band, watts, _ in busy_power_medians(points).get(gpu, []))
+def catalog_without(points: list[MeasuredEnergy], model: str, catalog: Catalog) -> Catalog:
+    """The catalog with its busy-power table rebuilt from every point but ``model``'s."""
+    medians = busy_power_medians([p for p in points if p.model != model])
+    table = {gpu: replace(power, busy_w_by_batch=()) for gpu, power in catalog.gpu_power.items()}
+    for gpu, bands in medians.items():
+        base = table.get(gpu) or GpuPower(gpu, None, "", (), "")
+        table[gpu] = replace(base, busy_w_by_batch=tuple((b, w) for b, w, _ in bands),
+                             busy_source="leave-one-model-out table")
+    return replace(catalog, gpu_power=table)
 
 
-def leave_one_model_out(points: list[MeasuredEnergy]) -> list[tuple[MeasuredEnergy, float]]:
-    """(point, predicted J/token) with the busy-power table rebuilt without the point's model."""
+def leave_one_model_out(points: list[MeasuredEnergy],
+                        catalog: Catalog) -> list[tuple[MeasuredEnergy, float]]:
+    """(point, predicted J/token) with the busy-power table rebuilt without the point's model
+    (a GPU left with no curve borrows the reference GPU's share of TDP, as in the plan)."""
     out = []
     for model in sorted({p.model for p in points}):
-        rest = [p for p in points if p.model != model]
+        held_out = catalog_without(points, model, catalog)
         for p in (p for p in points if p.model == model):
-            curve = _curve(rest, p.gpu)
-            if curve:
-                watts = interpolated_w(curve, p.batch) * p.gpu_count
-                out.append((p, watts / p.output_tokens_per_s))
+            busy = busy_power_w(held_out.gpus[p.gpu], p.batch, held_out)
+            if busy is not None:
+                out.append((p, busy.watts * p.gpu_count / p.output_tokens_per_s))
     return out
 
 
@@ -146,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(points)} published points, {len({p.model for p in points})} models, "
           f"{len({p.gpu for p in points})} GPUs\n")
     print("1. Energy room: planner GPU power at the run's batch over the run's measured throughput")
-    lomo = leave_one_model_out(points)
+    lomo = leave_one_model_out(points, catalog)
     median = _summary("leave-one-model-out (the quoted figure)", lomo)
     _worst(lomo, args.worst)
     _summary("shipped table (training error)", with_table(points, catalog))

@@ -14,7 +14,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from planner.physics.power_fit import busy_power_medians, load_energy_points  # noqa: E402
+from planner.physics.power_fit import (  # noqa: E402
+    TABLE_ENGINE,
+    busy_power_medians,
+    load_energy_points,
+)
 
 TABLE = ROOT / "data" / "gpu_power.csv"
 COLUMNS = ["gpu_id", "state", "batch", "power_w", "runs", "source", "as_of", "notes",
@@ -25,10 +29,10 @@ def main() -> int:
     points = load_energy_points()
     with TABLE.open(newline="", encoding="utf-8") as handle:
         kept = [row for row in csv.DictReader(handle) if row["state"] != "busy"]
-    as_of = max(p.as_of for p in points).isoformat()
+    as_of = max(p.as_of for p in points if p.engine == TABLE_ENGINE).isoformat()
     rows = list(kept)
     for gpu, bands in busy_power_medians(points).items():
-        models = sorted({p.model for p in points if p.gpu == gpu})
+        models = sorted({p.model for p in points if p.gpu == gpu and p.engine == TABLE_ENGINE})
         for band, watts, runs in bands:
             rows.append({
                 "gpu_id": gpu, "state": "busy", "batch": band, "power_w": f"{watts:.1f}",

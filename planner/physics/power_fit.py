@@ -1,7 +1,8 @@
 """Measured GPU energy points and the busy-power table derived from them.
 
 ``data/benchmarks/measured_energy.csv`` holds published runs that report GPU power beside output
-throughput (The ML.ENERGY Leaderboard v3.0: vLLM on H100 and B200, batch 8 to saturated). The busy
+throughput (The ML.ENERGY Leaderboard v3.0: vLLM on H100 and B200, batch 8 to saturated; and the 2023
+leaderboard's batch-1 PyTorch runs on an A100). The busy
 rows of ``data/gpu_power.csv`` are the median per-GPU power of those runs in each batch band
 (``scripts/derive_gpu_power.py`` writes them); ``benchmarks/energy_check.py`` checks J/token
 against every point, holding each model's runs out of the table it is predicted from.
@@ -24,10 +25,13 @@ MEASURED_ENERGY_FILE = (Path(__file__).resolve().parents[2] / "data" / "benchmar
 
 ENERGY_CHECK_FILE = MEASURED_ENERGY_FILE.with_name("energy_check.json")
 
-# Batch bands of the busy-power table: powers of two from 8 (the smallest batch ML.ENERGY v3
-# measured) to 1024. A run is put in the band nearest its batch on a log scale.
-SMALLEST_BAND_LOG2 = 3
+# Batch bands of the busy-power table: powers of two from 1 to 1024. A run is put in the band
+# nearest its batch on a log scale.
+SMALLEST_BAND_LOG2 = 0
 LARGEST_BAND_LOG2 = 10
+# The table describes serving with this engine; runs of other engines (the 2023 batch-1 PyTorch
+# runs) are checked against it but do not shape it.
+TABLE_ENGINE = "vllm"
 
 
 class MeasuredEnergy(Row):
@@ -57,16 +61,19 @@ def load_energy_points(path: Path = MEASURED_ENERGY_FILE) -> list[MeasuredEnergy
 
 
 def batch_band(batch: int) -> int:
-    """The power-of-two band (8..1024) nearest ``batch`` on a log scale."""
+    """The power-of-two band (1..1024) nearest ``batch`` on a log scale."""
     exponent = round(math.log2(max(batch, 1)))
     return 2 ** min(max(exponent, SMALLEST_BAND_LOG2), LARGEST_BAND_LOG2)
 
 
 def busy_power_medians(points: Iterable[MeasuredEnergy]
                        ) -> dict[str, list[tuple[int, float, int]]]:
-    """Per GPU: (band, median per-GPU power W, runs) for every band with at least one run."""
+    """Per GPU: (band, median per-GPU power W, runs) for every band with at least one
+    :data:`TABLE_ENGINE` run."""
     groups: dict[tuple[str, int], list[float]] = {}
     for p in points:
+        if p.engine != TABLE_ENGINE:
+            continue
         groups.setdefault((p.gpu, batch_band(p.batch)), []).append(p.power_w_per_gpu)
     out: dict[str, list[tuple[int, float, int]]] = {}
     for (gpu, band), watts in sorted(groups.items()):
