@@ -19,3 +19,11 @@ class PriceApiError(PlannerError):
 
 class CannotEstimateError(PlannerError):
     """A quantity cannot be estimated from the data (e.g. no published compute peak)."""
+
+
+class TooManyReplicasError(CannotEstimateError):
+    """The workload needs more replicas than the planner sizes (``replicas`` says how many)."""
+
+    def __init__(self, replicas: float, limit: int):
+        super().__init__(f"needs about {replicas:.3g} replicas, more than {limit:,}")
+        self.replicas, self.limit = replicas, limit

@@ -9,6 +9,9 @@ the reference data (known model, SKU sold in the region, precision the GPU runs)
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,11 @@ from planner.targets.common import STRICT
 
 MAX_DEPLOYMENTS = 12
 MAX_SCENARIO_BYTES = 64_000
+MAX_YAML_ALIASES = 100  # a scenario needs a handful; an alias bomb has thousands
+MAX_ERROR_CHARS = 2_000  # a validation message is cut after this many characters
+MAX_DIGITS = 4_300  # Python's default limit on int() of text; longer runs are refused first
+_LONG_DIGITS = re.compile(rf"\d{{{MAX_DIGITS + 1}}}")
+MIN_REQUESTS_PER_DAY = 1.0  # below this (and above 0) a day's traffic is not a request
 
 __all__ = ["ApiTarget", "AzureTarget", "Deployment", "LocalTarget", "Scenario", "Workload"]
 
@@ -34,21 +42,29 @@ class Workload(BaseModel):
 
     model_config = _STRICT
 
-    requests_per_day: float = Field(default=100_000, ge=0, le=1e10)
+    requests_per_day: float = Field(default=100_000, ge=0, le=1e10,
+                                    description="0, or from 1 to 1e10 requests/day")
     input_tokens: int = Field(default=800, ge=1, le=1_000_000)
     output_tokens: int = Field(default=200, ge=1, le=100_000)
     peak_to_average: float = Field(default=3.0, ge=1, le=100)
-    ttft_slo_ms: float = Field(default=2000, gt=0, le=600_000)
-    tpot_slo_ms: float = Field(default=100, gt=0, le=60_000)
+    ttft_slo_ms: float = Field(default=2000, ge=1, le=600_000)
+    tpot_slo_ms: float = Field(default=100, ge=1, le=60_000)
     min_replicas: int = Field(default=1, ge=1, le=1000)
     monthly_growth: float = Field(default=0.0, ge=-0.9, le=5.0,
                                   description="month-on-month traffic growth, 0.1 = +10 %")
-    target_utilization: float = Field(default=0.8, gt=0, le=1.0,
+    target_utilization: float = Field(default=0.8, ge=0.05, le=1.0,
                                       description="share of a replica's capacity used at peak")
     min_mmlu: float | None = Field(
         default=None, ge=0, le=100,
         description="the advisor's quality floor, MMLU 5-shot % at the served precision; "
                     "None = the planner's default floor, 0 = any quality")
+
+    @field_validator("requests_per_day")
+    @classmethod
+    def _whole_requests(cls, value: float) -> float:
+        if 0 < value < MIN_REQUESTS_PER_DAY:
+            raise ValueError("must be 0 or at least 1 request per day")
+        return value
 
 
 class Deployment(BaseModel):
@@ -99,7 +115,8 @@ class Scenario(BaseModel):
 
 
 def describe_validation_error(exc: ValidationError) -> str:
-    """One line per problem, each naming the field path (``deployments[1].target.vm_sku``)."""
+    """One line per problem, each naming the field path (``deployments[1].target.vm_sku``); cut
+    after :data:`MAX_ERROR_CHARS` characters, saying how many problems were left out."""
     lines = []
     for err in exc.errors():
         path = ""
@@ -110,8 +127,21 @@ def describe_validation_error(exc: ValidationError) -> str:
                 continue  # discriminator tag pydantic inserts into the path
             else:
                 path += f".{part}" if path else str(part)
-        lines.append(f"{path or '(scenario)'}: {err['msg']}")
-    return "; ".join(lines)
+        lines.append(f"{path or '(scenario)'}: {err['msg']}"[:300])
+    return capped_problems(lines)
+
+
+def capped_problems(lines: list[str], limit: int = MAX_ERROR_CHARS) -> str:
+    """``lines`` joined with "; ", cut at whole lines to about ``limit`` characters, ending with
+    how many more problems there were."""
+    out: list[str] = []
+    used = 0
+    for line in lines:
+        if out and used + len(line) > limit:
+            return "; ".join(out) + f"; and {len(lines) - len(out):,} more problems"
+        out.append(line)
+        used += len(line) + 2
+    return "; ".join(out)
 
 
 def scenario_from_dict(data: Any) -> Scenario:
@@ -122,22 +152,57 @@ def scenario_from_dict(data: Any) -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(describe_validation_error(exc)) from exc
+    except RecursionError as exc:
+        raise ScenarioError("scenario is nested too deeply") from exc
+
+
+class _BoundedYamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses more than :data:`MAX_YAML_ALIASES` aliases (``*name``):
+    thousands of references to a large anchor make a small file a huge document."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.aliases_seen = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self.aliases_seen += 1
+            if self.aliases_seen > MAX_YAML_ALIASES:
+                raise ScenarioError(f"scenario uses more than {MAX_YAML_ALIASES} YAML aliases "
+                                    "(*references); write the values out")
+        return super().compose_node(parent, index)
+
+
+def _load_yaml(text: str) -> Any:
+    loader = _BoundedYamlLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def parse_scenario_text(text: str, fmt: str = "auto") -> Scenario:
     """Parse JSON or YAML text (``fmt`` = json, yaml or auto)."""
     if len(text.encode("utf-8", errors="replace")) > MAX_SCENARIO_BYTES:
         raise ScenarioError(f"scenario is larger than {MAX_SCENARIO_BYTES} bytes")
+    if _LONG_DIGITS.search(text):
+        raise ScenarioError(f"scenario has a number with more than {MAX_DIGITS:,} digits")
     try:
         if fmt == "json" or (fmt == "auto" and text.lstrip().startswith("{")):
             data = json.loads(text)
         else:
-            data = yaml.safe_load(text)
+            data = _load_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ScenarioError(f"scenario is not valid {fmt if fmt != 'auto' else 'JSON/YAML'}: "
-                            f"{str(exc).splitlines()[0]}") from exc
+                            f"{str(exc).splitlines()[0][:200]}") from exc
     except RecursionError as exc:
         raise ScenarioError("scenario is nested too deeply") from exc
+    except ValueError as exc:  # int() of more than sys.get_int_max_str_digits() digits
+        if "digits" in str(exc):
+            raise ScenarioError(f"scenario has a number with more than {MAX_DIGITS:,} digits") \
+                from exc
+        raise ScenarioError(f"scenario has a value that cannot be read: {str(exc)[:200]}") \
+            from exc
     return scenario_from_dict(data)
 
 
@@ -152,12 +217,43 @@ def parse_scenario_bytes(name: str, data: bytes) -> Scenario:
     return parse_scenario_text(text, "json" if name.lower().endswith(".json") else "yaml")
 
 
-def load_scenario(path: Path) -> Scenario:
-    """Read a scenario file (.json, .yaml or .yml)."""
+def read_regular_file(path: Path, cap_bytes: int, what: str = "file") -> bytes:
+    """At most ``cap_bytes`` of a regular file; raises ScenarioError, naming the file, for
+    anything else (a directory, FIFO or device is refused without reading or blocking) or a
+    larger file (only ``cap_bytes`` + 1 bytes are ever read)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read scenario {path.name}: {exc}") from exc
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise ScenarioError(f"cannot read {what} {path.name}: {exc.strerror or exc}") from exc
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ScenarioError(f"{what} {path.name} is a directory, not a file")
+        if not stat.S_ISREG(mode):
+            raise ScenarioError(f"{what} {path.name} is not a regular file")
+        chunks, size = [], 0
+        while size <= cap_bytes:
+            chunk = os.read(fd, cap_bytes + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise ScenarioError(f"cannot read {what} {path.name}: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+    if size > cap_bytes:
+        raise ScenarioError(f"{what} {path.name} is larger than {cap_bytes:,} bytes")
+    return b"".join(chunks)
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read a scenario file (.json, .yaml or .yml): at most MAX_SCENARIO_BYTES of a regular file."""
+    data = read_regular_file(Path(path), MAX_SCENARIO_BYTES, "scenario")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"cannot read scenario {path.name}: not UTF-8 text") from exc
     fmt = "json" if path.suffix.lower() == ".json" else "yaml" if path.suffix.lower() in (
         ".yaml", ".yml") else "auto"
     return parse_scenario_text(text, fmt)

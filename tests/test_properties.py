@@ -31,7 +31,7 @@ def scenario(rpd, model, precision, sku, input_tokens=800, output_tokens=200):
 
 
 @SETTINGS
-@given(rpd=st.floats(0, 5e7), factor=st.floats(1.0, 20.0), option=st.sampled_from(SELF_HOSTED),
+@given(rpd=st.just(0.0) | st.floats(1, 5e7), factor=st.floats(1.0, 20.0), option=st.sampled_from(SELF_HOSTED),
        io=st.tuples(st.integers(1, 1000), st.integers(1, 1000)))
 def test_more_traffic_never_needs_fewer_gpus(catalog, rpd, factor, option, io):
     small = plan_scenario(scenario(rpd, *option, *io), catalog).deployments[0]

@@ -88,15 +88,15 @@ ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789.-_~%:", min_size=1,
 
 workloads = st.builds(
     Workload,
-    requests_per_day=st.floats(0, 1e10, **finite),
+    requests_per_day=st.just(0.0) | st.floats(1, 1e10, **finite),  # 0 or at least 1 a day
     input_tokens=st.integers(1, 1_000_000),
     output_tokens=st.integers(1, 100_000),
     peak_to_average=st.floats(1, 100, **finite),
-    ttft_slo_ms=st.floats(0, 600_000, exclude_min=True, **finite),
-    tpot_slo_ms=st.floats(0, 60_000, exclude_min=True, **finite),
+    ttft_slo_ms=st.floats(1, 600_000, **finite),
+    tpot_slo_ms=st.floats(1, 60_000, **finite),
     min_replicas=st.integers(1, 1000),
     monthly_growth=st.floats(-0.9, 5.0, **finite),
-    target_utilization=st.floats(0, 1, exclude_min=True, **finite),
+    target_utilization=st.floats(0.05, 1, **finite),
 )
 azure_targets = st.builds(
     AzureTarget, vm_sku=ids, region=ids, pricing=st.sampled_from(PRICING_PLANS),
@@ -104,7 +104,7 @@ azure_targets = st.builds(
 optional = st.none() | st.floats(min_value=0.001, max_value=5.0, **finite)
 local_targets = st.builds(
     LocalTarget, hardware=ids, region=ids,
-    amortization_years=st.floats(0, 15, exclude_min=True, **finite),
+    amortization_years=st.floats(0.25, 15, **finite),
     pue=st.none() | st.floats(1.0, 3.0, **finite), electricity_usd_per_kwh=optional,
     purchase_usd_per_machine=st.none() | st.floats(0.01, 1e8, **finite))
 targets = azure_targets | local_targets | st.just(ApiTarget())

@@ -143,10 +143,10 @@ def _workload(w: dict[str, Any]) -> None:
         "Peak ÷ average traffic", min_value=1.0, max_value=100.0, step=0.5, format="%.2f", key=k,
         help="How much busier the busiest hour is than the daily average."), to_widget=float)
     w["ttft_slo_ms"] = _bind("ttft", w["ttft_slo_ms"], lambda k: st.number_input(
-        "Time to first token SLO (ms)", min_value=0.0, max_value=600_000.0, step=100.0,
+        "Time to first token SLO (ms)", min_value=1.0, max_value=600_000.0, step=100.0,
         format="%.0f", key=k), to_widget=float)
     w["tpot_slo_ms"] = _bind("tpot", w["tpot_slo_ms"], lambda k: st.number_input(
-        "Time per output token SLO (ms)", min_value=0.0, max_value=60_000.0, step=5.0,
+        "Time per output token SLO (ms)", min_value=1.0, max_value=60_000.0, step=5.0,
         format="%.0f", key=k, help="100 ms ≈ 10 tokens/s per user, faster than most people read."),
         to_widget=float)
     w["min_replicas"] = _bind("minr", w["min_replicas"], lambda k: st.number_input(
@@ -156,7 +156,7 @@ def _workload(w: dict[str, Any]) -> None:
         "Traffic growth per month (%)", min_value=-90.0, max_value=500.0, step=5.0,
         format="%.1f", key=k), to_widget=_fraction_to_percent, from_widget=_percent_to_fraction)
     w["target_utilization"] = _bind("util", w["target_utilization"], lambda k: st.number_input(
-        "Target utilisation at peak (%)", min_value=0.0, max_value=100.0, step=5.0,
+        "Target utilisation at peak (%)", min_value=5.0, max_value=100.0, step=5.0,
         format="%.0f", key=k, help="Headroom: replicas run at most this busy at peak."),
         to_widget=_fraction_to_percent, from_widget=_percent_to_fraction)
 

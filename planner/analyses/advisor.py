@@ -20,7 +20,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner.catalog import Catalog, GpuSpec
-from planner.errors import CannotEstimateError, ScenarioError
+from planner.errors import CannotEstimateError, ScenarioError, TooManyReplicasError
 from planner.physics.memory import memory_breakdown, tp_divides_heads
 from planner.physics.throughput import EngineProfile, load_profiles, profile_for
 from planner.pipeline.plan import DeploymentPlan, plan_deployment, serving_lines
@@ -43,12 +43,14 @@ MAX_OPTIONS = 2_000_000  # bound on the (upper-bound) space size; a larger reque
 
 # Why an option was ruled out: a closed set, worded at the edge (planner.io.wording).
 RejectReason = Literal["below_quality_floor", "no_quality_score", "request_exceeds_context",
-                       "precision_unsupported", "does_not_fit", "cannot_estimate", "slo_unmet",
+                       "precision_unsupported", "does_not_fit", "cannot_estimate",
+                       "too_many_replicas", "slo_unmet",
                        "price_missing", "no_purchase_price", "quality_not_measured", "retired",
                        "kaito_gpu_unsupported", "kaito_gpu_unconfirmed"]
 FIT_REJECTION: dict[str, RejectReason] = {"does_not_fit": "does_not_fit",
                                           "request_too_long": "request_exceeds_context",
-                                          "cannot_estimate": "cannot_estimate"}
+                                          "cannot_estimate": "cannot_estimate",
+                                          "too_many_replicas": "too_many_replicas"}
 
 
 class SearchSpace(BaseModel):
@@ -238,6 +240,9 @@ def evaluate_performance(model_ids: list[str], gpu_ids: dict[str, int], space: S
                     try:
                         sized = size_replicas(mem, model, gpu, precision, "fp16", workload,
                                               profile, max_gpus)
+                    except TooManyReplicasError:
+                        rejected[(f"{family} ({precision}, tp={tp})", "too_many_replicas")] += 1
+                        continue
                     except CannotEstimateError:
                         rejected[(f"{family} ({precision})", "cannot_estimate")] += 1
                         continue

@@ -15,6 +15,7 @@ from planner.physics.memory import TpAttempt
 from planner.physics.throughput import BatchChoice, BatchLimit
 from planner.pipeline.finetune import FinetuneEstimate, FitSuggestion
 from planner.pipeline.plan import DeploymentPlan, Fit
+from planner.pipeline.sizing import MAX_REPLICAS
 from planner.pricing.money import CostKind
 from planner.pricing.resolver import MissingReason, PriceStatus
 
@@ -77,6 +78,11 @@ def _n(value: Value, digits: int = 0) -> str:
     return f"{value:,.{digits}f}" if isinstance(value, int | float) else str(value)
 
 
+def _g(value: Value) -> str:
+    """Three significant digits for a number that may be huge (1.2e+07); text as it is."""
+    return f"{value:.3g}" if isinstance(value, int | float) else str(value)
+
+
 def _plural(count: Value, word: str) -> str:
     return f"{_n(count)} {word}{'' if count == 1 else 's'}"
 
@@ -91,6 +97,8 @@ FINDING_TEXT: dict[FindingCode, Words] = {
     C.DOES_NOT_FIT: lambda v: f"{v['model']} at {v['precision']} does not fit {v['gpu']}",
     C.THROUGHPUT_UNKNOWN: lambda v: (f"throughput unknown: {v['gpu']} has no published tensor "
                                      f"FLOPS for {v['precision']}, so prefill cannot be estimated"),
+    C.TOO_MANY_REPLICAS: lambda v: (f"the traffic needs about {_g(v['replicas'])} replicas, more "
+                                    f"than the {_n(v['limit'])} the planner sizes; not planned"),
     C.LARGER_TP_CHOSEN: lambda v: (f"tensor parallel {v['tp']} chosen over the smallest that fits "
                                    f"({v['smallest_tp']}): "
                                    f"{'meets the SLOs on' if v['meets_slo'] else 'needs'} "
@@ -170,6 +178,7 @@ REJECT_TEXT: dict[RejectReason, str] = {
     "precision_unsupported": "precision not supported by the GPU",
     "does_not_fit": "does not fit",
     "cannot_estimate": "no published compute peak",
+    "too_many_replicas": f"needs more than {MAX_REPLICAS:,} replicas",
     "slo_unmet": "SLO unmet",
     "price_missing": "price missing",
     "no_purchase_price": "no purchase price in the catalog (plan it as an option with your quote)",
@@ -206,6 +215,9 @@ def fit_text(plan: DeploymentPlan) -> str:
     if fit.status == "request_too_long":
         return (f"a request of {fit.request_tokens:,} tokens exceeds the "
                 f"{fit.context_tokens:,}-token context")
+    if fit.status == "too_many_replicas":
+        return (f"the traffic needs about {fit.replicas_needed:.3g} replicas, more than the "
+                f"{fit.replicas_limit:,} the planner sizes")
     if fit.status == "cannot_estimate":
         return (f"throughput cannot be estimated: {fit.gpu_name} has no published tensor FLOPS "
                 f"for {plan.precision}")

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from planner.catalog import Catalog, ModelSpec
-from planner.errors import CannotEstimateError
+from planner.errors import CannotEstimateError, TooManyReplicasError
 from planner.findings import Finding, FindingCode, finding
 from planner.physics.energy import EnergyReport, Load, deployment_energy
 from planner.physics.memory import (
@@ -54,7 +54,8 @@ from planner.scenario import Deployment, Scenario, Workload, check_against_catal
 from planner.targets import Hardware, NodeUsage, Placement, Target, TokenUsage, module_for
 from planner.units import DAYS_PER_MONTH, HOURS_PER_MONTH
 
-FitStatus = Literal["fits", "hosted", "does_not_fit", "request_too_long", "cannot_estimate"]
+FitStatus = Literal["fits", "hosted", "does_not_fit", "request_too_long", "cannot_estimate",
+                    "too_many_replicas"]
 
 
 class Fit(BaseModel):
@@ -69,6 +70,9 @@ class Fit(BaseModel):
     request_tokens: int | None = None
     context_tokens: int | None = None
     gpu_name: str | None = None
+    # too_many_replicas: how many the traffic would need, and the bound (in its finding in JSON)
+    replicas_needed: float | None = Field(default=None, exclude=True)
+    replicas_limit: int | None = Field(default=None, exclude=True)
 
 
 class MemoryReport(BaseModel):
@@ -323,8 +327,21 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
     candidates = [fit.memory] if dep.tp else fitting_tps(
         model, gpu, dep.precision, hw.gpus_per_node, dep.kv_cache_dtype, context)
     try:
-        best = _best([size_replicas(mem, model, gpu, dep.precision, dep.kv_cache_dtype, workload,
-                                    profile, hw.gpus_per_node) for mem in candidates])
+        sized, too_many = [], None
+        for mem in candidates:
+            try:
+                sized.append(size_replicas(mem, model, gpu, dep.precision, dep.kv_cache_dtype,
+                                           workload, profile, hw.gpus_per_node))
+            except TooManyReplicasError as exc:
+                too_many = exc if too_many is None or exc.replicas < too_many.replicas else too_many
+        if too_many is not None and not sized:
+            findings.append(finding(FindingCode.TOO_MANY_REPLICAS, status="input",
+                                    replicas=too_many.replicas, limit=too_many.limit))
+            return DeploymentPlan(**base, fit=Fit(status="too_many_replicas", gpu_name=gpu.name,
+                                                  replicas_needed=too_many.replicas,
+                                                  replicas_limit=too_many.limit),
+                                  findings=findings)
+        best = _best(sized)
     except CannotEstimateError:
         findings.append(finding(FindingCode.THROUGHPUT_UNKNOWN, status="catalog", gpu=gpu.name,
                                 precision=dep.precision))

@@ -10,7 +10,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from planner.catalog import GpuSpec, ModelSpec
-from planner.errors import CannotEstimateError
+from planner.errors import CannotEstimateError, TooManyReplicasError
 from planner.physics.memory import MemoryBreakdown
 from planner.physics.throughput import (
     BatchChoice,
@@ -22,6 +22,8 @@ from planner.physics.throughput import (
 )
 from planner.scenario import Workload
 from planner.units import SECONDS_PER_DAY
+
+MAX_REPLICAS = 100_000  # more replicas than any one deployment runs: sized no further (a bound)
 
 
 def average_requests_per_s(requests_per_day: float) -> float:
@@ -44,8 +46,12 @@ def raw_replicas(peak_rps: float, replica_rps: float, target_utilization: float)
 def replicas_needed(peak_rps: float, replica_rps: float, target_utilization: float,
                     min_replicas: int) -> int:
     """Whole replicas so that peak load uses at most ``target_utilization`` of each, never below
-    ``min_replicas``. ``replica_rps`` is one replica's capacity in requests/s."""
-    needed = math.ceil(raw_replicas(peak_rps, replica_rps, target_utilization) - 1e-9)
+    ``min_replicas``. ``replica_rps`` is one replica's capacity in requests/s. Raises
+    TooManyReplicasError above :data:`MAX_REPLICAS` (so every count derived from it is bounded)."""
+    raw = raw_replicas(peak_rps, replica_rps, target_utilization)
+    if not raw <= MAX_REPLICAS:  # also catches inf and nan
+        raise TooManyReplicasError(raw, MAX_REPLICAS)
+    needed = math.ceil(raw - 1e-9)
     return max(min_replicas, needed)
 
 

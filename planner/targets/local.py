@@ -30,7 +30,8 @@ class LocalTarget(BaseModel):
 
     kind: Literal["local"] = "local"
     hardware: str = Field(min_length=1, max_length=64)
-    amortization_years: float = Field(default=3.0, gt=0, le=15)
+    amortization_years: float = Field(default=3.0, ge=0.25, le=15,
+                                      description="years, at least a quarter")
     region: str = Field(default="eastus", min_length=1, max_length=40,
                         description="where it runs: electricity price and grid carbon")
     pue: float | None = Field(default=None, ge=1.0, le=3.0,
@@ -54,7 +55,7 @@ EDITOR: tuple[EditorField, ...] = (
                 choices=lambda cat, v: list(cat.regions),
                 label_of=lambda cat, v, r: cat.regions[r].name, prefer=("eastus",)),
     EditorField("amortization_years", "years", "Written off over (years)", "number",
-                min_value=0.0, max_value=15.0, step=0.5, number_format="%.1f"),
+                min_value=0.25, max_value=15.0, step=0.5, number_format="%.1f"),
     EditorField("purchase_usd_per_machine", "buy", "Your quote per machine (USD)", "number",
                 advanced=True, min_value=0.0, max_value=100_000_000.0, step=500.0,
                 number_format="%.0f", placeholder="catalog price", optional=True),

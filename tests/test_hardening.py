@@ -1,0 +1,270 @@
+"""Hardening II (issue 18): one regression test (or property) per finding, named by its number.
+
+Findings 1-3 (paging guard, NaN in advise JSON, absurd API prices) are covered in
+tests/test_azure_prices.py and tests/test_hostile_input.py."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from planner.errors import ScenarioError
+from planner.io.sharelink import decode_query_string, encode_scenario, to_query_string
+from planner.pipeline.plan import plan_scenario
+from planner.pipeline.sizing import MAX_REPLICAS
+from planner.scenario import (
+    MAX_SCENARIO_BYTES,
+    MAX_YAML_ALIASES,
+    load_scenario,
+    parse_scenario_bytes,
+    parse_scenario_text,
+    scenario_from_dict,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+PROPERTY = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                           HealthCheck.too_slow])
+
+
+def default_data() -> dict:
+    from ui.presets import default_scenario
+
+    return default_scenario().model_dump(mode="json")
+
+
+def finite_plan(data: dict, catalog):
+    """The plan of ``data`` (every money, energy and count finite and bounded), or None if the
+    scenario is refused with a ScenarioError naming a field."""
+    try:
+        scenario = scenario_from_dict(data)
+    except ScenarioError as exc:
+        assert str(exc) and len(str(exc)) < 2_500
+        return None
+    result = plan_scenario(scenario, catalog)
+    for plan in result.deployments:
+        for value in (plan.monthly_cost_usd, plan.energy_kwh_per_month, plan.co2_kg_per_month,
+                      plan.cost_per_million_output_tokens_usd,
+                      plan.cost_per_thousand_requests_usd, plan.idle_cost_usd_per_month):
+            assert value is None or math.isfinite(value), (plan.label, value)
+        if plan.sizing is not None:
+            assert plan.sizing.replicas <= MAX_REPLICAS
+            assert plan.sizing.nodes <= MAX_REPLICAS and plan.sizing.gpus <= 8 * MAX_REPLICAS
+            assert math.isfinite(plan.sizing.headroom_requests_per_day)
+    return result
+
+
+# --- 6: share links and scenario inputs bounded, and every derived count -------------------------
+
+any_float = st.floats(allow_nan=True, allow_infinity=True)
+WORKLOAD_FLOATS = ["requests_per_day", "target_utilization", "ttft_slo_ms", "tpot_slo_ms",
+                   "peak_to_average", "monthly_growth"]
+
+
+@PROPERTY
+@given(field=st.sampled_from(WORKLOAD_FLOATS), value=any_float)
+@example(field="target_utilization", value=1e-20)  # the reported repros
+@example(field="target_utilization", value=5e-324)
+@example(field="requests_per_day", value=1e-320)
+def test_finding_06_any_float_in_the_workload_plans_finitely_or_is_refused(catalog, field, value):
+    data = default_data()
+    data["workload"][field] = value
+    finite_plan(data, catalog)
+
+
+@PROPERTY
+@given(value=any_float)
+@example(value=1e-300)
+def test_finding_06_any_amortisation_plans_finitely_or_is_refused(catalog, value):
+    data = default_data()
+    local = [d for d in data["deployments"] if d["target"]["kind"] == "local"]
+    assert local, "the default scenario has an on-prem option"
+    local[0]["target"]["amortization_years"] = value
+    local[0]["target"]["purchase_usd_per_machine"] = 5_000
+    finite_plan(data, catalog)
+
+
+@pytest.mark.parametrize("param, value", [("util", "1e-20"), ("rpd", "1e-320"),
+                                          ("util", "5e-324")])
+def test_finding_06_tiny_share_link_values_are_refused_with_the_default(catalog, param, value):
+    from ui.presets import default_scenario
+
+    params = encode_scenario(default_scenario())
+    params[param] = value
+    decoded = decode_query_string(to_query_string(params), catalog)
+    scenario, messages = decoded.scenario, decoded.messages
+    assert any(f"{param}='{value}' ignored" in m for m in messages), messages
+    finite_plan(scenario.model_dump(mode="json"), catalog)
+
+
+def test_finding_06_one_year_write_off_link_is_refused(catalog):
+    data = default_data()
+    local = next(d for d in data["deployments"] if d["target"]["kind"] == "local")
+    local["target"]["amortization_years"] = 1e-300
+    with pytest.raises(ScenarioError, match="amortization_years"):
+        scenario_from_dict(data)
+
+
+def test_finding_06_replica_counts_are_bounded(catalog):
+    """A billion requests/day of 3,000-token answers at peak 100x and 5 % utilisation would need
+    hundreds of millions of replicas: refused per option with its own status, never a 9-digit
+    node count."""
+    data = default_data()
+    data["workload"].update(requests_per_day=1e10, input_tokens=1000, output_tokens=3000,
+                            peak_to_average=100, target_utilization=0.05)
+    result = finite_plan(data, catalog)
+    assert result is not None
+    self_hosted = [p for p in result.deployments if p.target_kind != "api"]
+    assert self_hosted and all(p.fit.status == "too_many_replicas" for p in self_hosted)
+    assert all(p.sizing is None and p.monthly_cost_usd is None for p in self_hosted)
+    from planner.io.wording import findings_text, fit_text
+
+    text = fit_text(self_hosted[0])
+    assert "replicas" in text and f"{MAX_REPLICAS:,}" in text
+    assert any("replicas" in t for t in findings_text(self_hosted[0].findings))
+
+
+# --- 8: scenario files read as at most cap + 1 bytes, from regular files only --------------------
+
+def test_finding_08_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "scenario.yaml"
+    os.mkfifo(fifo)
+    outcome: dict = {}
+
+    def read() -> None:
+        try:
+            load_scenario(fifo)
+        except ScenarioError as exc:
+            outcome["error"] = str(exc)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    thread.join(5)
+    if thread.is_alive():  # unblock the reader so the test process can end
+        with open(fifo, "w"):
+            pass
+        pytest.fail("load_scenario blocked on a FIFO")
+    assert "not a regular file" in outcome.get("error", ""), outcome
+
+
+def test_finding_08_directory_is_refused(tmp_path):
+    with pytest.raises(ScenarioError, match="is a directory"):
+        load_scenario(tmp_path)
+
+
+def test_finding_08_device_is_refused_without_reading_it():
+    """/dev/zero never ends: the reader runs in a child limited to 1 GB of address space, so the
+    old read-it-all behaviour fails here instead of filling the machine."""
+    code = ("from pathlib import Path\nfrom planner.scenario import load_scenario\n"
+            "from planner.errors import ScenarioError\n"
+            "try:\n    load_scenario(Path('/dev/zero'))\n"
+            "except ScenarioError as exc:\n    print('refused:', exc)\n")
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, preexec_fn=limit)
+    assert done.returncode == 0 and "refused: scenario zero is not a regular file" in done.stdout, \
+        done.stdout + done.stderr
+
+
+def test_finding_08_oversized_regular_file_is_refused(tmp_path):
+    big = tmp_path / "big.yaml"
+    with open(big, "wb") as fh:
+        fh.truncate(50 * MAX_SCENARIO_BYTES)  # sparse: nothing written
+    with pytest.raises(ScenarioError, match="larger than"):
+        load_scenario(big)
+
+
+# --- 10: integers of more than 4,300 digits --------------------------------------------------------
+
+@settings(max_examples=25, deadline=None)
+@given(digits=st.integers(1, 20_000), fmt=st.sampled_from(["json", "yaml"]))
+def test_finding_10_any_integer_size_is_read_or_refused(digits, fmt):
+    number = "9" * digits
+    data = default_data()
+    text = json.dumps(data).replace('"requests_per_day": 200000', f'"requests_per_day": {number}')
+    assert number in text
+    try:
+        scenario = parse_scenario_text(text, fmt)
+    except ScenarioError as exc:
+        assert len(str(exc)) < 300
+        # over sys.get_int_max_str_digits() the parser refuses it; below, the bound does
+        assert "4,300 digits" in str(exc) or "requests_per_day" in str(exc)
+    else:
+        assert scenario.workload.requests_per_day == int(number)
+
+
+def test_finding_10_cli_and_upload_give_one_line(tmp_path):
+    text = json.dumps(default_data()).replace('"requests_per_day": 200000',
+                                              '"requests_per_day": ' + "1" * 5000)
+    with pytest.raises(ScenarioError, match="4,300 digits"):
+        parse_scenario_bytes("big.json", text.encode())
+    path = tmp_path / "big.json"
+    path.write_text(text)
+    done = subprocess.run([sys.executable, "-m", "planner", "plan", "--scenario", str(path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
+
+
+# --- 11: tiny positive inputs --------------------------------------------------------------------
+
+@pytest.mark.parametrize("field, value", [("requests_per_day", 1e-305),
+                                          ("target_utilization", 5e-324),
+                                          ("ttft_slo_ms", 5e-324), ("tpot_slo_ms", 1e-300)])
+def test_finding_11_tiny_positive_workload_values_are_refused(catalog, field, value):
+    data = default_data()
+    data["workload"][field] = value
+    with pytest.raises(ScenarioError, match=field):
+        scenario_from_dict(data)
+
+
+# --- 19: YAML alias bombs --------------------------------------------------------------------------
+
+def test_finding_19_yaml_alias_bomb_gets_a_short_message_fast():
+    anchor = "a: &x [" + ", ".join(["1"] * 50) + "]\n"
+    text = anchor + "b: [" + ", ".join(["*x"] * 15_000) + "]\n"
+    assert len(text) < MAX_SCENARIO_BYTES
+    start = time.perf_counter()
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario_text(text, "yaml")
+    assert time.perf_counter() - start < 5
+    assert "aliases" in str(info.value) and len(str(info.value)) < 200
+
+
+def test_finding_19_a_few_aliases_still_load():
+    data = default_data()
+    import yaml
+
+    dep = data["deployments"][0]
+    text = yaml.safe_dump(data, sort_keys=False)
+    assert parse_scenario_text(text, "yaml").deployments[0].label == dep["label"]
+    few = "workload:\n  ttft_slo_ms: &v 3000\n  tpot_slo_ms: *v\n" + yaml.safe_dump(
+        {"deployments": data["deployments"]})
+    assert parse_scenario_text(few, "yaml").workload.tpot_slo_ms == 3000
+    assert MAX_YAML_ALIASES >= 10
+
+
+def test_finding_19_validation_messages_are_capped():
+    """15,000 bad deployments' worth of problems would be a megabyte of text: cut, with a count."""
+    data = default_data()
+    bad = copy.deepcopy(data["deployments"][0])
+    bad["precision"] = "fp64"
+    data["deployments"] = [dict(bad, label=f"d{i}", surprise=i) for i in range(400)]
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(data)
+    assert len(str(info.value)) < 2_500 and "more problems" in str(info.value)
