@@ -154,8 +154,9 @@ def test_missing_prices_are_flagged_not_zero(catalog):
     assert missing[0].values["price_key"] == "Standard_NC40ads_H100_v5/eastus/spot"
     assert finding_text(missing[0]).startswith("price missing")
     local = estimate_finetune(catalog, **job(vm_sku=None, hardware="workstation-1x-rtx-4090"))
-    assert local.cost_usd is None  # no purchase price in local_hardware.csv
-    assert local.cost_known_usd > 0  # electricity is known
+    # the machine's price is a component estimate (local_hardware.csv): priced, and flagged
+    assert local.cost_usd is not None and local.cost_lines[0].status == "estimated"
+    assert FindingCode.PRICE_ESTIMATED in [f.code for f in local.findings]
 
 
 def test_moe_flops_use_active_parameters_and_memory_all(catalog):
@@ -325,7 +326,7 @@ def test_cli_finetune_table_and_errors(capsys):
                  "--method", "qlora"]) == 0
     out, err = capsys.readouterr()
     assert "wall_clock_hours" in out and "assumption:" in out
-    assert "warning: price missing" in err
+    assert "estimated price" in err  # the workstation's price is a component estimate
     assert main(["finetune", "--model", "llama-2-7b", "--examples", "10",
                  "--tokens-per-example", "300", "--vm-sku", "Standard_NC4as_T4_v3"]) == 2
     assert "cannot train in bf16" in capsys.readouterr().err

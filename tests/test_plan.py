@@ -76,15 +76,17 @@ def test_support_bot_headline(catalog):
     assert api.monthly_cost_usd == pytest.approx(200_000 * DAYS_PER_MONTH * (800 * 0.15 + 200 * 0.60)
                                                  / 1e6)
     assert api.monthly_cost_usd == pytest.approx(1460.0)
-    # the local workstation has no catalog price: flagged, never summed as 0
+    # the local workstation's price is a component estimate ($1,599 GPU + $1,314 host parts,
+    # local_hardware.csv): priced, written off over 3 years, support 10 %/year, flagged estimated
     onprem = by["On-prem"]
-    assert onprem.monthly_cost_usd is None
-    missing = [f for f in onprem.findings if f.code == FindingCode.PRICE_MISSING]
     [hardware] = [line for line in onprem.cost_lines if line.kind == "hardware"]
-    assert [f.values["line"] for f in missing] == [hardware.name]
-    assert hardware.amount_usd is None and hardware.missing_reason == "not_in_catalog"
-    assert missing[0].values["reason"] == "not_in_catalog"
-    assert "price missing" in finding_text(missing[0])
+    [support] = [line for line in onprem.cost_lines if line.kind == "support"]
+    assert hardware.amount_usd == pytest.approx(onprem.nodes * HOURS_PER_MONTH * 2913 / (3 * 8760))
+    assert support.amount_usd == pytest.approx(onprem.nodes * HOURS_PER_MONTH * 2913 * 0.10 / 8760)
+    assert onprem.monthly_cost_usd is not None
+    estimated = [f for f in onprem.findings if f.code == FindingCode.PRICE_ESTIMATED]
+    assert [f.values["line"] for f in estimated] == [hardware.name, support.name]
+    assert "estimated price" in finding_text(estimated[0])
     assert result.cheapest_label in by
 
 

@@ -34,12 +34,15 @@ if TYPE_CHECKING:
 PALETTE = ["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#0891b2", "#dc2626", "#ca8a04",
            "#db2777", "#4f46e5", "#65a30d", "#0d9488", "#78716c"]
 KIND_NAMES: dict[CostKind, str] = {
-    "gpu_nodes": "GPU nodes", "hardware": "Hardware (amortised)", "electricity": "Electricity",
+    "gpu_nodes": "GPU nodes", "hardware": "Hardware (amortised)",
+    "support": "Support and maintenance", "hosting": "Colocation", "electricity": "Electricity",
+    "staff": "Staff time",
     "cluster": "AKS management", "system_nodes": "AKS system nodes",
     "input_tokens": "Input tokens", "output_tokens": "Output tokens", "training": "Training",
 }
 KIND_COLOURS: dict[CostKind, str] = {
-    "gpu_nodes": "#2563eb", "hardware": "#0891b2", "electricity": "#ca8a04",
+    "gpu_nodes": "#2563eb", "hardware": "#0891b2", "support": "#0e7490", "hosting": "#65a30d",
+    "electricity": "#ca8a04", "staff": "#db2777",
     "cluster": "#9ca3af", "system_nodes": "#6b7280", "input_tokens": "#f97316",
     "output_tokens": "#c2410c", "training": "#7c3aed",
 }

@@ -304,7 +304,9 @@ def _field_widget(key: str, field: Any, values: dict[str, Any], catalog: Catalog
     return _bind(key, current, lambda k: st.number_input(
         field.label, min_value=field.min_value, max_value=field.max_value,
         value=None if field.optional else "min", step=field.step, format=field.number_format,
-        key=k, placeholder=field.placeholder, help=field.help or None),
+        key=k, help=field.help or None,
+        placeholder=(field.placeholder_of(catalog, values) if field.placeholder_of
+                     else field.placeholder)),
         to_widget=(lambda v: None if v is None else float(v)) if is_float else None)
 
 

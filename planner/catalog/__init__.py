@@ -236,6 +236,14 @@ class LocalHardware(Row):
     host_power_w: float = Field(ge=0, description="power of everything but the GPUs, W")
 
 
+class OnPremCost(Row):
+    """A default rate for owning hardware (support share of capex, colocation per kW-month)."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    value: float = Field(ge=0)
+    unit: str = Field(min_length=1)
+
+
 class Region(Row):
     """Energy facts for a region (Azure region, or where local hardware runs)."""
 
@@ -414,6 +422,7 @@ class Catalog:
     skus: dict[str, AzureSku]
     local_hardware: dict[str, LocalHardware]
     regions: dict[str, Region]
+    onprem_costs: dict[str, OnPremCost]
     prices: tuple[PriceRow, ...]
     platform_prices: tuple[PlatformPrice, ...]
     data_dir: Path
@@ -470,6 +479,7 @@ TABLES: dict[str, tuple[str, type[Row]]] = {
     "skus": ("azure_skus.csv", AzureSku),
     "local_hardware": ("local_hardware.csv", LocalHardware),
     "regions": ("regions.csv", Region),
+    "onprem_costs": ("onprem_costs.csv", OnPremCost),
 }
 PRICES_FILE = Path("prices") / "azure_retail_prices.csv"
 PLATFORM_PRICES_FILE = "azure_platform_prices.csv"

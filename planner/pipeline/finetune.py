@@ -364,6 +364,9 @@ def estimate_finetune(catalog: Catalog, job: FinetuneJob | None = None, /,
     found += [finding(FindingCode.PRICE_MISSING, status="catalog", source=line.source,
                       line=line.name, price_key=line.price_key, reason=line.missing_reason)
               for line in lines if line.status == "missing"]
+    found += [finding(FindingCode.PRICE_ESTIMATED, status="estimate", source=line.source,
+                      line=line.name, price_key=line.price_key)
+              for line in lines if line.status == "estimated"]
     if units > 1:
         found.append(finding(FindingCode.MULTI_NODE_TRAINING, status="default", units=units))
     if job.method == "qlora" and gpu.vendor != "NVIDIA":

@@ -19,10 +19,11 @@ from pydantic import BaseModel, ConfigDict
 from planner.pricing.resolver import MissingReason, PriceKey, PriceResolver, PriceStatus
 from planner.units import HOURS_PER_MONTH, TOKENS_PER_MILLION
 
-CostKind = Literal["gpu_nodes", "hardware", "electricity", "cluster", "system_nodes",
-                   "input_tokens", "output_tokens", "training"]
-COST_KINDS: tuple[CostKind, ...] = ("gpu_nodes", "hardware", "electricity", "cluster",
-                                    "system_nodes", "input_tokens", "output_tokens", "training")
+CostKind = Literal["gpu_nodes", "hardware", "support", "hosting", "electricity", "staff",
+                   "cluster", "system_nodes", "input_tokens", "output_tokens", "training"]
+COST_KINDS: tuple[CostKind, ...] = ("gpu_nodes", "hardware", "support", "hosting", "electricity",
+                                    "staff", "cluster", "system_nodes", "input_tokens",
+                                    "output_tokens", "training")
 Period = Literal["month", "once"]
 
 

@@ -15,7 +15,7 @@ from typing import Literal
 from planner.catalog import Catalog
 
 PriceKind = Literal["vm", "platform", "hardware_purchase", "electricity", "api_input",
-                    "api_output"]
+                    "api_output", "onprem_rate"]
 PriceStatus = Literal["quoted", "estimated", "input", "missing"]
 MissingReason = Literal["no_row", "flagged_missing", "other_currency", "not_in_catalog",
                         "usage_unknown"]
@@ -25,7 +25,8 @@ CURRENCY = "USD"
 @dataclass(frozen=True)
 class PriceKey:
     """Which price a cost component needs: a VM size in a region under a plan, a platform fee, a
-    machine's purchase price, a region's electricity tariff, an API's token price."""
+    machine's purchase price, a region's electricity tariff, an API's token price, a rate for
+    owning hardware (colocation per kW-month, staff per hour)."""
 
     kind: PriceKind
     item: str
@@ -34,6 +35,8 @@ class PriceKey:
 
     def text(self) -> str:
         """The key as people and exports read it, e.g. ``Standard_NC24ads_A100_v4/eastus/payg``."""
+        if self.kind == "onprem_rate":
+            return self.item
         suffix = {"hardware_purchase": "purchase_usd", "electricity": "electricity",
                   "api_input": "input", "api_output": "output"}.get(self.kind)
         parts = [self.item, self.region, self.plan] if suffix is None else [self.item, suffix]
@@ -54,6 +57,11 @@ def hardware_key(hardware_id: str) -> PriceKey:
 
 def electricity_key(region: str) -> PriceKey:
     return PriceKey("electricity", region)
+
+
+def onprem_rate_key(rate_id: str) -> PriceKey:
+    """A rate for owning hardware: ``colocation_usd_per_kw_month`` or ``staff_usd_per_hour``."""
+    return PriceKey("onprem_rate", rate_id)
 
 
 def api_key(api_id: str, direction: Literal["input", "output"]) -> PriceKey:
@@ -139,6 +147,14 @@ def _electricity(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
     return ResolvedPrice(region.electricity_usd_per_kwh, "quoted", region.electricity_source)
 
 
+def _onprem_rate(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
+    row = catalog.onprem_costs.get(key.item)
+    if row is None:
+        return _missing("not_in_catalog")
+    status: PriceStatus = "estimated" if "value" in row.unconfirmed else "quoted"
+    return ResolvedPrice(row.value, status, row.source)
+
+
 def _api(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
     api = catalog.api_models.get(key.item)
     if api is None:
@@ -149,4 +165,5 @@ def _api(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
 
 
 _FROM_CATALOG = {"vm": _vm, "platform": _platform, "hardware_purchase": _hardware,
-                 "electricity": _electricity, "api_input": _api, "api_output": _api}
+                 "electricity": _electricity, "api_input": _api, "api_output": _api,
+                 "onprem_rate": _onprem_rate}

@@ -88,6 +88,7 @@ class EditorField:
     step: float | None = None
     number_format: str | None = None
     placeholder: str | None = None
+    placeholder_of: Callable[[Catalog, dict[str, Any]], str] | None = None  # e.g. a catalog default
     optional: bool = False  # None is a valid value (the placeholder's default)
 
 
