@@ -236,6 +236,22 @@ def test_entering_a_hardware_quote_prices_the_on_prem_option():
     assert "buy_3600" in at.query_params["d"][2]
 
 
+def test_own_hardware_tco_fields_change_the_on_prem_cost():
+    at = open_option(run_app(), 2)
+    at.toggle(key="more.2").set_value(True).run()
+    before = money(monthly_costs(at)["On-prem"])
+    # the catalog default (data/onprem_costs.csv) is shown where the field is left empty
+    assert at.number_input(key="w.2.supp").proto.placeholder == "default 0.1"
+    at.selectbox(key="w.2.host").set_value("colocation").run()
+    at.number_input(key="w.2.staffh").set_value(10.0).run()
+    at.number_input(key="w.2.staffr").set_value(80.0).run()
+    no_problems(at)
+    after = money(monthly_costs(at)["On-prem"])
+    # 2 workstations x (360 W host + 450 W RTX 4090) x $184.06/kW-month (CBRE) + 10 h x $80
+    assert after == pytest.approx(before + 2 * 0.81 * 184.06 + 800, abs=2)
+    assert "host_colocation" in at.query_params["d"][2]
+
+
 # ------------------------------------------------------------------ share links
 
 

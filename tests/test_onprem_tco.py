@@ -101,3 +101,12 @@ def test_monthly_hardware_cost_falls_with_longer_write_off_and_resale(years, mor
     resold = lines(plan(onprem(amortization_years=years, residual_share=resid)))["hardware"]
     assert longer < short
     assert resold.amount_usd <= short
+
+
+def test_every_cost_kind_has_words_and_a_chart_name_and_colour() -> None:
+    from planner.io.wording import COST_KIND_TEXT
+    from planner.pricing.money import COST_KINDS
+    from ui.charts import KIND_COLOURS, KIND_NAMES
+
+    assert set(COST_KIND_TEXT) == set(COST_KINDS)
+    assert set(KIND_NAMES) == set(COST_KINDS) and set(KIND_COLOURS) == set(COST_KINDS)

@@ -31,8 +31,9 @@ MISSING_REASON_TEXT: dict[MissingReason, str] = {
 
 
 COST_KIND_TEXT: dict[CostKind, str] = {
-    "gpu_nodes": "GPU nodes", "hardware": "Hardware (written off)", "electricity": "Electricity",
-    "cluster": "AKS cluster management", "system_nodes": "AKS system nodes",
+    "gpu_nodes": "GPU nodes", "hardware": "Hardware (written off)",
+    "support": "Support and maintenance", "hosting": "Colocation", "electricity": "Electricity",
+    "staff": "Staff time", "cluster": "AKS cluster management", "system_nodes": "AKS system nodes",
     "input_tokens": "Input tokens", "output_tokens": "Output tokens", "training": "Training",
 }
 
