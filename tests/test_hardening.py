@@ -268,3 +268,109 @@ def test_finding_19_validation_messages_are_capped():
     with pytest.raises(ScenarioError) as info:
         scenario_from_dict(data)
     assert len(str(info.value)) < 2_500 and "more problems" in str(info.value)
+
+
+# --- 4, 5, 12 (deep JSON): the price client against a hostile server on 127.0.0.1 ---------------
+
+def _hostile_server():
+    """A real HTTP server on 127.0.0.1 whose paths misbehave: /endless (a chunked body that never
+    ends, stopped after 256 MB), /bomb (64 MiB of zeros gzip-compressed to ~64 kB), /drip (100
+    bytes at one per 0.1 s), /deep (JSON nested 200,000 levels)."""
+    import gzip
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    bomb = gzip.compress(b"\0" * (64 << 20), compresslevel=9)
+    deep = b"[" * 200_000 + b"]" * 200_000
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            path = self.path.split("?")[0]
+            try:
+                if path == "/endless":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    chunk = b" " * 65536
+                    for _ in range(4096):  # 256 MB, then give up
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                elif path in ("/bomb", "/deep"):
+                    body = bomb if path == "/bomb" else deep
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    if path == "/bomb":
+                        self.send_header("Content-Encoding", "gzip")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                elif path == "/drip":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", "100")
+                    self.end_headers()
+                    for _ in range(100):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        time.sleep(0.1)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                     daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def hostile(monkeypatch):
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
+    server = _hostile_server()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _client(origin: str, **kw):
+    from planner.pricing.azure_api.client import RetailPricesClient
+
+    return RetailPricesClient(origin + "/api/retail/prices", max_retries=0, sleep=lambda s: None,
+                              **kw)
+
+
+@pytest.mark.parametrize("path", ["/endless", "/bomb"])
+def test_finding_04_response_size_is_capped_while_reading(hostile, path):
+    from planner.pricing.azure_api.client import ResponseTooLargeError
+
+    start = time.perf_counter()
+    with _client(hostile, timeout=20, max_response_bytes=1 << 20) as client, \
+            pytest.raises(ResponseTooLargeError, match="larger than 1,048,576 bytes"):
+        client.get_page(hostile + path)
+    assert time.perf_counter() - start < 10
+
+
+def test_finding_05_a_dripping_server_is_cut_off_at_the_timeout(hostile):
+    from planner.errors import PriceApiError
+
+    start = time.perf_counter()
+    with _client(hostile, timeout=1.0) as client, \
+            pytest.raises(PriceApiError, match="timed out after 1 s"):
+        client.get_page(hostile + "/drip")
+    assert time.perf_counter() - start < 4  # the body alone takes 10 s
+
+
+def test_finding_12_deeply_nested_price_response_is_one_line(hostile):
+    from planner.pricing.azure_api.errors import PriceApiResponseError
+
+    with _client(hostile, timeout=20) as client, \
+            pytest.raises(PriceApiResponseError, match="nested too deeply"):
+        client.get_page(hostile + "/deep")

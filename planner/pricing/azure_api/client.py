@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
 import requests
+from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
@@ -23,6 +24,7 @@ from planner.pricing.azure_api.errors import (
     PriceApiConnectionError,
     PriceApiHttpError,
     PriceApiPagingError,
+    PriceApiResponseError,
     PriceQueryError,
     one_line,
     short_url,
@@ -31,6 +33,17 @@ from planner.pricing.azure_api.parse import Page, parse_page
 from planner.pricing.azure_api.query import DEFAULT_BASE_URL, validate_base_url
 
 Sleep = Callable[[float], None]
+
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024  # one page of the API is ~0.1-1 MB (100 items); decoded size
+READ_CHUNK_BYTES = 64 * 1024
+
+
+class ResponseTooLargeError(PriceApiResponseError):
+    """A response body (after gzip/deflate decoding) was larger than the client accepts."""
+
+
+class DeadlineError(PriceApiConnectionError):
+    """A page did not arrive in full within the client's timeout."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -142,7 +155,10 @@ def retry_delay(attempt: int, retry_after: float | None, backoff_base: float, ca
 class RetailPricesClient:
     """HTTP client for the Azure Retail Prices API.
 
-    ``timeout`` applies to connecting and to each read, seconds. 429 and 5xx answers, connection
+    ``timeout`` bounds one page, seconds: connecting, each read, and the whole response from the
+    request to its last byte (a server dripping bytes is cut off). Bodies larger than
+    ``max_response_bytes`` once decoded (an endless body, a gzip bomb) are refused while they
+    arrive, never held in full. 429 and 5xx answers, connection
     errors, timeouts and cut bodies are retried ``max_retries`` times, sleeping per
     :func:`retry_delay` (``Retry-After`` honoured, capped at ``max_backoff`` seconds); anything else
     raises a :class:`PriceApiError` subclass. ``sleep`` is injectable so tests never wait.
@@ -157,6 +173,7 @@ class RetailPricesClient:
         backoff_base: float = 1.0,
         max_backoff: float = 60.0,
         max_pages: int = 500,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
         sleep: Sleep = time.sleep,
         session: requests.Session | None = None,
     ) -> None:
@@ -170,6 +187,7 @@ class RetailPricesClient:
         self.backoff_base = backoff_base
         self.max_backoff = max_backoff
         self.max_pages = max_pages
+        self.max_response_bytes = max_response_bytes
         self.sleep = sleep
         if session is None:
             session = requests.Session()
@@ -194,12 +212,19 @@ class RetailPricesClient:
         while True:
             retry_after: float | None = None
             try:
-                response = self._session.get(url, timeout=self.timeout, allow_redirects=False)
-                body = response.content
-            except requests.Timeout as exc:
+                deadline = time.monotonic() + self.timeout
+                response = self._session.get(url, timeout=self.timeout, allow_redirects=False,
+                                             stream=True)
+                try:
+                    body = self._read_body(response, url, deadline)
+                finally:
+                    response.close()
+            except ResponseTooLargeError:
+                raise
+            except (requests.Timeout, DeadlineError) as exc:
                 problem = f"timed out after {self.timeout:g} s"
                 cause: Exception = exc
-            except requests.RequestException as exc:
+            except (requests.RequestException, Urllib3Error, OSError) as exc:
                 problem = f"connection failed ({type(exc).__name__}: {one_line(str(exc), 120)})"
                 cause = exc
             else:
@@ -225,6 +250,33 @@ class RetailPricesClient:
                 raise PriceApiConnectionError(message) from cause
             self.sleep(retry_delay(attempt, retry_after, self.backoff_base, self.max_backoff))
             attempt += 1
+
+    def _read_body(self, response: requests.Response, url: str, deadline: float) -> bytes:
+        """The decoded body, read as it arrives: refused past ``max_response_bytes`` (declared or
+        read) and cut off at ``deadline`` (time.monotonic() seconds)."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_response_bytes:
+            raise ResponseTooLargeError(
+                f"response from {short_url(url)} declares {int(declared):,} bytes, more than "
+                f"{self.max_response_bytes:,}; refused")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            if time.monotonic() > deadline:
+                raise DeadlineError(f"response from {short_url(url)} not complete within "
+                                    f"{self.timeout:g} s")
+            # read1: returns as soon as some data is there (each wait bounded by the socket
+            # timeout); urllib3 bounds the decoded output of a chunk, so a gzip bomb inflates
+            # at most one chunk past the cap before it is refused
+            chunk = response.raw.read1(READ_CHUNK_BYTES, decode_content=True)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > self.max_response_bytes:
+                raise ResponseTooLargeError(
+                    f"response from {short_url(url)} is larger than "
+                    f"{self.max_response_bytes:,} bytes (decoded); refused")
+            chunks.append(chunk)
 
     def iter_pages(self, url: str) -> Iterator[Page]:
         """Yield the page at ``url`` and every page its ``NextPageLink`` chain leads to.

@@ -52,6 +52,13 @@ def parse_page(url: str, body: bytes) -> Page:
         raise PriceApiResponseError(
             f"response is not valid JSON ({one_line(str(exc), 80)}) from {short_url(url)}"
         ) from exc
+    except RecursionError as exc:
+        raise PriceApiResponseError(f"response is nested too deeply from {short_url(url)}") \
+            from exc
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise PriceApiResponseError(
+            f"response has an unreadable value ({one_line(str(exc), 80)}) from {short_url(url)}"
+        ) from exc
     if not isinstance(data, dict):
         raise PriceApiResponseError(f"response is not a JSON object from {short_url(url)}")
     if "Items" not in data:
