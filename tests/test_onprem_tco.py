@@ -110,3 +110,11 @@ def test_every_cost_kind_has_words_and_a_chart_name_and_colour() -> None:
 
     assert set(COST_KIND_TEXT) == set(COST_KINDS)
     assert set(KIND_NAMES) == set(COST_KINDS) and set(KIND_COLOURS) == set(COST_KINDS)
+
+
+def test_eu_electricity_is_eurostat_converted_at_the_stated_rate() -> None:
+    # Eurostat nrg_pc_205, MWH500-1999, excl. VAT, 2024-S2, x ECB 2025-02-28 1.0411 USD/EUR
+    for region, eur in (("westeurope", 0.1983), ("northeurope", 0.2552), ("swedencentral", 0.0853)):
+        row = CATALOG.regions[region]
+        assert row.electricity_usd_per_kwh == pytest.approx(eur * 1.0411, abs=5e-5)
+        assert "nrg_pc_205" in row.electricity_source and "electricity_usd_per_kwh" in row.unconfirmed

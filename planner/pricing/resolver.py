@@ -144,7 +144,9 @@ def _electricity(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
     region = catalog.regions.get(key.item)
     if region is None or region.electricity_usd_per_kwh is None:
         return _missing("not_in_catalog")
-    return ResolvedPrice(region.electricity_usd_per_kwh, "quoted", region.electricity_source)
+    status: PriceStatus = ("estimated" if "electricity_usd_per_kwh" in region.unconfirmed
+                           else "quoted")
+    return ResolvedPrice(region.electricity_usd_per_kwh, status, region.electricity_source)
 
 
 def _onprem_rate(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
