@@ -49,6 +49,8 @@ class FindingCode(StrEnum):
     MODEL_RETIRED = "model_retired"
     BUSY_POWER_ESTIMATED = "busy_power_estimated"
     GRID_FROM_REGION_TABLE = "grid_from_region_table"
+    SCALING_CEILING_REACHED = "scaling_ceiling_reached"
+    SCALING_LEAD_TIME = "scaling_lead_time"
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,9 @@ CODES: dict[FindingCode, CodeSpec] = {
     C.NO_TRAINING_PEAK: CodeSpec("critical", ("gpu",)),
     C.MODEL_RETIRED: CodeSpec("critical", ("model", "retired_on")),
     C.QUALITY_NOT_MEASURED: CodeSpec("info", ("model", "precision", "mmlu_5shot_16bit")),
+    C.SCALING_CEILING_REACHED: CodeSpec("warning", ("hours", "max_nodes")),
+    C.SCALING_LEAD_TIME: CodeSpec("info", ("policy", "lead_time_minutes", "node_hours_per_month",
+                                           "average_utilization")),
 }
 
 

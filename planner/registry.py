@@ -30,6 +30,13 @@ PLAN_NAMES: dict[PricingPlan, str] = {
     "savings-3y": "3-year savings plan",
 }
 
+# A workload's traffic over the day (planner.pipeline.traffic holds the preset shapes)
+TrafficShape = Literal["flat", "business-hours", "consumer-evening", "follow-the-sun", "custom"]
+TRAFFIC_SHAPES: tuple[TrafficShape, ...] = get_args(TrafficShape)
+# How a self-hosted option's node pool follows traffic (planner.pipeline.scaling)
+ScalingPolicy = Literal["fixed", "autoscale", "scale-to-zero"]
+SCALING_POLICIES: tuple[ScalingPolicy, ...] = get_args(ScalingPolicy)
+
 TpDegree = Literal[1, 2, 4, 8]
 TP_DEGREES: tuple[TpDegree, ...] = get_args(TpDegree)
 

@@ -9,6 +9,7 @@ the reference data (known model, SKU sold in the region, precision the GPU runs)
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import stat
@@ -20,7 +21,15 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from planner.catalog import Catalog
 from planner.errors import ScenarioError
-from planner.registry import TP_DEGREES, WEIGHT_ONLY_PRECISIONS, EngineId, KvDtype, Precision
+from planner.registry import (
+    TP_DEGREES,
+    WEIGHT_ONLY_PRECISIONS,
+    EngineId,
+    KvDtype,
+    Precision,
+    ScalingPolicy,
+    TrafficShape,
+)
 from planner.targets import TARGET_KINDS, ApiTarget, AzureTarget, LocalTarget, Target, module_for
 from planner.targets.common import STRICT
 
@@ -58,6 +67,25 @@ class Workload(BaseModel):
         default=None, ge=0, le=100,
         description="the advisor's quality floor, MMLU 5-shot % at the served precision; "
                     "None = the planner's default floor, 0 = any quality")
+    traffic_shape: TrafficShape = Field(
+        default="flat", description="traffic over the day (planner.pipeline.traffic); flat = "
+                                    "every hour sized for the peak factor, as before shapes")
+    utc_offset_hours: int = Field(default=0, ge=-12, le=14,
+                                  description="the shape's local time zone, hours from UTC")
+    hourly_requests: tuple[float, ...] | None = Field(
+        default=None, description="custom shape: 24 relative request counts, hours 0-23 local")
+
+    @model_validator(mode="after")
+    def _shape_values(self) -> Workload:
+        values = self.hourly_requests
+        if self.traffic_shape == "custom":
+            if values is None or len(values) != 24:
+                raise ValueError("a custom traffic shape needs 24 hourly_requests values")
+            if any(not math.isfinite(v) or v < 0 or v > 1e12 for v in values) or sum(values) <= 0:
+                raise ValueError("hourly_requests must be numbers >= 0, not all 0")
+        elif values is not None:
+            raise ValueError("hourly_requests is only read with traffic_shape 'custom'")
+        return self
 
     @field_validator("requests_per_day")
     @classmethod
@@ -83,6 +111,21 @@ class Deployment(BaseModel):
         description="longest request the server accepts (max model length); default = model's maximum",
     )
     target: Target
+    scaling: ScalingPolicy = Field(
+        default="fixed", description="fixed = sized for the peak all day; autoscale = the "
+        "cluster autoscaler follows the traffic shape between min_nodes and max_nodes; "
+        "scale-to-zero = autoscale down to no GPU node when an hour has no traffic")
+    min_nodes: int | None = Field(default=None, ge=0, le=1000,
+                                  description="autoscaler floor; default = nodes for min_replicas")
+    max_nodes: int | None = Field(default=None, ge=1, le=1000,
+                                  description="autoscaler ceiling; default = nodes for the peak")
+
+    @model_validator(mode="after")
+    def _node_bounds(self) -> Deployment:
+        if self.min_nodes is not None and self.max_nodes is not None and \
+                self.min_nodes > self.max_nodes:
+            raise ValueError("min_nodes must not exceed max_nodes")
+        return self
 
     @field_validator("tp")
     @classmethod

@@ -27,6 +27,9 @@ minr       minimum replicas                                      min_replicas
 growth     month-on-month growth, 0.1 = +10 %                    monthly_growth
 util       target utilisation at peak, 0-1                       target_utilization
 mmlu       advisor quality floor, MMLU % (0 = any; optional)     min_mmlu
+shape      traffic over the day (optional, default flat)         traffic_shape
+tz         the shape's UTC offset, hours (optional)              utc_offset_hours
+hours      custom shape: 24 values joined by ``;`` (optional)    hourly_requests
 d          one deployment (below), repeatable, in order          deployments
 =========  ====================================================  ==============
 
@@ -38,8 +41,9 @@ A deployment is ``~``-separated: ``label~model~precision~engine~target[~option..
 
 and options, written only when they differ from the default, are ``name_value``:
 ``kv_fp8`` (KV-cache dtype), ``tp_2`` (tensor parallelism), ``ctx_8192`` (max context tokens),
-``tier_free`` (AKS tier), ``sys_0`` (system nodes), ``pue_1.3``, ``kwh_0.12`` (electricity USD/kWh)
-and ``buy_12000`` (USD per machine).
+``scale_autoscale`` / ``scale_scale-to-zero`` (scaling policy), ``minn_1`` / ``maxn_4`` (autoscaler
+node bounds), ``tier_free`` (AKS tier), ``sys_0`` (system nodes), ``pue_1.3``, ``kwh_0.12``
+(electricity USD/kWh) and ``buy_12000`` (USD per machine).
 
 ``~`` is the separator because URL encoders leave it alone, so links stay readable (``:`` and
 ``=`` would be percent-encoded). Inside a text field a literal ``%`` is written ``%25`` and a
@@ -92,13 +96,17 @@ WORKLOAD_PARAMS: dict[str, str] = {
     "util": "target_utilization",
 }
 # optional workload fields: written only when set, absent = the field's default (not reported)
-OPTIONAL_WORKLOAD_PARAMS: dict[str, str] = {"mmlu": "min_mmlu"}
+OPTIONAL_WORKLOAD_PARAMS: dict[str, str] = {"mmlu": "min_mmlu", "shape": "traffic_shape",
+                                            "tz": "utc_offset_hours", "hours": "hourly_requests"}
+HOURS_SEP = ";"  # the 24 values of a custom shape: hours=5;3;2;...
 
 # deployment-level options (``name_value``); each target's own options are in its module's LINK
-DEPLOYMENT_OPTIONS: dict[str, str] = {"kv": "kv_cache_dtype", "tp": "tp", "ctx": "context_tokens"}
+DEPLOYMENT_OPTIONS: dict[str, str] = {"kv": "kv_cache_dtype", "tp": "tp", "ctx": "context_tokens",
+                                      "scale": "scaling", "minn": "min_nodes", "maxn": "max_nodes"}
 # deployment fields a bad value of which is replaced by the default instead of dropping the
 # deployment (every target field other than its positional identity is defaultable too)
-_DEFAULTABLE_DEP = {"precision", "engine", "kv_cache_dtype", "tp", "context_tokens"}
+_DEFAULTABLE_DEP = {"precision", "engine", "kv_cache_dtype", "tp", "context_tokens", "scaling",
+                    "min_nodes", "max_nodes"}
 
 
 def _defaultable(field: str, in_target: bool, kind: str) -> bool:
@@ -198,7 +206,26 @@ def _deployment_param(dep: Deployment) -> str:
         options.append(f"tp_{dep.tp}")
     if dep.context_tokens is not None:
         options.append(f"ctx_{dep.context_tokens}")
+    if dep.scaling != "fixed":
+        options.append(f"scale_{dep.scaling}")
+    for name, value in (("minn", dep.min_nodes), ("maxn", dep.max_nodes)):
+        if value is not None:
+            options.append(f"{name}_{value}")
     return SEP.join(parts + options)
+
+
+def _optional_text(value: Any) -> str:
+    if isinstance(value, tuple):
+        return HOURS_SEP.join(format_number(v) for v in value)
+    return format_number(value) if isinstance(value, int | float) else str(value)
+
+
+def _optional_value(field: str, text: str) -> Any:
+    """An optional workload field's value from its link text (ValueError when unreadable)."""
+    if field == "hourly_requests":
+        return tuple(_parse_number(part, False) for part in text.split(HOURS_SEP))
+    kind = _field_type(Workload, field)
+    return text if kind is str else _parse_number(text, kind is int)
 
 
 def encode_scenario(scenario: Scenario) -> dict[str, str | list[str]]:
@@ -207,10 +234,11 @@ def encode_scenario(scenario: Scenario) -> dict[str, str | list[str]]:
     params: dict[str, str | list[str]] = {"v": str(FORMAT_VERSION), "name": scenario.name}
     for param, field in WORKLOAD_PARAMS.items():
         params[param] = format_number(getattr(scenario.workload, field))
+    defaults = Workload()
     for param, field in OPTIONAL_WORKLOAD_PARAMS.items():
         value = getattr(scenario.workload, field)
-        if value is not None:
-            params[param] = format_number(value)
+        if value is not None and value != getattr(defaults, field):
+            params[param] = _optional_text(value)
     params["d"] = [_deployment_param(dep) for dep in scenario.deployments]
     return params
 
@@ -282,20 +310,23 @@ def _decode_workload(params: Mapping[str, list[str]], messages: list[str]) -> Wo
         if text is None:
             continue
         try:
-            value = _parse_number(text, _field_type(Workload, field) is int)
-            Workload.model_validate({field: value})
+            fields[field] = _optional_value(field, text)
         except ValueError as exc:
-            reason = (describe_validation_error(exc).split(": ", 1)[-1]
-                      if isinstance(exc, ValidationError) else str(exc))
-            messages.append(f"Link parameter {param}={_clip(text)} ignored ({reason}); "
+            messages.append(f"Link parameter {param}={_clip(text)} ignored ({exc}); "
                             "used the default.")
-            continue
-        fields[field] = value
+    try:
+        workload = Workload(**fields)
+    except ValidationError as exc:  # a shape and its values that do not go together
+        messages.append("Link traffic shape ignored ("
+                        f"{describe_validation_error(exc).split(': ', 1)[-1]}); used a flat day.")
+        for field in ("traffic_shape", "hourly_requests", "utc_offset_hours"):
+            fields.pop(field, None)
+        workload = None
     if len(missing) == len(WORKLOAD_PARAMS):
         messages.append("The link has no workload parameters; used the default workload.")
     elif missing:
         messages.append(f"Not in the link: {', '.join(missing)}; used the defaults.")
-    return Workload(**fields)
+    return workload if workload is not None else Workload(**fields)
 
 
 def _clip(text: str, limit: int = 60) -> str:

@@ -84,6 +84,10 @@ def _g(value: Value) -> str:
     return f"{value:.3g}" if isinstance(value, int | float) else str(value)
 
 
+def _pct(share: Value) -> str:
+    return f"{share:.0%}" if isinstance(share, int | float) else str(share)
+
+
 def _plural(count: Value, word: str) -> str:
     return f"{_n(count)} {word}{'' if count == 1 else 's'}"
 
@@ -114,6 +118,14 @@ FINDING_TEXT: dict[FindingCode, Words] = {
                                       "no more"),
     C.SPOT_EVICTION: lambda v: ("spot VMs can be evicted at 30 s notice: keep serving capacity "
                                 "(the minimum replicas) on a regular pool"),
+    C.SCALING_CEILING_REACHED: lambda v: (
+        f"{v['hours']} hour(s) of the day need more than the autoscaler's {v['max_nodes']} "
+        "node(s): the SLOs are at risk in those hours (raise max_nodes)"),
+    C.SCALING_LEAD_TIME: lambda v: (
+        f"{v['policy']}: {_n(v['node_hours_per_month'])} node-hours a month at "
+        f"{_pct(v['average_utilization'])} average utilisation; a new GPU node serves "
+        f"~{_n(v['lead_time_minutes'])} min after it is asked for (VM start, image pull, weights "
+        "load: kaito-project/kaito#2325), so the scaler adds nodes that far ahead of the traffic"),
     C.PRICE_MISSING: lambda v: (f"price missing: {v['line']} "
                                 f"({missing_reason_text(v['reason'])})"),
     C.PRICE_ESTIMATED: lambda v: f"estimated price: {v['line']}",

@@ -27,6 +27,7 @@ from planner.physics.memory import (
 from planner.physics.quantities import kv_cache_bytes_per_token
 from planner.physics.throughput import BatchChoice, EngineProfile, load_profiles, profile_for
 from planner.pipeline.quality import quality_at
+from planner.pipeline.scaling import ScalingReport, scaling_report
 from planner.pipeline.sizing import (
     BatchCurve,
     Sized,
@@ -39,6 +40,7 @@ from planner.pipeline.sizing import (
     size_replicas,
     sizing_of,
 )
+from planner.pipeline.traffic import peak_factor
 from planner.pricing.money import (
     CostLine,
     idle_share,
@@ -126,6 +128,7 @@ class DeploymentPlan(BaseModel):
     co2_kg_per_month: float | None = None
     energy: EnergyReport | None = None
     nodes_by_month: list[int] = []
+    scaling: ScalingReport | None = None  # nodes by hour and node-hours under the policy
     findings: list[Finding] = []
 
     @computed_field  # type: ignore[prop-decorator]
@@ -152,6 +155,18 @@ class DeploymentPlan(BaseModel):
     @property
     def utilization(self) -> float | None:
         return self.sizing.utilization if self.sizing else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def node_hours_per_month(self) -> float | None:
+        """GPU node-hours held per month under the scaling policy."""
+        return self.scaling.node_hours_per_month if self.scaling else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def average_utilization(self) -> float | None:
+        """Served traffic over the capacity of the replicas held, averaged over the day (0-1)."""
+        return self.scaling.average_utilization if self.scaling else None
 
     @property
     def meets_slo(self) -> bool:
@@ -187,7 +202,11 @@ def summary_row(p: DeploymentPlan) -> dict:
         "cost_per_thousand_requests_usd": p.cost_per_thousand_requests_usd,
         "utilization": p.utilization, "tpot_ms": t.tpot_ms if t else None,
         "ttft_ms": t.ttft_ms if t else None, "energy_kwh_per_month": p.energy_kwh_per_month,
-        "co2_kg_per_month": p.co2_kg_per_month, "findings": [f.code.value for f in p.findings],
+        "co2_kg_per_month": p.co2_kg_per_month,
+        "scaling": p.scaling.policy if p.scaling else None,
+        "node_hours_per_month": p.node_hours_per_month,
+        "average_utilization": p.average_utilization,
+        "findings": [f.code.value for f in p.findings],
     }
 
 
@@ -372,9 +391,15 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
     energy = deployment_energy(gpu, load, site, catalog, market_gco2_per_kwh)
     findings += energy.findings
     findings += module.findings(dep.target)
+    scaling = scaling_report(dep.scaling, workload, choice.requests_per_s, hw.gpus_per_node, tp,
+                             sizing.replicas, sizing.nodes, best.mem.weights_gb * tp,
+                             dep.min_nodes, dep.max_nodes)
+    findings += _scaling_findings(scaling)
     lines = serving_lines(dep.target, sizing.nodes, energy.kwh_per_month, catalog, resolver,
-                          dep.model)
+                          dep.model,
+                          None if scaling.policy == "fixed" else scaling.node_hours_per_month)
     findings += _price_findings(lines)
+    used = scaling.average_utilization
     total = total_usd(lines)
     return DeploymentPlan(
         **base, fit=Fit(status="fits", smallest_tp=fit.memory.tp), tp=tp,
@@ -382,33 +407,46 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
         throughput=choice, sizing=sizing,
         batch_curve=batch_curve_of(best.curve, best.memory_max_batch, profile.max_batch),
         cost_lines=lines, monthly_cost_usd=total, monthly_cost_known_usd=known_usd(lines),
-        idle_cost_usd_per_month=idle_share(total, sizing.utilization),
+        idle_cost_usd_per_month=idle_share(total, used),
         cost_per_million_output_tokens_usd=per_million(total, tokens),
-        usage_cost_per_million_output_tokens_usd=used_share(per_million(total, tokens),
-                                                            sizing.utilization),
+        usage_cost_per_million_output_tokens_usd=used_share(per_million(total, tokens), used),
         cost_per_thousand_requests_usd=per_thousand(total, requests),
-        usage_cost_per_thousand_requests_usd=used_share(per_thousand(total, requests),
-                                                        sizing.utilization),
+        usage_cost_per_thousand_requests_usd=used_share(per_thousand(total, requests), used),
         energy_kwh_per_month=energy.kwh_per_month, co2_kg_per_month=energy.co2_kg_per_month,
         energy=energy.report, nodes_by_month=_nodes_by_month(workload, choice, hw.gpus_per_node, tp),
-        findings=findings,
+        scaling=scaling, findings=findings,
     )
 
 
 def serving_lines(target: Target, nodes: int, energy_kwh: float | None, catalog: Catalog,
-                  resolver: PriceResolver, model_id: str) -> list[CostLine]:
+                  resolver: PriceResolver, model_id: str,
+                  node_hours: float | None = None) -> list[CostLine]:
     """A month of serving on ``nodes`` nodes of a self-hosted target, priced: the one builder
-    the plan and the advisor share, so an option costs the same in both."""
+    the plan and the advisor share, so an option costs the same in both. ``node_hours`` is what
+    a scaling policy holds in the month (None = ``nodes`` all month)."""
     module = module_for(target)
-    usage = NodeUsage(nodes, HOURS_PER_MONTH, "month", "serving", energy_kwh)
+    usage = NodeUsage(nodes, HOURS_PER_MONTH, "month", "serving", energy_kwh, node_hours)
     return price_components(module.cost_components(target, usage, catalog, model_id),
                             resolver.with_overrides(module.price_overrides(target)))
+
+
+def _scaling_findings(report: ScalingReport) -> list[Finding]:
+    if report.policy == "fixed":
+        return []
+    out = [finding(FindingCode.SCALING_LEAD_TIME, status="estimate", source=report.source,
+                   policy=report.policy, lead_time_minutes=report.lead_time_minutes or 0.0,
+                   node_hours_per_month=report.node_hours_per_month,
+                   average_utilization=report.average_utilization)]
+    if report.capped_hours:
+        out.append(finding(FindingCode.SCALING_CEILING_REACHED, status="input",
+                           hours=report.capped_hours, max_nodes=report.max_nodes))
+    return out
 
 
 def _nodes_by_month(workload: Workload, choice: BatchChoice, gpus_per_node: int,
                     tp: int) -> list[int]:
     """Nodes needed in each of the next 12 months of traffic growth."""
-    return [nodes_needed(replicas_needed(peak_requests_per_s(rpd, workload.peak_to_average),
+    return [nodes_needed(replicas_needed(peak_requests_per_s(rpd, peak_factor(workload)),
                                          choice.requests_per_s, workload.target_utilization,
                                          workload.min_replicas), gpus_per_node, tp)
             for rpd in monthly_traffic(workload.requests_per_day, workload.monthly_growth)]

@@ -20,6 +20,7 @@ from planner.physics.throughput import (
     memory_cap,
     throughput_curve,
 )
+from planner.pipeline.traffic import peak_factor
 from planner.scenario import Workload
 from planner.units import SECONDS_PER_DAY
 
@@ -80,7 +81,7 @@ def utilization(requests_per_day: float, replicas: int, replica_rps: float) -> f
 
 def headroom_requests_per_day(replica_slots: int, replica_rps: float, workload: Workload) -> float:
     """Daily traffic ``replica_slots`` replicas absorb at the target utilisation and peak factor."""
-    return (replica_slots * replica_rps * workload.target_utilization / workload.peak_to_average
+    return (replica_slots * replica_rps * workload.target_utilization / peak_factor(workload)
             * SECONDS_PER_DAY)
 
 
@@ -149,7 +150,7 @@ def size_replicas(mem: MemoryBreakdown, model: ModelSpec, gpu: GpuSpec, precisio
                              workload.output_tokens, min(cap, profile.max_batch), kv_dtype)
     choice = choose_batch(curve, cap, profile.max_batch, workload.ttft_slo_ms,
                           workload.tpot_slo_ms)
-    peak = peak_requests_per_s(workload.requests_per_day, workload.peak_to_average)
+    peak = peak_requests_per_s(workload.requests_per_day, peak_factor(workload))
     replicas = replicas_needed(peak, choice.requests_per_s, workload.target_utilization,
                                workload.min_replicas)
     return Sized(mem, choice, curve, cap, replicas, nodes_needed(replicas, gpus_per_node, mem.tp))
@@ -160,7 +161,7 @@ def sizing_of(sized: Sized, workload: Workload, gpus_per_node: int) -> Sizing:
     rps = sized.choice.requests_per_s
     tp = sized.mem.tp
     per_node = replicas_per_node(gpus_per_node, tp)
-    peak = peak_requests_per_s(workload.requests_per_day, workload.peak_to_average)
+    peak = peak_requests_per_s(workload.requests_per_day, peak_factor(workload))
     slots = sized.nodes * per_node
     return Sizing(
         average_requests_per_s=average_requests_per_s(workload.requests_per_day),

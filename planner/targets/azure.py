@@ -115,7 +115,7 @@ def cost_components(target: AzureTarget, usage: NodeUsage, catalog: Catalog,
                               usage.nodes * usage.hours, "node-hour",
                               vm_key(target.vm_sku, target.region, target.pricing))]
     out = [CostComponent(f"GPU nodes ({target.vm_sku}, {plan})", "gpu_nodes", usage.period,
-                         usage.nodes * usage.hours, "node-hour",
+                         usage.gpu_node_hours, "node-hour",
                          vm_key(target.vm_sku, target.region, target.pricing)),
            CostComponent(f"AKS cluster management ({target.cluster_tier} tier)", "cluster",
                          usage.period, usage.hours, "cluster-hour",

@@ -48,6 +48,14 @@ class NodeUsage:
     period: Period
     purpose: Literal["serving", "training"]
     energy_kwh: float | None = None
+    # node-hours actually held in the period when a scaling policy follows traffic (None = all
+    # ``nodes`` for all ``hours``); targets that bill the hours they run use it
+    node_hours: float | None = None
+
+    @property
+    def gpu_node_hours(self) -> float:
+        """Node-hours of GPU nodes held in the period."""
+        return self.nodes * self.hours if self.node_hours is None else self.node_hours
 
 
 @dataclass(frozen=True)
