@@ -26,6 +26,7 @@ from planner.physics.calibration import (
     MEASUREMENTS_FILE,
     cross_validate,
     fit_profiles,
+    interval_coverage,
     kfold_groups,
     load_measurements,
     predict,
@@ -80,6 +81,26 @@ def main(argv: list[str] | None = None) -> int:
         label = g if len(g) <= 42 else "..." + g[-39:]
         print(_line(f"  {label}", s) + (f"  ({s['n_not_predictable']} not predictable)"
                                         if s["n_not_predictable"] else ""))
+
+    cov = interval_coverage(loso, catalog)
+    print("\n80 % interval of output tokens/s, coverage under leave-one-publication-out "
+          "(target 75-85 %; interval built without the held-out publication's residuals):")
+
+    def _cov(label: str, c: dict) -> str:
+        if not c["n"]:
+            return f"  {label:<42} n=0"
+        return (f"  {label:<42} n={c['n']:<3} coverage {_pct(c['coverage'])}   "
+                f"median width high/low {c['median_width']:.2f}x")
+
+    print(_cov("all", cov))
+    for key in ("per_engine", "per_regime"):
+        for g, c in cov[key].items():
+            print(_cov(g, c))
+    overall = summaries["leave-one-source-out CV"]
+    ok = (overall["median_ape"] <= 0.15 and overall["within_25"] >= 0.75
+          and cov["coverage"] is not None and 0.75 <= cov["coverage"] <= 0.85)
+    print(f"\ntargets (LOPO median <= 15 %, >= 75 % within 25 %, coverage 75-85 %): "
+          f"{'met' if ok else 'NOT met'}")
 
     print("\nworst held-out points (leave-one-source-out):")
     for w in summaries["leave-one-source-out CV"]["worst"]:

@@ -108,11 +108,15 @@ def test_every_page_renders(app, page):
 
 
 def test_capacity_explains_memory_batch_and_error_band(catalog):
-    batch = plan_scenario(default_scenario(), catalog).deployments[0].throughput.batch
+    first = plan_scenario(default_scenario(), catalog).deployments[0]
+    batch = first.throughput.batch
     at = run_app()
     at.switch_page("ui/pages/capacity.py").run()
     text = markdown_text(at)
     assert f"Each replica runs **{batch} concurrent requests**" in text
+    # the calibrated 80 % interval of the plan, where throughput is shown
+    low, high = first.output_tokens_per_s_range
+    assert f"80 % range {low:,.0f}–{high:,.0f}" in text
     assert any(bound in text for bound in ("memory bound", "SLO bound", "engine cap"))
     band, _ = accuracy_text(throughput_accuracy())
     shown = text + "\n".join(i.value for i in at.info) + "\n".join(c.value for c in at.caption)

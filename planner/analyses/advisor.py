@@ -233,7 +233,7 @@ def evaluate_performance(model_ids: list[str], gpu_ids: dict[str, int], space: S
                 for tp in TP_DEGREES:
                     if tp > max_gpus or not tp_divides_heads(model, tp):
                         continue
-                    mem = memory_breakdown(model, gpu, precision, tp, "fp16", context)
+                    mem = memory_breakdown(model, gpu, precision, tp, "fp16", context, space.engine)
                     if not mem.fits:
                         continue
                     fitted = True

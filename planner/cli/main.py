@@ -204,7 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-tokens", type=int, default=800)
     p.add_argument("--output-tokens", type=int, default=200)
     p.add_argument("--engine", default="vllm", choices=ENGINE_IDS)
-    p.add_argument("--kv-cache-dtype", default="fp16", choices=KV_DTYPES)
+    p.add_argument("--kv-cache-dtype", default=None, choices=KV_DTYPES,
+                   help="default: the engine's default for the precision (FP8 for "
+                        "TensorRT-LLM FP8/FP4 builds, else 16-bit)")
     p.add_argument("--context-tokens", type=int, default=None, help="max model length served")
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(handler=cmd_throughput)

@@ -9,10 +9,14 @@ result to ``data/benchmarks/engine_profiles.json``; ``python -m planner validate
 Mapping a row to the model
 --------------------------
 * Memory: the row's TP and a served length of input + output tokens (benchmarks set the max model
-  length to their lengths), :func:`planner.physics.memory.memory_breakdown`. KV cache is FP8 for
-  TensorRT-LLM FP8 rows (both TensorRT-LLM sources build FP8 engines with
-  ``kv_cache_quant_algo: FP8``; perf-overview: "If you specify FP8 quantization, the KV cache will
+  length to their lengths), :func:`planner.physics.memory.memory_breakdown` with the engine's own
+  reservation (vLLM a share of the card, TensorRT-LLM a share of the memory the weights leave
+  free, llama.cpp the card less a small reserve). KV cache: the engine profile's default for the
+  weight precision (:func:`planner.physics.throughput.default_kv_dtype`: FP8 for TensorRT-LLM
+  FP8/FP4 builds; perf-overview: "If you specify FP8 quantization, the KV cache will
   automatically be set to FP8 as well"), 16-bit otherwise.
+* ``ttft_ms`` at a batch > 1 is a static batch submitted at once: the whole batch's prefill
+  (:attr:`planner.physics.throughput.ThroughputCurve.burst_ttft_s`).
 * Batch: the row's batch; when empty ("max load", the saturated regime) the largest batch whose KV
   cache fits, capped by the engine's concurrency limit in that benchmark (:data:`MAX_LOAD_BATCH`).
 * ``output_tokens_per_s_total``: the replica's end-to-end output tokens/s (prefill included) x
@@ -68,12 +72,19 @@ from planner.physics.memory import memory_breakdown, tp_divides_heads
 from planner.physics.throughput import (
     CALIBRATION_FILE,
     DEFAULT_PROFILES,
+    INTERVAL_LEVEL,
+    INTERVAL_MIN_POINTS,
+    INTERVAL_QUANTILE_SPAN,
     EngineProfile,
+    default_kv_dtype,
     estimate_at_batch,
+    gpu_vendor,
     memory_cap,
+    output_range_factors,
     peak_tflops,
     profile_for,
     profile_key,
+    regime_cells,
     throughput_curve,
 )
 
@@ -98,7 +109,7 @@ NOMINAL_DECODE_LENGTHS = (0, 512)
 
 FACTOR_NAMES = ("bandwidth_efficiency", "quantized_bandwidth_efficiency", "compute_efficiency",
                 "prefill_efficiency", "step_overhead_ms", "tp_overhead_per_doubling",
-                "allreduce_gb_per_s", "allreduce_latency_us")
+                "allreduce_gb_per_s", "allreduce_latency_us", "allreduce_link_efficiency")
 BOUNDS: dict[str, tuple[float, float]] = {
     "bandwidth_efficiency": (0.05, 1.0),
     "quantized_bandwidth_efficiency": (0.05, 1.0),
@@ -110,6 +121,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     # a small all-reduce over NVLink takes microseconds to tens of microseconds; without this
     # bound the max-load rows alone trade the per-step overhead for an all-reduce latency of 90 us+
     "allreduce_latency_us": (0.0, 50.0),
+    "allreduce_link_efficiency": (0.05, 1.0),
 }
 # Which factors each engine's data can identify; the others keep their prior.
 # * tensorrt-llm: batch 1 to max load, TP 1-8, 16-bit and FP8 (no int8/int4 rows).
@@ -119,7 +131,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
 #   separate a quantised-read efficiency from the overhead, so it stays equal to the 16-bit one.
 FITTED_FACTORS: dict[str, tuple[str, ...]] = {
     "tensorrt-llm": ("bandwidth_efficiency", "compute_efficiency", "prefill_efficiency",
-                     "step_overhead_ms", "allreduce_gb_per_s", "allreduce_latency_us"),
+                     "step_overhead_ms", "allreduce_link_efficiency", "allreduce_latency_us"),
     "vllm": ("bandwidth_efficiency", "prefill_efficiency", "step_overhead_ms"),
     # vLLM on AMD GPUs (ROCm kernels, RCCL) is another software stack: its own profile
     # (planner.physics.throughput.profile_key), fitted on MI300X rows from batch 1 to 256.
@@ -133,26 +145,18 @@ FITTED_FACTORS: dict[str, tuple[str, ...]] = {
 # its tensor-parallel all-reduces run over the same NVLink with NCCL/custom all-reduce kernels as
 # TensorRT-LLM's, so it uses TensorRT-LLM's fitted all-reduce bandwidth and latency.
 SHARED_FACTORS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "vllm": ("tensorrt-llm", ("allreduce_gb_per_s", "allreduce_latency_us")),
-    "vllm@rocm": ("tensorrt-llm", ("allreduce_gb_per_s", "allreduce_latency_us")),
+    "vllm": ("tensorrt-llm", ("allreduce_link_efficiency", "allreduce_latency_us")),
+    "vllm@rocm": ("tensorrt-llm", ("allreduce_link_efficiency", "allreduce_latency_us")),
 }
 
 
-def _pcie_tensor_parallel(m: Measurement) -> bool:
-    return m.gpu in PCIE_ONLY_GPUS and (m.tp or 1) > 1
-
-
-# GPUs in the data without NVLink: their tensor-parallel all-reduces cross PCIe. The all-reduce
-# bandwidth is now capped at the GPU's link (gpus.csv interconnect_gb_per_s), which brings the one
-# L40S TP4 row from +223 % to +62 % held out; one row cannot fit a PCIe efficiency of its own, so
-# it is still predicted and reported but not fitted.
-PCIE_ONLY_GPUS = ("l40s",)
+# Tensor parallelism over PCIe (L40S) is no longer left out of the fit: the all-reduce bandwidth
+# is the engine's share of each GPU's own link (gpus.csv interconnect_gb_per_s), one factor for
+# NVLink 4, NVLink 5 and PCIe alike, which took the L40S TP4 row from +62 % (an absolute
+# bandwidth capped at the link) to within the model's usual error.
 
 # Rows predicted and reported but left out of the fit: (test, reason).
-EXCLUDED_FROM_FIT: list[tuple[Callable[[Measurement], bool], str]] = [
-    (_pcie_tensor_parallel,
-     "tensor parallelism over PCIe (no NVLink): link-capped, too few rows to fit"),
-]
+EXCLUDED_FROM_FIT: list[tuple[Callable[[Measurement], bool], str]] = []
 
 
 @dataclass(frozen=True)
@@ -314,14 +318,14 @@ def setup_for(m: Measurement, catalog: Catalog) -> Setup | str:
         return f"batch {m.batch} above the model's range (<= {MAX_BATCH})"
     if peak_tflops(gpu, m.precision) is None and inp > 0:
         return f"no compute peak: {gpu.name} has no published tensor FLOPS, so prefill is unknown"
-    kv_dtype = "fp8" if m.engine == "tensorrt-llm" and m.precision == "fp8" else "fp16"
+    kv_dtype = default_kv_dtype(m.engine, m.precision)
     pipeline = m.engine == "llama.cpp" and m.gpu_count > m.tp
     pooled = {"mem_gb": gpu.mem_gb * m.gpu_count, "mem_exposed_mib": (
         gpu.mem_exposed_mib * m.gpu_count if gpu.mem_exposed_mib is not None else None)}
     mem_gpu = gpu.model_copy(update=pooled) if pipeline else gpu
     if pipeline:
         notes.append(f"layer split over {m.gpu_count} GPUs: pooled memory, one GPU's bandwidth")
-    mem = memory_breakdown(model, mem_gpu, m.precision, m.tp, kv_dtype, inp + out)
+    mem = memory_breakdown(model, mem_gpu, m.precision, m.tp, kv_dtype, inp + out, m.engine)
     if not mem.fits:
         return (f"does not fit memory in the planner's model at tp={m.tp} "
                 f"({mem.weights_gb:.1f} GB weights per GPU of {mem.usable_gb:.1f} GB usable)")
@@ -357,7 +361,9 @@ def predict_value(s: Setup, metric: str, profile: EngineProfile) -> float:
     if metric == "tpot_ms":
         return est.tpot_ms
     if metric == "ttft_ms":
-        return est.ttft_ms
+        # a batch > 1 in a TTFT row is a static batch submitted at once (benchmark harnesses):
+        # its first tokens wait for the whole batch's prefill
+        return est.burst_ttft_ms if s.batch > 1 else est.ttft_ms
     if metric == "prefill_tokens_per_s":
         return est.prefill_tokens_per_s
     raise ValueError(f"unknown metric {metric!r}")
@@ -490,6 +496,8 @@ def _factor(profile: EngineProfile, name: str) -> float:
         return profile.bandwidth_efficiency
     if value is None and name == "allreduce_gb_per_s":
         return 200.0  # a start value only: engines fitting it have a prior
+    if value is None and name == "allreduce_link_efficiency":
+        return 0.5
     return float(value)
 
 
@@ -604,6 +612,81 @@ def kfold_groups(measurements: Sequence[Measurement], k: int = KFOLD_K,
 
 
 # ---------------------------------------------------------------------------------------------
+# calibrated interval
+
+
+INTERVAL_METRICS = ("output_tokens_per_s_total",)
+INTERVAL_METHOD = (
+    "ratios measured / predicted of output tokens/s, each predicted by a fit that left its "
+    "publication out; per regime cell (engine x GPU vendor, batch 1 vs loaded, TP 1 vs > 1, "
+    "backing off to coarser cells below min_points) the 5th and 95th percentiles "
+    "(quantile_span 0.90, chosen as the narrowest span whose leave-one-publication-out "
+    "coverage is 75-85 %)")
+
+
+def _regime_of(m: Measurement, catalog: Catalog) -> tuple[str, ...]:
+    gpu = catalog.gpus.get(m.gpu)
+    vendor = gpu_vendor(gpu) if gpu is not None else "unknown"
+    return regime_cells(m.engine, vendor, m.batch, m.tp or 1)
+
+
+def _ratio_rows(held_out: Sequence[Prediction]) -> list[Prediction]:
+    return [p for p in held_out if p.predicted is not None and p.predicted > 0
+            and p.measurement.metric in INTERVAL_METRICS]
+
+
+def interval_cells(held_out: Sequence[Prediction], catalog: Catalog,
+                   level: float = INTERVAL_QUANTILE_SPAN) -> dict[str, dict[str, float]]:
+    """Per regime cell: low and high multipliers (the (1 - level) / 2 and (1 + level) / 2
+    quantiles of measured / predicted over ``held_out`` predictions) and their count n."""
+    ratios: dict[str, list[float]] = {}
+    for p in _ratio_rows(held_out):
+        for key in _regime_of(p.measurement, catalog):
+            ratios.setdefault(key, []).append(p.measurement.value / float(p.predicted or 1.0))
+    q = ((1 - level) / 2, (1 + level) / 2)
+    return {key: {"low": round(float(np.quantile(r, q[0])), 6),
+                  "high": round(float(np.quantile(r, q[1])), 6), "n": len(r)}
+            for key, r in sorted(ratios.items())}
+
+
+def interval_coverage(held_out: Sequence[Prediction], catalog: Catalog,
+                      group: Callable[[Measurement], str] = source_group,
+                      level: float = INTERVAL_QUANTILE_SPAN,
+                      min_points: int = INTERVAL_MIN_POINTS) -> dict[str, Any]:
+    """Share of held-out output tokens/s points inside their interval when the interval is built
+    without their own publication's residuals (overall, per engine, per batch regime)."""
+    rows = _ratio_rows(held_out)
+    inside: list[tuple[Prediction, bool, float]] = []
+    for g in sorted({group(p.measurement) for p in rows}):
+        cells = interval_cells([p for p in rows if group(p.measurement) != g], catalog, level)
+        table = {"cells": cells, "min_points": min_points}
+        for p in rows:
+            if group(p.measurement) != g:
+                continue
+            m = p.measurement
+            gpu = catalog.gpus[m.gpu]
+            f = output_range_factors(table, m.engine, gpu_vendor(gpu), m.batch, m.tp or 1)
+            if f is None:
+                continue
+            ratio = m.value / float(p.predicted or 1.0)
+            inside.append((p, f[0] <= ratio <= f[1], f[1] / f[0]))
+
+    def share(items: list[tuple[Prediction, bool, float]]) -> dict[str, Any]:
+        if not items:
+            return {"coverage": None, "median_width": None, "n": 0}
+        return {"coverage": round(float(np.mean([ok for _, ok, _ in items])), 4),
+                "median_width": round(float(np.median([w for _, _, w in items])), 4),
+                "n": len(items)}
+
+    out = share(inside)
+    out["per_engine"] = {e: share([x for x in inside if x[0].measurement.engine == e])
+                         for e in sorted({x[0].measurement.engine for x in inside})}
+    out["per_regime"] = {r: share([x for x in inside if x[0].measurement.regime == r])
+                         for r in ("batch1", "large_batch")}
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # the calibration file
 
 
@@ -613,7 +696,9 @@ def calibrate(catalog: Catalog, path: Path = MEASUREMENTS_FILE,
     measurements = load_measurements(path)
     fitted, info = fit_profiles(measurements, catalog)
     summary = summarize(predict(measurements, catalog, fitted))
-    cv = summarize(cross_validate(measurements, catalog))
+    held_out = cross_validate(measurements, catalog)
+    cv = summarize(held_out)
+    coverage = interval_coverage(held_out, catalog)
     kfold = summarize(cross_validate(measurements, catalog, kfold_groups(measurements, KFOLD_K)))
     validation = {
         "median_ape": summary["median_ape"],
@@ -655,6 +740,18 @@ def calibrate(catalog: Catalog, path: Path = MEASUREMENTS_FILE,
         "fit": {**info, "as_of": validation["as_of"]},
         "profiles": profiles,
         "validation": validation,
+        "interval": {
+            "level": INTERVAL_LEVEL,
+            "quantile_span": INTERVAL_QUANTILE_SPAN,
+            "min_points": INTERVAL_MIN_POINTS,
+            "metric": "output tokens/s; range = prediction x [low, high]",
+            "method": INTERVAL_METHOD,
+            "cells": interval_cells(held_out, catalog),
+            "coverage_leave_one_publication_out": {
+                **{k: coverage[k] for k in ("coverage", "median_width", "n")},
+                "per_engine": coverage["per_engine"], "per_regime": coverage["per_regime"]},
+            "as_of": validation["as_of"],
+        },
     }
 
 

@@ -36,6 +36,49 @@ USABLE_MEMORY_FRACTION = 0.90
 MIB = 2**20
 
 
+@dataclass(frozen=True)
+class MemoryReservation:
+    """How an engine reserves device memory (all engines' defaults; see :data:`RESERVATIONS`).
+
+    ``device_fraction``: share of the memory the card exposes the server may use (vLLM's
+    gpu_memory_utilization); ``free_fraction``: share of what is left after weights and runtime
+    buffers that becomes KV cache (TensorRT-LLM's kv_cache_free_gpu_mem_fraction);
+    ``runtime_gib``: activations, CUDA context and compute buffers per GPU."""
+
+    device_fraction: float
+    free_fraction: float
+    runtime_gib: float
+    source: str
+
+
+RESERVATIONS: dict[str, MemoryReservation] = {
+    # vLLM: gpu_memory_utilization 0.9 of the device's memory (GiB the driver exposes); KAITO's
+    # measured activations and non-PyTorch memory (above)
+    "vllm": MemoryReservation(USABLE_MEMORY_FRACTION, 1.0,
+                              ACTIVATION_GIB_PER_GPU + NON_TORCH_GIB_PER_GPU,
+                              "vLLM engine arguments (gpu_memory_utilization default 0.9); KAITO"),
+    # TensorRT-LLM: the KV cache takes kv_cache_free_gpu_mem_fraction (default 0.9) of the memory
+    # free after the weights and runtime buffers are loaded (TensorRT-LLM perf-overview.md:
+    # "higher KV cache percentage by setting --kv_cache_free_gpu_mem_fraction 0.95 ... than the
+    # default setting of 0.90"); runtime buffers taken as vLLM's (estimate)
+    "tensorrt-llm": MemoryReservation(1.0, 0.90,
+                                      ACTIVATION_GIB_PER_GPU + NON_TORCH_GIB_PER_GPU,
+                                      "TensorRT-LLM perf-overview.md (kv_cache_free_gpu_mem_fraction "
+                                      "0.90 default); runtime buffers estimated as vLLM's"),
+    # llama.cpp allocates the weights, the KV cache of its context (n_ctx) and a compute buffer,
+    # with no utilisation cap: the whole device less the CUDA context (KAITO's non-PyTorch figure)
+    # and a compute buffer (estimate: the same 0.6 GiB again)
+    "llama.cpp": MemoryReservation(1.0, 1.0, 2 * NON_TORCH_GIB_PER_GPU,
+                                   "llama.cpp allocates weights + KV for n_ctx + compute buffer; "
+                                   "reserve estimated"),
+}
+
+
+def reservation_for(engine: str | None) -> MemoryReservation:
+    """The engine's memory reservation (vLLM's when the engine is not given or not listed)."""
+    return RESERVATIONS.get(engine or "vllm", RESERVATIONS["vllm"])
+
+
 def device_memory_gb(gpu: GpuSpec) -> float:
     """Memory the GPU exposes to the server, GB (10^9 bytes): the driver's figure in MiB where the
     catalog has it (an "80 GB" part exposes 79,647-81,920 MiB), else the marketed size."""
@@ -90,15 +133,19 @@ class MemoryBreakdown:
 
 
 def memory_breakdown(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
-                     kv_dtype: str = "fp16", context_tokens: int | None = None) -> MemoryBreakdown:
-    """Memory per GPU when the model is split over ``tp`` GPUs."""
+                     kv_dtype: str = "fp16", context_tokens: int | None = None,
+                     engine: str | None = None) -> MemoryBreakdown:
+    """Memory per GPU when the model is split over ``tp`` GPUs, as ``engine`` reserves it
+    (:data:`RESERVATIONS`; vLLM's when not given)."""
     ctx = context_tokens or model.max_context_tokens
     device = device_memory_gb(gpu)
-    usable = device * USABLE_MEMORY_FRACTION
+    reserve = reservation_for(engine)
+    usable = device * reserve.device_fraction
     w = model_weight_bytes(model, precision) * WEIGHT_LOAD_FACTOR / tp / GB
-    runtime = (ACTIVATION_GIB_PER_GPU + NON_TORCH_GIB_PER_GPU) * GIB / GB
+    runtime = reserve.runtime_gib * GIB / GB
     comm = NCCL_GIB_PER_GPU_TP * GIB / GB if tp > 1 else 0.0
     shards = tp if kv_splits_over_tp(model) else 1
+    kv_budget = (usable - w - runtime - comm) * reserve.free_fraction
     return MemoryBreakdown(
         tp=tp,
         gpu_mem_gb=device,
@@ -106,7 +153,7 @@ def memory_breakdown(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
         weights_gb=w,
         runtime_overhead_gb=runtime,
         comm_buffers_gb=comm,
-        kv_budget_gb=usable - w - runtime - comm,
+        kv_budget_gb=kv_budget,
         kv_bytes_per_token_per_gpu=kv_cache_bytes_per_token(model, kv_dtype) / shards,
         context_tokens=ctx,
         full_context_kv_gb=float(kv_cache_bytes(model, ctx, kv_dtype)) / shards / GB,
@@ -147,12 +194,13 @@ class FitResult:
 
 
 def fitting_tps(model: ModelSpec, gpu: GpuSpec, precision: str, max_gpus: int,
-                kv_dtype: str = "fp16", context_tokens: int | None = None) -> list[MemoryBreakdown]:
+                kv_dtype: str = "fp16", context_tokens: int | None = None,
+                engine: str | None = None) -> list[MemoryBreakdown]:
     """Every tensor-parallel degree within ``max_gpus`` that divides the heads and fits."""
     out = []
     for t in TP_DEGREES:
         if t <= max_gpus and tp_divides_heads(model, t):
-            mem = memory_breakdown(model, gpu, precision, t, kv_dtype, context_tokens)
+            mem = memory_breakdown(model, gpu, precision, t, kv_dtype, context_tokens, engine)
             if mem.fits:
                 out.append(mem)
     return out
@@ -160,7 +208,7 @@ def fitting_tps(model: ModelSpec, gpu: GpuSpec, precision: str, max_gpus: int,
 
 def smallest_fitting_tp(model: ModelSpec, gpu: GpuSpec, precision: str, max_gpus: int,
                         kv_dtype: str = "fp16", context_tokens: int | None = None,
-                        tp: int | None = None) -> FitResult:
+                        tp: int | None = None, engine: str | None = None) -> FitResult:
     """Smallest TP in :data:`TP_DEGREES` within ``max_gpus`` that fits; or the explicit ``tp``."""
     candidates = [tp] if tp else [t for t in TP_DEGREES if t <= max_gpus]
     tried: list[TpAttempt] = []
@@ -170,7 +218,7 @@ def smallest_fitting_tp(model: ModelSpec, gpu: GpuSpec, precision: str, max_gpus
         if not tp_divides_heads(model, t):
             tried.append(TpAttempt(tp=t, problem="heads_not_divisible"))
             continue
-        mem = memory_breakdown(model, gpu, precision, t, kv_dtype, context_tokens)
+        mem = memory_breakdown(model, gpu, precision, t, kv_dtype, context_tokens, engine)
         if mem.fits:
             return FitResult(mem)
         need = mem.weights_gb + mem.runtime_overhead_gb + mem.comm_buffers_gb + mem.full_context_kv_gb

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -66,6 +66,12 @@ class EngineProfile:
     # None = no separate communication term
     allreduce_gb_per_s: float | None = None
     allreduce_latency_us: float = 0.0
+    # share of the GPU's own link bandwidth (gpus.csv interconnect_gb_per_s: NVLink or PCIe, one
+    # direction) the all-reduce ring reaches; when set it replaces allreduce_gb_per_s on GPUs
+    # whose link is known, so NVLink 4, NVLink 5 and PCIe parts each get their own bandwidth
+    allreduce_link_efficiency: float | None = None
+    # engine version the factors describe (the publications' versions, see the profile source)
+    version: str = ""
 
     def weight_bandwidth_efficiency(self, weight_only: bool) -> float:
         """Share of peak bandwidth at which weights are read (``weight_only``: stored narrow and
@@ -82,16 +88,36 @@ class EngineProfile:
 DEFAULT_PROFILES: dict[str, EngineProfile] = {
     "vllm": EngineProfile("vllm", 0.70, 0.50, 0.55, 3.0, 0.0, ENGINES["vllm"].default_max_batch,
                           "prior; max_num_seqs default 256 (vLLM engine arguments)",
-                          allreduce_gb_per_s=200.0, allreduce_latency_us=10.0),
+                          allreduce_gb_per_s=200.0, allreduce_latency_us=10.0,
+                          allreduce_link_efficiency=0.5),
     "tensorrt-llm": EngineProfile("tensorrt-llm", 0.80, 0.60, 0.65, 1.5, 0.0,
                                   ENGINES["tensorrt-llm"].default_max_batch, "prior",
-                                  allreduce_gb_per_s=200.0, allreduce_latency_us=10.0),
+                                  allreduce_gb_per_s=200.0, allreduce_latency_us=10.0,
+                                  allreduce_link_efficiency=0.5),
     "llama.cpp": EngineProfile("llama.cpp", 0.65, 0.30, 0.35, 2.0, 0.15,
                                ENGINES["llama.cpp"].default_max_batch,
                                "prior; parallel slots are few in practice",
                                quantized_bandwidth_efficiency=0.50),
 }
 assert set(DEFAULT_PROFILES) == {e.default_profile for e in ENGINES.values()}
+
+
+# KV-cache dtype each engine runs by default for a weight precision (engine profile fact; what is
+# not listed is 16-bit). TensorRT-LLM: "If you specify FP8 quantization, the KV cache will
+# automatically be set to FP8 as well" (perf-overview.md); NVIDIA's FP4 checkpoints are read the
+# same way (unconfirmed). vLLM (kv_cache_dtype "auto" = the model's dtype) and llama.cpp (f16
+# cache type) keep a 16-bit cache unless told otherwise.
+DEFAULT_KV_DTYPE: dict[str, dict[str, str]] = {
+    "tensorrt-llm": {"fp8": "fp8", "nvfp4": "fp8"},
+    "vllm": {},
+    "llama.cpp": {},
+}
+
+
+def default_kv_dtype(engine: str, precision: str) -> str:
+    """The KV-cache dtype ``engine`` uses by default with ``precision`` weights."""
+    base = ENGINES[engine].default_profile if engine in ENGINES else engine
+    return DEFAULT_KV_DTYPE.get(base, {}).get(precision, "fp16")
 
 
 CALIBRATION_FILE = Path(__file__).resolve().parents[2] / "data" / "benchmarks" / "engine_profiles.json"
@@ -164,8 +190,12 @@ ALLREDUCE_BYTES_PER_VALUE = 2  # activations are all-reduced in 16-bit, FP8 engi
 
 
 def allreduce_gb_per_s(profile: EngineProfile, gpu: GpuSpec) -> float | None:
-    """Bus bandwidth of the TP ring, GB/s: the engine's fitted figure, never above the GPU's own
-    link (one direction; PCIe-only parts such as L40S are far below NVLink)."""
+    """Bus bandwidth of the TP ring, GB/s: the engine's share of the GPU's own link
+    (``allreduce_link_efficiency`` x interconnect_gb_per_s, one direction; PCIe-only parts such as
+    L40S are far below NVLink); on a GPU whose link is not in the catalog, the engine's absolute
+    figure ``allreduce_gb_per_s``, never above the link where known."""
+    if profile.allreduce_link_efficiency is not None and gpu.interconnect_gb_per_s:
+        return profile.allreduce_link_efficiency * gpu.interconnect_gb_per_s
     fitted = profile.allreduce_gb_per_s
     if fitted is None or gpu.interconnect_gb_per_s is None:
         return fitted
@@ -212,6 +242,16 @@ class ThroughputCurve:
         return self.prefill_s + self.decode_step_s
 
     @cached_property
+    def burst_ttft_s(self) -> np.ndarray:
+        """Mean time to first token when B requests are submitted at once (a static batch, as
+        benchmark harnesses such as ``benchmark_latency.py`` or trtllm-bench's static mode run):
+        every request's first token waits for the whole batch's prefill, one pass over all B
+        prompts (at batch 1 it is one request's prefill, without a running step to wait for)."""
+        prefill = (np.full_like(self.batch, self.prefill_s) if self.batched_prefill_s is None
+                   else self.batched_prefill_s)
+        return self.batch * prefill
+
+    @cached_property
     def output_tokens_per_s(self) -> np.ndarray:
         """End-to-end output tokens/s of the replica serving B concurrent requests, prefill
         included (the figure serving benchmarks publish)."""
@@ -238,6 +278,10 @@ def throughput_curve(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
                                   "prefill time cannot be estimated")
     # no compute peak (Apple publishes none): decode is taken as memory-bound, prefill needs a peak
     flops_per_s = peak * 1e12 if peak is not None else math.inf
+    # attention runs at the KV cache's precision (FP8 attention kernels with an FP8 cache,
+    # 16-bit otherwise), not at the weights' (FP4 or int4 weights do not make attention FP4)
+    attn_peak = peak_tflops(gpu, "fp8" if kv_dtype == "fp8" else "fp16")
+    attn_flops_per_s = attn_peak * 1e12 if attn_peak is not None else math.inf
     bytes_per_s = gpu.mem_bandwidth_gb_per_s * GB
     slow = tp_slowdown(profile, tp)
     batch = np.arange(1, max(1, max_batch) + 1, dtype=float)
@@ -259,15 +303,15 @@ def throughput_curve(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
     kv_bytes = batch * kv_cache_bytes(model, ctx, kv_dtype)
     attention_s = np.maximum(kv_bytes * kv_read_s_per_byte,
                              batch * attention_flops_per_token(model, ctx) / tp
-                             / (flops_per_s * profile.compute_efficiency))
+                             / (attn_flops_per_s * profile.compute_efficiency))
     comm_latency_s, comm_s_per_token = allreduce_cost(model, profile, tp, gpu)
     step_s = ((gemm_s + attention_s) * slow + profile.step_overhead_ms / 1000
               + comm_latency_s + batch * comm_s_per_token)
 
     # prefill of one request: causal attention sums context 1..L, about L^2 / 2 token-pairs
-    prefill_flops = (2 * model.active_params_b * 1e9 * input_tokens
-                     + attention_flops_per_token(model, input_tokens / 2) * input_tokens)
-    prefill_compute = prefill_flops / tp / (flops_per_s * profile.prefill_efficiency)
+    prefill_compute = (2 * model.active_params_b * 1e9 * input_tokens / flops_per_s
+                       + attention_flops_per_token(model, input_tokens / 2) * input_tokens
+                       / attn_flops_per_s) / tp / profile.prefill_efficiency
     prefill_mem = weight_bytes_read(model, precision, input_tokens) * weight_read_s_per_byte
     # no prompt (input_tokens = 0, e.g. llama-bench tg): no prefill pass at all
     prefill_comm_s = comm_latency_s + input_tokens * comm_s_per_token
@@ -307,6 +351,7 @@ class BatchChoice(BaseModel):
     tpot_ms: float
     ttft_ms: float
     decode_step_ms: float
+    burst_ttft_ms: float = 0.0  # mean TTFT of ``batch`` requests submitted together
     next_tpot_ms: float | None = None
     next_ttft_ms: float | None = None
 
@@ -348,6 +393,7 @@ def _choice_at(curve: ThroughputCurve, batch: int, limit: BatchLimit, meets_slo:
         tpot_ms=float(curve.tpot_s[i] * 1000),
         ttft_ms=float(curve.ttft_s[i] * 1000),
         decode_step_ms=float(curve.decode_step_s[i] * 1000),
+        burst_ttft_ms=float(curve.burst_ttft_s[i] * 1000),
         next_tpot_ms=next_tpot_ms,
         next_ttft_ms=next_ttft_ms,
     )
@@ -366,3 +412,72 @@ def estimate_at_batch(curve: ThroughputCurve, batch: int) -> BatchChoice:
 def memory_cap(mem: MemoryBreakdown, input_tokens: int, output_tokens: int) -> int:
     """Concurrent requests of this workload whose KV cache fits beside the weights."""
     return mem.max_batch(input_tokens + output_tokens)
+
+
+# ---------------------------------------------------------------------------------------------
+# calibrated uncertainty: an 80 % interval of output tokens/s from held-out residuals by regime
+
+INTERVAL_LEVEL = 0.80  # share of unseen measurements the range is meant to cover
+# The range spans the 5th-95th percentiles of held-out measured / predicted ratios in a regime
+# cell: the narrowest of the spans tried (80, 85, 90, 95 %) whose leave-one-publication-out
+# coverage lands in 75-85 % (benchmarks/crossval_throughput.py). A held-out publication's ratios
+# spread wider than the other publications' held-out ratios, so the nominal span is wider than
+# the coverage it buys; the span is the one tuned number of the interval.
+INTERVAL_QUANTILE_SPAN = 0.90
+INTERVAL_MIN_POINTS = 12  # fewest held-out ratios a regime cell needs before it is used
+
+
+def gpu_vendor(gpu: GpuSpec) -> str:
+    """The GPU vendor as a lower-case word (``nvidia``, ``amd``, ``apple``)."""
+    return (gpu.vendor.strip().split() or ["unknown"])[0].lower()
+
+
+def regime_cells(engine: str, vendor: str, batch: int | None, tp: int) -> tuple[str, ...]:
+    """The regime cells of a configuration, most specific first: engine x GPU vendor, batch 1
+    vs loaded (``batch`` None = max load), TP 1 vs > 1; then coarser cells down to ``all``."""
+    load = "batch1" if batch == 1 else "loaded"
+    par = "tp1" if tp <= 1 else "tp>1"
+    return (f"{engine}@{vendor}|{load}|{par}", f"{engine}@{vendor}|{load}", f"{engine}|{load}|{par}",
+            f"{engine}|{load}", f"{load}|{par}", load, "all")
+
+
+def output_range_factors(intervals: dict | None, engine: str, vendor: str, batch: int | None,
+                         tp: int) -> tuple[float, float] | None:
+    """(low, high) multipliers of predicted output tokens/s spanning the central
+    :data:`INTERVAL_LEVEL` of measured / predicted ratios held out from the fit, in the most
+    specific regime cell (:func:`regime_cells`) with at least ``min_points`` of them; None when
+    uncalibrated."""
+    if not intervals:
+        return None
+    cells = intervals.get("cells", {})
+    need = intervals.get("min_points", INTERVAL_MIN_POINTS)
+    for key in regime_cells(engine, vendor, batch, tp):
+        cell = cells.get(key)
+        if cell and cell.get("n", 0) >= need:
+            return float(cell["low"]), float(cell["high"])
+    return None
+
+
+def load_intervals(path: Path = CALIBRATION_FILE) -> dict | None:
+    """The ``interval`` key of the calibration file (regime cells of held-out ratios), or None.
+    Read once per path (the shipped file does not change while the planner runs)."""
+    return _read_intervals(str(path))
+
+
+@lru_cache(maxsize=8)
+def _read_intervals(path: str) -> dict | None:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8")).get("interval")
+    except FileNotFoundError:
+        return None
+
+
+def output_tokens_per_s_range(intervals: dict | None, engine: str, gpu: GpuSpec,
+                              batch: int | None, tp: int,
+                              output_tokens_per_s: float) -> tuple[float, float] | None:
+    """[low, high] output tokens/s: the calibrated 80 % interval around a prediction of
+    ``engine`` on ``gpu`` at ``batch`` and ``tp`` (None when uncalibrated)."""
+    factors = output_range_factors(intervals, engine, gpu_vendor(gpu), batch, tp)
+    if factors is None:
+        return None
+    return output_tokens_per_s * factors[0], output_tokens_per_s * factors[1]

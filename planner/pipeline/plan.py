@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from planner.catalog import Catalog, ModelSpec
+from planner.catalog import Catalog, GpuSpec, ModelSpec
 from planner.errors import CannotEstimateError, TooManyReplicasError
 from planner.findings import Finding, FindingCode, finding
 from planner.physics.energy import EnergyReport, Load, deployment_energy
@@ -25,7 +25,14 @@ from planner.physics.memory import (
     smallest_fitting_tp,
 )
 from planner.physics.quantities import kv_cache_bytes_per_token
-from planner.physics.throughput import BatchChoice, EngineProfile, load_profiles, profile_for
+from planner.physics.throughput import (
+    BatchChoice,
+    EngineProfile,
+    load_intervals,
+    load_profiles,
+    output_tokens_per_s_range,
+    profile_for,
+)
 from planner.pipeline.quality import quality_at
 from planner.pipeline.scaling import ScalingReport, scaling_report
 from planner.pipeline.sizing import (
@@ -114,6 +121,8 @@ class DeploymentPlan(BaseModel):
     engine_profile: str | None = None
     memory: MemoryReport | None = None
     throughput: BatchChoice | None = None
+    # calibrated 80 % interval of the replica's output tokens/s [low, high] (None: uncalibrated)
+    output_tokens_per_s_range: list[float] | None = None
     sizing: Sizing | None = None
     batch_curve: BatchCurve | None = Field(default=None, exclude=True)
     cost_lines: list[CostLine] = []
@@ -300,6 +309,13 @@ def _best(options: list[Sized]) -> Sized:
                                        o.mem.tp))
 
 
+def _range_of(engine: str, gpu: GpuSpec, choice: BatchChoice, tp: int) -> list[float] | None:
+    """The calibrated 80 % interval of the replica's output tokens/s."""
+    span = output_tokens_per_s_range(load_intervals(), engine, gpu, choice.batch, tp,
+                                     choice.output_tokens_per_s)
+    return list(span) if span is not None else None
+
+
 def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog: Catalog,
                       profiles: dict[str, EngineProfile],
                       resolver: PriceResolver,
@@ -336,7 +352,7 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
                                               request_tokens=request_tokens,
                                               context_tokens=context), findings=findings)
     fit = smallest_fitting_tp(model, gpu, dep.precision, hw.gpus_per_node, dep.kv_cache_dtype,
-                              context, dep.tp)
+                              context, dep.tp, dep.engine)
     if fit.memory is None:
         findings.append(finding(FindingCode.DOES_NOT_FIT, model=model.name, gpu=gpu.name,
                                 precision=dep.precision))
@@ -344,7 +360,7 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
     # Larger TP costs more GPUs per replica but runs faster: when TP is not given, try every
     # degree that fits and keep the one that meets the SLOs on the fewest nodes.
     candidates = [fit.memory] if dep.tp else fitting_tps(
-        model, gpu, dep.precision, hw.gpus_per_node, dep.kv_cache_dtype, context)
+        model, gpu, dep.precision, hw.gpus_per_node, dep.kv_cache_dtype, context, dep.engine)
     try:
         sized, too_many = [], None
         for mem in candidates:
@@ -405,6 +421,7 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
         **base, fit=Fit(status="fits", smallest_tp=fit.memory.tp), tp=tp,
         memory=_memory_report(best.mem, model, dep, choice.batch, workload, best.memory_max_batch),
         throughput=choice, sizing=sizing,
+        output_tokens_per_s_range=_range_of(dep.engine, gpu, choice, tp),
         batch_curve=batch_curve_of(best.curve, best.memory_max_batch, profile.max_batch),
         cost_lines=lines, monthly_cost_usd=total, monthly_cost_known_usd=known_usd(lines),
         idle_cost_usd_per_month=idle_share(total, used),
