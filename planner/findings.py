@@ -29,6 +29,7 @@ class FindingCode(StrEnum):
     DOES_NOT_FIT = "does_not_fit"
     THROUGHPUT_UNKNOWN = "throughput_unknown"
     TOO_MANY_REPLICAS = "too_many_replicas"
+    GROWTH_BEYOND_BOUND = "growth_beyond_bound"
     LARGER_TP_CHOSEN = "larger_tp_chosen"
     SLO_UNMET = "slo_unmet"
     SPARE_REPLICA_SLOTS = "spare_replica_slots"
@@ -68,6 +69,7 @@ CODES: dict[FindingCode, CodeSpec] = {
     C.DOES_NOT_FIT: CodeSpec("critical", ("model", "gpu", "precision")),
     C.THROUGHPUT_UNKNOWN: CodeSpec("critical", ("gpu", "precision")),
     C.TOO_MANY_REPLICAS: CodeSpec("critical", ("replicas", "limit")),
+    C.GROWTH_BEYOND_BOUND: CodeSpec("warning", ("month", "replicas", "limit")),
     C.LARGER_TP_CHOSEN: CodeSpec("info", ("smallest_tp", "tp", "nodes", "meets_slo")),
     C.SLO_UNMET: CodeSpec("critical", ("tpot_ms", "tpot_slo_ms", "ttft_ms", "ttft_slo_ms")),
     C.SPARE_REPLICA_SLOTS: CodeSpec("info", ("spare_slots", "nodes", "idle_gpus",

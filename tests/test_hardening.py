@@ -136,6 +136,25 @@ def test_finding_06_replica_counts_are_bounded(catalog):
     assert any("replicas" in t for t in findings_text(self_hosted[0].findings))
 
 
+def test_finding_06_growth_beyond_the_replica_bound_is_named_not_costed(catalog):
+    """+500 % a month for a year multiplies traffic by 6**11 (3.6e8): the months past 100,000
+    replicas are not sized, a finding says from when, and the year is not costed."""
+    from planner.findings import FindingCode
+    from planner.pricing.projection import line_year_usd, serving_by_month
+
+    data = default_data()
+    data["workload"].update(requests_per_day=100_000, monthly_growth=5.0)
+    result = finite_plan(data, catalog)
+    plan = next(p for p in result.deployments if p.sizing is not None)
+    capped = [f for f in plan.findings if f.code == FindingCode.GROWTH_BEYOND_BOUND]
+    assert capped and 1 < capped[0].values["month"] <= 12
+    assert len(plan.nodes_by_month) == capped[0].values["month"] - 1
+    assert max(plan.nodes_by_month) <= MAX_REPLICAS
+    costs, basis = serving_by_month(plan)
+    assert costs is None and "replicas" in basis
+    assert None in line_year_usd(plan)
+
+
 # --- 8: scenario files read as at most cap + 1 bytes, from regular files only --------------------
 
 def test_finding_08_fifo_is_refused_without_blocking(tmp_path):

@@ -104,6 +104,10 @@ FINDING_TEXT: dict[FindingCode, Words] = {
                                      f"FLOPS for {v['precision']}, so prefill cannot be estimated"),
     C.TOO_MANY_REPLICAS: lambda v: (f"the traffic needs about {_g(v['replicas'])} replicas, more "
                                     f"than the {_n(v['limit'])} the planner sizes; not planned"),
+    C.GROWTH_BEYOND_BOUND: lambda v: (f"with the traffic growth, month {_n(v['month'])} needs "
+                                      f"about {_g(v['replicas'])} replicas, more than the "
+                                      f"{_n(v['limit'])} the planner sizes: the year is not "
+                                      "costed"),
     C.LARGER_TP_CHOSEN: lambda v: (f"tensor parallel {v['tp']} chosen over the smallest that fits "
                                    f"({v['smallest_tp']}): "
                                    f"{'meets the SLOs on' if v['meets_slo'] else 'needs'} "

@@ -36,6 +36,7 @@ from planner.physics.throughput import (
 from planner.pipeline.quality import quality_at
 from planner.pipeline.scaling import ScalingReport, scaling_report
 from planner.pipeline.sizing import (
+    MAX_REPLICAS,
     BatchCurve,
     Sized,
     Sizing,
@@ -417,6 +418,10 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
     findings += _price_findings(lines)
     used = scaling.average_utilization
     total = total_usd(lines)
+    by_month, capped = _nodes_by_month(workload, choice, hw.gpus_per_node, tp)
+    if capped is not None:
+        findings.append(finding(FindingCode.GROWTH_BEYOND_BOUND, status="input",
+                                month=capped[0], replicas=capped[1], limit=MAX_REPLICAS))
     return DeploymentPlan(
         **base, fit=Fit(status="fits", smallest_tp=fit.memory.tp), tp=tp,
         memory=_memory_report(best.mem, model, dep, choice.batch, workload, best.memory_max_batch),
@@ -430,8 +435,7 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
         cost_per_thousand_requests_usd=per_thousand(total, requests),
         usage_cost_per_thousand_requests_usd=used_share(per_thousand(total, requests), used),
         energy_kwh_per_month=energy.kwh_per_month, co2_kg_per_month=energy.co2_kg_per_month,
-        energy=energy.report, nodes_by_month=_nodes_by_month(workload, choice, hw.gpus_per_node, tp),
-        scaling=scaling, findings=findings,
+        energy=energy.report, nodes_by_month=by_month, scaling=scaling, findings=findings,
     )
 
 
@@ -461,12 +465,21 @@ def _scaling_findings(report: ScalingReport) -> list[Finding]:
 
 
 def _nodes_by_month(workload: Workload, choice: BatchChoice, gpus_per_node: int,
-                    tp: int) -> list[int]:
-    """Nodes needed in each of the next 12 months of traffic growth."""
-    return [nodes_needed(replicas_needed(peak_requests_per_s(rpd, peak_factor(workload)),
-                                         choice.requests_per_s, workload.target_utilization,
-                                         workload.min_replicas), gpus_per_node, tp)
-            for rpd in monthly_traffic(workload.requests_per_day, workload.monthly_growth)]
+                    tp: int) -> tuple[list[int], tuple[int, float] | None]:
+    """Nodes needed in each of the next 12 months of traffic growth, and (month, replicas) of the
+    first month (1-based) whose traffic needs more than MAX_REPLICAS replicas, where the list
+    stops (None if it does not)."""
+    nodes: list[int] = []
+    for month, rpd in enumerate(monthly_traffic(workload.requests_per_day,
+                                                workload.monthly_growth), start=1):
+        try:
+            replicas = replicas_needed(peak_requests_per_s(rpd, peak_factor(workload)),
+                                       choice.requests_per_s, workload.target_utilization,
+                                       workload.min_replicas)
+        except TooManyReplicasError as exc:
+            return nodes, (month, exc.replicas)
+        nodes.append(nodes_needed(replicas, gpus_per_node, tp))
+    return nodes, None
 
 
 def _memory_report(mem: MemoryBreakdown, model: ModelSpec, dep: Deployment, batch: int,

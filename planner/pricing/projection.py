@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from planner.findings import FindingCode
 from planner.pipeline.finetune import FinetuneEstimate
 from planner.pipeline.plan import DeploymentPlan
 from planner.pricing.money import CostKind
@@ -43,6 +44,12 @@ class YearCost:
         return self.finetune_low_mfu_usd + self.serving_year_usd
 
 
+def growth_beyond_bound(plan: DeploymentPlan) -> bool:
+    """Whether the plan's growth needs more replicas than are sized within the year (its
+    ``nodes_by_month`` stops early)."""
+    return any(f.code == FindingCode.GROWTH_BEYOND_BOUND for f in plan.findings)
+
+
 def serving_by_month(plan: DeploymentPlan, months: int = MONTHS) -> tuple[list[float] | None, str]:
     """Serving cost in each of the next ``months`` months, and how it was worked out.
 
@@ -53,6 +60,8 @@ def serving_by_month(plan: DeploymentPlan, months: int = MONTHS) -> tuple[list[f
     monthly = plan.monthly_cost_usd
     if monthly is None:
         return None, "serving cost unknown"
+    if growth_beyond_bound(plan):
+        return None, "the growth needs more replicas than the planner sizes within the year"
     by_month = plan.nodes_by_month[:months]
     if not by_month or not plan.nodes or all(n == plan.nodes for n in by_month):
         return [monthly] * months, f"{months} × today's monthly cost (the same node count all year)"
@@ -71,6 +80,10 @@ def line_year_usd(plan: DeploymentPlan, months: int = MONTHS) -> list[float | No
     plan's ``nodes_by_month``, other monthly lines are ``months`` x today's amount, a one-off
     line counts once. None where the line's amount is unknown. When every line is known the
     lines add up to :func:`serving_by_month`'s year."""
+    if growth_beyond_bound(plan):
+        return [None if line.period == "month" and line.kind in NODE_KINDS else
+                line.amount_usd if line.period == "once" or line.amount_usd is None else
+                line.amount_usd * months for line in plan.cost_lines]
     by_month = plan.nodes_by_month[:months]
     grows = bool(by_month) and bool(plan.nodes) and any(n != plan.nodes for n in by_month)
     if grows:
