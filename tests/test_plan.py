@@ -95,10 +95,12 @@ def test_missing_spot_price_is_flagged_not_zero(catalog):
                         "pricing": "spot"})
     plan = plan_of(catalog, data).deployments[0]
     assert plan.monthly_cost_usd is None
-    assert plan.cost_lines[0].status == "missing" and plan.cost_lines[0].amount_usd is None
-    assert plan.cost_lines[0].kind == "gpu_nodes"
+    spot = plan.cost_lines[1]  # [0] is the regular pool holding the base (priced pay-as-you-go)
+    assert "spot pool" in spot.name
+    assert spot.status == "missing" and spot.amount_usd is None
+    assert spot.kind == "gpu_nodes"
     # the snapshot has the row, flagged missing (the copies list no spot discount for it)
-    assert plan.cost_lines[0].missing_reason == "flagged_missing"
+    assert spot.missing_reason == "flagged_missing"
     assert FindingCode.PRICE_MISSING in [f.code for f in plan.findings]
     assert plan.monthly_cost_known_usd > 0  # the AKS fee and system pool are still known
     assert plan.cost_per_million_output_tokens_usd is None

@@ -259,7 +259,7 @@ def evaluate_performance(model_ids: list[str], gpu_ids: dict[str, int], space: S
 
 
 def _azure_options(perf: pd.DataFrame, space: SearchSpace, catalog: Catalog,
-                   resolver: PriceResolver) -> pd.DataFrame:
+                   resolver: PriceResolver, min_replicas: int = 1) -> pd.DataFrame:
     """Join performance rows with every VM size, region and plan sold; the monthly cost of each
     distinct (VM size, region, plan, nodes) is the plan's own cost lines for that target."""
     skus = pd.DataFrame([
@@ -276,19 +276,31 @@ def _azure_options(perf: pd.DataFrame, space: SearchSpace, catalog: Catalog,
     df = df[df["tp"] <= df["gpus_per_node"]]
     per_node = df["gpus_per_node"] // df["tp"]
     df = df.assign(nodes=np.ceil(df["replicas"] / per_node).astype(int), kind="azure")
-    keys = df[["sku", "region", "plan", "nodes"]].drop_duplicates()
+    df["base_nodes"] = spot_base_column(df["plan"], df["nodes"], per_node, min_replicas)
+    cols = ["sku", "region", "plan", "nodes", "base_nodes"]
+    keys = df[cols].drop_duplicates()
     keys["monthly_cost_usd"] = [
         _azure_cost(AzureTarget(vm_sku=sku, region=region, pricing=plan,
                                 cluster_tier=space.cluster_tier, system_nodes=space.system_nodes),
-                    int(nodes), catalog, resolver)
-        for sku, region, plan, nodes in keys.itertuples(index=False, name=None)]
-    return df.merge(keys, on=["sku", "region", "plan", "nodes"], how="left")
+                    int(nodes), catalog, resolver, int(base))
+        for sku, region, plan, nodes, base in keys.itertuples(index=False, name=None)]
+    return df.merge(keys, on=cols, how="left")
+
+
+def spot_base_column(plan: pd.Series, nodes: pd.Series, per_node: pd.Series,
+                     min_replicas: int) -> pd.Series:
+    """Nodes a spot row keeps on a regular pool (the nodes ``min_replicas`` need, at most the
+    row's nodes); 0 for other plans (their cost does not depend on it)."""
+    base = np.minimum(np.ceil(min_replicas / per_node).astype(int), nodes)
+    return base.where(plan == "spot", 0).astype(int)
 
 
 def _azure_cost(target: AzureTarget, nodes: int, catalog: Catalog,
-                resolver: PriceResolver) -> float:
-    """Monthly cost (USD) of ``nodes`` nodes of the target, NaN when a price is missing."""
-    total = total_usd(serving_lines(target, nodes, None, catalog, resolver, ""))
+                resolver: PriceResolver, base_nodes: int = 0) -> float:
+    """Monthly cost (USD) of ``nodes`` nodes of the target (``base_nodes`` of a spot option on
+    a regular pool), NaN when a price is missing."""
+    total = total_usd(serving_lines(target, nodes, None, catalog, resolver, "",
+                                    base_nodes=base_nodes))
     return math.nan if total is None else total
 
 
@@ -335,7 +347,7 @@ def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 
     rejected.update(perf_rejected)
     perf_df = pd.DataFrame([p.__dict__ for p in perf])
     frames = []
-    azure = _azure_options(perf_df, space, catalog, resolver)
+    azure = _azure_options(perf_df, space, catalog, resolver, workload.min_replicas)
     evaluated = len(perf) + sum(perf_rejected.values())
     if not azure.empty:
         evaluated += len(azure)

@@ -343,6 +343,11 @@ class NodepoolExport(BaseModel):
     argv: list[str]  # arguments after "az"; RG and cluster are the literal "$RESOURCE_GROUP"/...
     command: str
     warnings: list[str]
+    # spot as burst: the regular pool holding the base (None when the plan is not spot or the
+    # base is 0); the spot pool above then holds only the burst
+    base_pool_name: str | None = None
+    base_node_count: int = 0
+    base_argv: list[str] | None = None
 
 
 def nodepool_export(plan: DeploymentPlan, scenario: Scenario, catalog: Catalog) -> NodepoolExport:
@@ -350,17 +355,28 @@ def nodepool_export(plan: DeploymentPlan, scenario: Scenario, catalog: Catalog) 
     ctx = _azure_context(plan, scenario, catalog)
     pool = nodepool_name(plan.label)
     spot = ctx.target.pricing == "spot"
+    # spot as burst: the base (stated, else the nodes min_replicas need) on a regular pool
+    base = (min(ctx.target.spot_base_nodes if ctx.target.spot_base_nodes is not None
+                else ctx.min_nodes, plan.nodes) if spot else 0)
+    node_count, min_count, max_count = (plan.nodes - base, max(0, ctx.min_nodes - base),
+                                        max(1, ctx.max_nodes - base))
+    common = [("--resource-group", f"${RESOURCE_GROUP_VAR}"),
+              ("--cluster-name", f"${CLUSTER_NAME_VAR}")]
+    tail_args = [("--labels", f"{NODE_LABEL_KEY}={label_value(plan.label)}"),
+                 ("--node-taints", GPU_TAINT)]
+    base_pool = (pool[: NODEPOOL_NAME_MAX - 4] + "base") if base else None
+    base_args: list[tuple[str, ...]] = [
+        *common, ("--name", base_pool or ""), ("--node-vm-size", ctx.target.vm_sku),
+        ("--node-count", str(base)), *tail_args] if base else []
     args: list[tuple[str, ...]] = [
-        ("--resource-group", f"${RESOURCE_GROUP_VAR}"),
-        ("--cluster-name", f"${CLUSTER_NAME_VAR}"),
+        *common,
         ("--name", pool),
         ("--node-vm-size", ctx.target.vm_sku),
-        ("--node-count", str(plan.nodes)),
+        ("--node-count", str(node_count)),
         ("--enable-cluster-autoscaler",),
-        ("--min-count", str(ctx.min_nodes)),
-        ("--max-count", str(ctx.max_nodes)),
-        ("--labels", f"{NODE_LABEL_KEY}={label_value(plan.label)}"),
-        ("--node-taints", GPU_TAINT),
+        ("--min-count", str(min_count)),
+        ("--max-count", str(max_count)),
+        *tail_args,
     ]
     if spot:
         args += [("--priority", "Spot"), ("--eviction-policy", "Delete"), ("--spot-max-price", "-1")]
@@ -391,17 +407,30 @@ def nodepool_export(plan: DeploymentPlan, scenario: Scenario, catalog: Catalog) 
         f"Set {RESOURCE_GROUP_VAR} and {CLUSTER_NAME_VAR} first (the cluster must be in "
         f"{ctx.target.region}).",
     ]
+    if base:
+        header.append(f"Spot as burst: {base} node(s) on the regular pool {base_pool} (never "
+                      f"evicted), the burst up to {max_count} node(s) on the spot pool {pool}.")
     lines = [f"# {comment_text(text)}" for text in header]
     lines += [f"# WARNING: {comment_text(text)}" for text in warnings]
-    lines.append("az aks nodepool add \\")
-    for i, arg in enumerate(args):
-        tail = " \\" if i < len(args) - 1 else ""
-        lines.append("  " + " ".join(render(t) for t in arg) + tail)
+
+    def command(arg_list: list[tuple[str, ...]]) -> list[str]:
+        out = ["az aks nodepool add \\"]
+        for i, arg in enumerate(arg_list):
+            tail = " \\" if i < len(arg_list) - 1 else ""
+            out.append("  " + " ".join(render(t) for t in arg) + tail)
+        return out
+
+    if base:
+        lines += ["# the regular pool for the base", *command(base_args),
+                  "# the spot pool for burst"]
+    lines += command(args)
     argv = ["aks", "nodepool", "add", *[t for arg in args for t in arg]]
+    base_argv = ["aks", "nodepool", "add", *[t for arg in base_args for t in arg]] if base else None
     return NodepoolExport(label=plan.label, pool_name=pool, vm_size=ctx.target.vm_sku,
-                          node_count=plan.nodes, min_count=ctx.min_nodes, max_count=ctx.max_nodes,
+                          node_count=node_count, min_count=min_count, max_count=max_count,
                           spot=spot, argv=argv, command="\n".join(lines) + "\n",
-                          warnings=warnings)
+                          warnings=warnings, base_pool_name=base_pool, base_node_count=base,
+                          base_argv=base_argv)
 
 
 def az_nodepool_command(plan: DeploymentPlan, scenario: Scenario, catalog: Catalog) -> str:

@@ -120,8 +120,9 @@ FINDING_TEXT: dict[FindingCode, Words] = {
                                       f"({_n(v['idle_gpus'])} idle GPU(s)): traffic up to "
                                       f"{_n(v['headroom_requests_per_day'])} requests/day costs "
                                       "no more"),
-    C.SPOT_EVICTION: lambda v: ("spot VMs can be evicted at 30 s notice: keep serving capacity "
-                                "(the minimum replicas) on a regular pool"),
+    C.SPOT_EVICTION: lambda v: ("spot VMs can be evicted at 30 s notice: the plan keeps its base "
+                                "(the nodes min_replicas need, or the stated spot_base_nodes) "
+                                "on a regular pay-as-you-go pool and only burst on spot"),
     C.SCALING_CEILING_REACHED: lambda v: (
         f"{v['hours']} hour(s) of the day need more than the autoscaler's {v['max_nodes']} "
         "node(s): the SLOs are at risk in those hours (raise max_nodes)"),

@@ -414,7 +414,8 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
     findings += _scaling_findings(scaling)
     lines = serving_lines(dep.target, sizing.nodes, energy.kwh_per_month, catalog, resolver,
                           dep.model,
-                          None if scaling.policy == "fixed" else scaling.node_hours_per_month)
+                          None if scaling.policy == "fixed" else scaling.node_hours_per_month,
+                          nodes_needed(workload.min_replicas, hw.gpus_per_node, tp))
     findings += _price_findings(lines)
     used = scaling.average_utilization
     total = total_usd(lines)
@@ -441,12 +442,15 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
 
 def serving_lines(target: Target, nodes: int, energy_kwh: float | None, catalog: Catalog,
                   resolver: PriceResolver, model_id: str,
-                  node_hours: float | None = None) -> list[CostLine]:
+                  node_hours: float | None = None,
+                  base_nodes: int | None = None) -> list[CostLine]:
     """A month of serving on ``nodes`` nodes of a self-hosted target, priced: the one builder
     the plan and the advisor share, so an option costs the same in both. ``node_hours`` is what
-    a scaling policy holds in the month (None = ``nodes`` all month)."""
+    a scaling policy holds in the month (None = ``nodes`` all month); ``base_nodes`` the nodes a
+    spot option keeps on a regular pool (the nodes min_replicas need)."""
     module = module_for(target)
-    usage = NodeUsage(nodes, HOURS_PER_MONTH, "month", "serving", energy_kwh, node_hours)
+    usage = NodeUsage(nodes, HOURS_PER_MONTH, "month", "serving", energy_kwh, node_hours,
+                      base_nodes)
     return price_components(module.cost_components(target, usage, catalog, model_id),
                             resolver.with_overrides(module.price_overrides(target)))
 

@@ -37,11 +37,15 @@ class AzureTarget(BaseModel):
     cluster_tier: Literal["free", "standard"] = "standard"
     system_nodes: int = Field(default=1, ge=0, le=100,
                               description="nodes in the AKS system pool (CPU VMs)")
+    spot_base_nodes: int | None = Field(
+        default=None, ge=0, le=1000,
+        description="spot plans: GPU nodes kept on a regular pay-as-you-go pool (the base that "
+                    "is never evicted); default = the nodes min_replicas need; 0 = all spot")
 
 
 Model = AzureTarget
 LINK = LinkSpec(positional=("vm_sku", "region", "pricing"),
-                options={"tier": "cluster_tier", "sys": "system_nodes"})
+                options={"tier": "cluster_tier", "sys": "system_nodes", "base": "spot_base_nodes"})
 
 
 def _sku_label(catalog: Catalog, values: dict, sku_id: str) -> str:
@@ -114,10 +118,11 @@ def cost_components(target: AzureTarget, usage: NodeUsage, catalog: Catalog,
         return [CostComponent(f"Training nodes ({target.vm_sku}, {plan})", "training", usage.period,
                               usage.nodes * usage.hours, "node-hour",
                               vm_key(target.vm_sku, target.region, target.pricing))]
-    out = [CostComponent(f"GPU nodes ({target.vm_sku}, {plan})", "gpu_nodes", usage.period,
-                         usage.gpu_node_hours, "node-hour",
-                         vm_key(target.vm_sku, target.region, target.pricing)),
-           CostComponent(f"AKS cluster management ({target.cluster_tier} tier)", "cluster",
+    out = (_spot_pools(target, usage) if target.pricing == "spot" else
+           [CostComponent(f"GPU nodes ({target.vm_sku}, {plan})", "gpu_nodes", usage.period,
+                          usage.gpu_node_hours, "node-hour",
+                          vm_key(target.vm_sku, target.region, target.pricing))])
+    out += [CostComponent(f"AKS cluster management ({target.cluster_tier} tier)", "cluster",
                          usage.period, usage.hours, "cluster-hour",
                          platform_key(f"aks-tier-{target.cluster_tier}", target.region))]
     if target.system_nodes:
@@ -126,6 +131,29 @@ def cost_components(target: AzureTarget, usage: NodeUsage, catalog: Catalog,
             target.system_nodes * usage.hours, "node-hour",
             platform_key(SYSTEM_NODE_PRICE_ID, target.region)))
     return out
+
+
+def spot_base(target: AzureTarget, usage: NodeUsage) -> int:
+    """GPU nodes of a spot option kept on a regular pool: the stated base, else the plan's
+    (the nodes min_replicas need), never more than the nodes planned."""
+    base = target.spot_base_nodes if target.spot_base_nodes is not None else usage.base_nodes
+    return min(base or 0, usage.nodes)
+
+
+def _spot_pools(target: AzureTarget, usage: NodeUsage) -> list[CostComponent]:
+    """Spot as burst: the base on a regular pay-as-you-go pool all period, the rest of the
+    node-hours on spot (evictable, so the caveat is in the line's name, next to its amount)."""
+    base = spot_base(target, usage)
+    base_hours = base * usage.hours
+    return [
+        CostComponent(f"GPU nodes, regular pool: base of {base} ({target.vm_sku}, pay-as-you-go)",
+                      "gpu_nodes", usage.period, base_hours, "node-hour",
+                      vm_key(target.vm_sku, target.region, "payg")),
+        CostComponent(f"GPU nodes, spot pool: burst ({target.vm_sku}, spot; evictable at 30 s "
+                      "notice)", "gpu_nodes", usage.period,
+                      max(0.0, usage.gpu_node_hours - base_hours), "node-hour",
+                      vm_key(target.vm_sku, target.region, "spot")),
+    ]
 
 
 def price_overrides(target: AzureTarget) -> dict[PriceKey, float]:

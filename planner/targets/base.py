@@ -51,6 +51,9 @@ class NodeUsage:
     # node-hours actually held in the period when a scaling policy follows traffic (None = all
     # ``nodes`` for all ``hours``); targets that bill the hours they run use it
     node_hours: float | None = None
+    # nodes of a spot plan kept on a regular (pay-as-you-go) pool all period: the base that
+    # must not be evicted (None = no base); the rest of the node-hours are spot burst
+    base_nodes: int | None = None
 
     @property
     def gpu_node_hours(self) -> float:
