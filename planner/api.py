@@ -29,6 +29,7 @@ from planner.errors import (
     ScenarioError,
 )
 from planner.findings import Finding, FindingCode
+from planner.io.energy_export import energy_csv
 from planner.io.export import plan_csv
 from planner.io.kaito import ExportError, KaitoExport, NodepoolExport, kaito_export, nodepool_export
 from planner.io.sharelink import (
@@ -210,6 +211,7 @@ __all__ = [
     "describe_validation_error",
     "difference",
     "encode_scenario",
+    "energy_csv",
     "estimate_finetune",
     "finding_text",
     "findings_text",

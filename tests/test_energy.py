@@ -218,3 +218,31 @@ def test_measured_points_and_the_check_figure(catalog):
     # the figure the Methodology page quotes is the one these points give today
     recorded = energy_check_figure()
     assert {k: v for k, v in recorded.items() if k != "as_of"} == check_summary(pairs)
+
+
+def test_energy_csv_and_workbook_carry_lines_and_method(catalog, tmp_path):
+    import io
+
+    import openpyxl
+    import pandas as pd
+
+    from planner.io.energy_export import energy_csv
+    from planner.io.workbook import plan_workbook
+
+    scenario = _flat_low_traffic_scenario().model_copy(update={"market_gco2_per_kwh": 0.0})
+    result = plan_scenario(scenario, catalog)
+    plan = result.deployments[0]
+    table = pd.read_csv(io.StringIO(energy_csv(result)), comment="#")
+    assert list(table["Line"]) == ["GPUs serving", "GPUs idle", "Host (CPU, memory, fans, NICs)",
+                                   "Facility overhead (PUE)", "Embodied (hardware manufacture)"]
+    assert table["kWh per month"].sum() == pytest.approx(plan.energy.kwh_per_month, rel=1e-5)
+    assert table["kg CO2e per month"].sum() == pytest.approx(plan.energy.co2_kg_per_month,
+                                                             rel=1e-5)
+    assert set(table["Carbon method"]) == {"market-based"} and set(table["Grid year"]) == {2025}
+    path = tmp_path / "x.xlsx"
+    path.write_bytes(plan_workbook(result))
+    sheet = openpyxl.load_workbook(path)["Energy and CO2"]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, (c.value for c in r), strict=True)) for r in sheet.iter_rows(min_row=2)]
+    assert sum(r["kWh per month"] for r in rows) == pytest.approx(plan.energy.kwh_per_month,
+                                                                 rel=1e-5)

@@ -95,6 +95,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         from planner.io.export import plan_csv
 
         sys.stdout.write(plan_csv(result, link))
+    elif args.format == "energy-csv":
+        from planner.io.energy_export import energy_csv
+
+        sys.stdout.write(energy_csv(result, link))
     else:
         sys.stdout.write(render(result.summary_rows(), "table", columns=TABLE_COLUMNS))
         for plan in result.deployments:
@@ -213,8 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plan", help="plan every deployment of a scenario file")
     p.add_argument("--scenario", type=Path, required=True, help="JSON or YAML scenario")
-    p.add_argument("--format", choices=(*FORMATS, "xlsx"), default="table",
-                   help="csv: one tidy table of cost lines; xlsx: an Excel workbook (needs --out)")
+    p.add_argument("--format", choices=(*FORMATS, "energy-csv", "xlsx"), default="table",
+                   help="csv: one tidy table of cost lines; energy-csv: kWh and kg CO2e by line "
+                        "and option with the carbon method; xlsx: an Excel workbook (needs --out)")
     p.add_argument("--out", type=Path, default=None, help="file to write (for --format xlsx)")
     p.set_defaults(handler=cmd_plan)
 

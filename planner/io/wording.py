@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 
 from planner.analyses.advisor import RejectReason
 from planner.findings import Finding, FindingCode, Value
+from planner.physics.energy import CarbonMethod, EnergyKind
 from planner.physics.memory import TpAttempt
 from planner.physics.throughput import BatchChoice, BatchLimit
 from planner.pipeline.finetune import FinetuneEstimate, FitSuggestion
@@ -36,6 +37,13 @@ COST_KIND_TEXT: dict[CostKind, str] = {
     "staff": "Staff time", "cluster": "AKS cluster management", "system_nodes": "AKS system nodes",
     "input_tokens": "Input tokens", "output_tokens": "Output tokens", "training": "Training",
 }
+
+ENERGY_KIND_TEXT: dict[EnergyKind, str] = {
+    "gpu_busy": "GPUs serving", "gpu_idle": "GPUs idle", "host": "Host (CPU, memory, fans, NICs)",
+    "facility_overhead": "Facility overhead (PUE)", "embodied": "Embodied (hardware manufacture)",
+}
+CARBON_METHOD_TEXT: dict[CarbonMethod, str] = {"location": "location-based",
+                                               "market": "market-based"}
 
 PRICE_STATUS_TEXT: dict[PriceStatus, str] = {
     "quoted": "list price", "estimated": "estimate", "input": "your figure",

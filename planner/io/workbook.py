@@ -2,7 +2,8 @@
 every assumption with its status and source, and the scenario with its share link.
 
 Sheets: **Summary** (one row per option), **Cost lines** (the tidy CSV's table),
-**12-month projection** (one row per month, one column per option), **Assumptions** (every input,
+**12-month projection** (one row per month, one column per option), **Energy and CO2** (kWh and
+kg CO2e per month by line per option, with the carbon method and grid year), **Assumptions** (every input,
 default and estimate the plan used, with status and source) and **Scenario** (the inputs, the
 share link and the scenario as JSON). Numbers are written as numbers with currency formats; header
 rows are frozen and the option column pinned. No cell is a formula: every text cell is neutralised
@@ -22,6 +23,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from planner.io.energy_export import ENERGY_COLUMNS, all_energy_rows
 from planner.io.export import COLUMNS, cost_line_rows, placement_cells
 from planner.io.render import spreadsheet_safe
 from planner.io.wording import (
@@ -42,7 +44,8 @@ from planner.scenario import Deployment, Workload
 from planner.targets import module_for
 from planner.units import HOURS_PER_MONTH
 
-SHEETS = ("Summary", "Cost lines", "12-month projection", "Assumptions", "Scenario")
+SHEETS = ("Summary", "Cost lines", "12-month projection", "Energy and CO2", "Assumptions",
+          "Scenario")
 USD_FORMAT = '"$"#,##0.00'
 USD_SMALL_FORMAT = '"$"#,##0.0000'
 NUMBER_FORMAT = "#,##0.######"
@@ -217,8 +220,12 @@ def plan_workbook(result: PlanResult, share_link: str | None = None) -> bytes:
     header, rows = projection_rows(result)
     _write_table(ws, header, rows, _usd_columns(header))
     ws = wb.create_sheet(SHEETS[3])
-    _write_table(ws, ASSUMPTION_HEADER, assumption_rows(result))
+    number_columns = [c for c in ENERGY_COLUMNS if c.startswith(("kWh", "kg CO2e"))]
+    _write_table(ws, ENERGY_COLUMNS, all_energy_rows(result),
+                 dict.fromkeys(number_columns, NUMBER_FORMAT))
     ws = wb.create_sheet(SHEETS[4])
+    _write_table(ws, ASSUMPTION_HEADER, assumption_rows(result))
+    ws = wb.create_sheet(SHEETS[5])
     _write_table(ws, ["Field", "Value"], scenario_rows(result, share_link))
     out = io.BytesIO()
     wb.save(out)

@@ -15,6 +15,7 @@ from planner.api import (
     PlanResult,
     carbon_method_text,
     difference,
+    energy_csv,
     finding_text,
     fit_text,
     plan_csv,
@@ -230,6 +231,9 @@ def main() -> None:
                            file_name=f"{file_slug(scenario.name)}-comparison.xlsx",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                            icon=":material/table_view:", key="download_xlsx", on_click="ignore")
+        st.download_button("Download energy and CO2 (CSV)", data=lambda: energy_csv(result, link),
+                           file_name=f"{file_slug(scenario.name)}-energy.csv", mime="text/csv",
+                           icon=":material/bolt:", key="download_energy_csv", on_click="ignore")
         st.download_button("Download scenario (JSON)",
                            data=scenario.model_dump_json(indent=2),
                            file_name=f"{file_slug(scenario.name)}.json",
