@@ -42,3 +42,25 @@ def test_methodology_quotes_the_energy_check():
     text = _text(at)
     assert "published points" in text and "ML.ENERGY" in text
     assert "market_gco2_per_kwh" in text
+
+
+def _co2_lines(at: AppTest) -> list[str]:
+    return [line for m in at.markdown for line in str(m.value).splitlines() if "kg CO2e" in line]
+
+
+def test_market_based_input_moves_co2_and_the_link(catalog):
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    before = _co2_lines(at)
+    box = next(n for n in at.number_input if n.label.startswith("Market-based"))
+    box.set_value(0.0).run()
+    assert not at.exception, [e.value for e in at.exception]
+    scenario = at.session_state["scenario"]
+    assert scenario.market_gco2_per_kwh == 0.0
+    assert "0" in str(at.query_params.get("mkt"))
+    after = _co2_lines(at)
+    assert before and after and before != after
+    # a 100 % renewable contract leaves only the hardware's embodied share
+    plan = next(p for p in plan_scenario(scenario, catalog).deployments if p.energy)
+    embodied = next(line for line in plan.energy.lines if line.kind == "embodied")
+    assert plan.energy.co2_kg_per_month == embodied.co2_kg_per_month

@@ -311,3 +311,19 @@ def test_raw_query_strings_decode_like_dicts():
     query = urlencode({"rpd": "100", "d": "A~gpt-4o~fp16~vllm~api"})
     assert decode_query_string("?" + query).scenario.workload.requests_per_day == 100
     assert math.isclose(decode_query_string(query).scenario.workload.target_utilization, 0.8)
+
+
+def test_market_based_carbon_round_trips_and_bad_values_are_dropped():
+    from planner.io.sharelink import decode_params, encode_scenario
+    from planner.scenario import Deployment, Scenario
+    from planner.targets import ApiTarget
+
+    scenario = Scenario(deployments=(Deployment(label="API", model="gpt-4o-mini",
+                                                target=ApiTarget()),), market_gco2_per_kwh=0.0)
+    params = encode_scenario(scenario)
+    assert params["mkt"] == "0"
+    assert decode_params(params).scenario == scenario
+    assert "mkt" not in encode_scenario(scenario.model_copy(update={"market_gco2_per_kwh": None}))
+    bad = decode_params({**params, "mkt": "-1"})
+    assert bad.scenario.market_gco2_per_kwh is None
+    assert any("mkt" in m for m in bad.messages)

@@ -40,6 +40,7 @@ def draft_from_scenario(scenario: Scenario) -> dict[str, Any]:
         "workload": scenario.workload.model_dump(),
         "deployments": [deployment_draft(dep, i) for i, dep in enumerate(scenario.deployments)],
         "next_id": len(scenario.deployments),
+        "market_gco2_per_kwh": scenario.market_gco2_per_kwh,
     }
 
 
@@ -60,6 +61,7 @@ def scenario_dict(draft: dict[str, Any]) -> dict[str, Any]:
         "name": draft["name"],
         "workload": dict(draft["workload"]),
         "deployments": [deployment_dict(dep) for dep in draft["deployments"]],
+        "market_gco2_per_kwh": draft.get("market_gco2_per_kwh"),
     }
 
 

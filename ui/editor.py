@@ -115,6 +115,14 @@ def render(catalog: Catalog) -> None:
         "Scenario name", key=k, max_chars=100))
     with st.expander("Workload", expanded=True, icon=":material/trending_up:"):
         _workload(draft["workload"])
+    with st.expander("Carbon accounting", icon=":material/eco:"):
+        draft["market_gco2_per_kwh"] = _bind(
+            "mkt", draft.get("market_gco2_per_kwh"), lambda k: st.number_input(
+                "Market-based: your supply contract (g CO2e/kWh)", min_value=0.0,
+                max_value=2000.0, value=None, step=10.0, format="%.0f", key=k,
+                placeholder="location-based only",
+                help="0 for a 100 % renewable contract with certificates. Blank: CO2 is counted "
+                     "at the region's average grid intensity (location-based)."))
     count = len(draft["deployments"])
     st.subheader(f"Options to compare ({count} of {MAX_DEPLOYMENTS})", anchor=False)
     for dep in draft["deployments"]:

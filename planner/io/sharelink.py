@@ -30,6 +30,7 @@ mmlu       advisor quality floor, MMLU % (0 = any; optional)     min_mmlu
 shape      traffic over the day (optional, default flat)         traffic_shape
 tz         the shape's UTC offset, hours (optional)              utc_offset_hours
 hours      custom shape: 24 values joined by ``;`` (optional)    hourly_requests
+mkt        market-based carbon, g CO2e/kWh (optional)            market_gco2_per_kwh
 d          one deployment (below), repeatable, in order          deployments
 =========  ====================================================  ==============
 
@@ -131,7 +132,9 @@ def _field_type(model: type[BaseModel], field: str) -> type:
 
 
 _SILENT_PARAMS = {"embed", "embed_options"}  # Streamlit's own
-_KNOWN_PARAMS = {"v", "name", "d", *WORKLOAD_PARAMS, *OPTIONAL_WORKLOAD_PARAMS}
+# optional scenario-level fields: written only when set
+SCENARIO_PARAMS: dict[str, str] = {"mkt": "market_gco2_per_kwh"}
+_KNOWN_PARAMS = {"v", "name", "d", *WORKLOAD_PARAMS, *OPTIONAL_WORKLOAD_PARAMS, *SCENARIO_PARAMS}
 
 
 class DecodedLink(NamedTuple):
@@ -239,8 +242,33 @@ def encode_scenario(scenario: Scenario) -> dict[str, str | list[str]]:
         value = getattr(scenario.workload, field)
         if value is not None and value != getattr(defaults, field):
             params[param] = _optional_text(value)
+    for param, field in SCENARIO_PARAMS.items():
+        value = getattr(scenario, field)
+        if value is not None:
+            params[param] = format_number(value)
     params["d"] = [_deployment_param(dep) for dep in scenario.deployments]
     return params
+
+
+def _decode_scenario_fields(params: Mapping[str, list[str]], messages: list[str]) -> dict:
+    """The optional scenario-level fields of a link (a bad value is dropped with a message)."""
+    out: dict[str, Any] = {}
+    for param, field in SCENARIO_PARAMS.items():
+        text = _last(params, param, messages)
+        if text is None:
+            continue
+        try:
+            value = _parse_number(text, False)
+            info = Scenario.model_fields[field]
+            low = next((m.ge for m in info.metadata if hasattr(m, "ge")), None)
+            high = next((m.le for m in info.metadata if hasattr(m, "le")), None)
+            if (low is not None and value < low) or (high is not None and value > high):
+                raise ValueError(f"must be between {low} and {high}")
+        except ValueError as exc:
+            messages.append(f"Link parameter {param}={_clip(text)} ignored ({exc}); not set.")
+            continue
+        out[field] = value
+    return out
 
 
 def to_query_string(params: Mapping[str, str | Sequence[str]]) -> str:
@@ -466,6 +494,7 @@ def decode_params(params: Mapping[str, str | Sequence[str]], catalog: Catalog | 
 
     name = _last(lists, "name", messages)
     workload = _decode_workload(lists, messages)
+    extra = _decode_scenario_fields(lists, messages)
 
     raw_deps = lists.get("d", [])
     if len(raw_deps) > MAX_DEPLOYMENTS:
@@ -500,12 +529,13 @@ def decode_params(params: Mapping[str, str | Sequence[str]], catalog: Catalog | 
         deployments = list(fallback.deployments)
     try:
         scenario = Scenario(name=fallback.name if name is None else name, workload=workload,
-                            deployments=tuple(deployments))
+                            deployments=tuple(deployments), **extra)
     except ValidationError as exc:  # only the name can still be invalid
         messages.append(f"Scenario name {_clip(name or '')} ignored "
                         f"({describe_validation_error(exc).split(': ', 1)[-1]}); "
                         f"used '{fallback.name}'.")
-        scenario = Scenario(name=fallback.name, workload=workload, deployments=tuple(deployments))
+        scenario = Scenario(name=fallback.name, workload=workload, deployments=tuple(deployments),
+                            **extra)
     return DecodedLink(scenario, messages)
 
 
