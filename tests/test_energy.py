@@ -21,6 +21,7 @@ from planner.physics.energy import (
     busy_power_w,
     deployment_energy,
     embodied_kg_per_month,
+    fixed_load,
     gpu_idle_w,
     grid_intensity,
     interpolated_w,
@@ -90,8 +91,8 @@ def test_grid_is_newest_location_based_year(catalog):
 
 
 def _hand_load() -> Load:
-    return Load(active_gpus=2, billed_gpus=4, nodes=1, batch=64, utilization=0.5,
-                output_tokens_per_month=1e6, requests_per_month=1e4)
+    return fixed_load(active_gpus=2, billed_gpus=4, nodes=1, batch=64, utilization=0.5,
+                      output_tokens_per_month=1e6, requests_per_month=1e4)
 
 
 def test_energy_lines_hand_case(catalog):
@@ -139,7 +140,7 @@ def test_more_traffic_never_less_energy(catalog, u1, u2):
     lo, hi = sorted((u1, u2))
 
     def kwh(u):
-        load = Load(2, 4, 1, 64, u, 1e6, 1e4)
+        load = fixed_load(2, 4, 1, 64, u, 1e6, 1e4)
         return deployment_energy(gpu, load, site, catalog).report.kwh_per_month
 
     assert kwh(lo) <= kwh(hi) + 1e-9
@@ -246,3 +247,26 @@ def test_energy_csv_and_workbook_carry_lines_and_method(catalog, tmp_path):
     rows = [dict(zip(header, (c.value for c in r), strict=True)) for r in sheet.iter_rows(min_row=2)]
     assert sum(r["kWh per month"] for r in rows) == pytest.approx(plan.energy.kwh_per_month,
                                                                  rel=1e-5)
+
+
+def test_scaled_down_nodes_draw_nothing(catalog):
+    """Business-hours traffic on 1-GPU A100 nodes: the autoscaled option holds fewer node-hours
+    than the fixed one, so its idle and host lines shrink while the work (GPUs serving) is the
+    same; the energy follows the node-hours the scaling policy holds."""
+    def plan(policy):
+        data = _flat_low_traffic_scenario().model_dump(mode="json")
+        data["workload"].update(requests_per_day=3_000_000, traffic_shape="business-hours",
+                                peak_to_average=1.0, min_replicas=1)
+        data["deployments"][0]["scaling"] = policy
+        data["deployments"][0]["target"]["vm_sku"] = "Standard_NC24ads_A100_v4"
+        return plan_scenario(Scenario.model_validate(data), catalog).deployments[0]
+
+    fixed, auto = plan("fixed"), plan("autoscale")
+    assert auto.node_hours_per_month < fixed.node_hours_per_month
+    lines = {p.scaling.policy: {line.kind: line for line in p.energy.lines} for p in (fixed, auto)}
+    assert lines["autoscale"]["gpu_busy"].kwh_per_month == pytest.approx(
+        lines["fixed"]["gpu_busy"].kwh_per_month, rel=0.05)
+    assert lines["autoscale"]["gpu_idle"].kwh_per_month < lines["fixed"]["gpu_idle"].kwh_per_month
+    # host power per node-hour held (125 W per GPU slot on Azure, 1 slot per node here)
+    assert lines["autoscale"]["host"].kwh_per_month == pytest.approx(
+        auto.node_hours_per_month * 125 / 1000)

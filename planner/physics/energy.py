@@ -142,16 +142,22 @@ def co2_kg(kwh: float, grid_gco2_per_kwh: float) -> float:
     return kwh * grid_gco2_per_kwh / 1000
 
 
-def embodied_kg_per_month(gpus: int, gpu_slots: int, catalog: Catalog) -> float | None:
-    """Manufacturing emissions of ``gpus`` GPUs in servers of ``gpu_slots`` GPU slots in total,
-    written off straight-line over their life, kg CO2e per month (EcoLogits' factors); None
-    when the factors are missing."""
+def embodied_kg(gpu_hours: float, gpu_slot_hours: float, catalog: Catalog) -> float | None:
+    """Manufacturing emissions of ``gpu_hours`` GPU-hours on servers held for ``gpu_slot_hours``
+    GPU-slot-hours, written off straight-line over the hardware's life, kg CO2e (EcoLogits'
+    factors); None when the factors are missing."""
     gpu, server = catalog.embodied.get("gpu"), catalog.embodied.get("server_8_gpu")
     if gpu is None or server is None:
         return None
-    per_gpu = gpu.kg_co2e / (gpu.lifetime_years * HOURS_PER_YEAR)
-    per_slot = server.kg_co2e / EMBODIED_SERVER_GPU_SLOTS / (server.lifetime_years * HOURS_PER_YEAR)
-    return (gpus * per_gpu + gpu_slots * per_slot) * HOURS_PER_MONTH
+    per_gpu_h = gpu.kg_co2e / (gpu.lifetime_years * HOURS_PER_YEAR)
+    per_slot_h = (server.kg_co2e / EMBODIED_SERVER_GPU_SLOTS
+                  / (server.lifetime_years * HOURS_PER_YEAR))
+    return gpu_hours * per_gpu_h + gpu_slot_hours * per_slot_h
+
+
+def embodied_kg_per_month(gpus: int, gpu_slots: int, catalog: Catalog) -> float | None:
+    """Embodied kg CO2e per month of ``gpus`` GPUs in ``gpu_slots`` slots held all month."""
+    return embodied_kg(gpus * HOURS_PER_MONTH, gpu_slots * HOURS_PER_MONTH, catalog)
 
 
 @dataclass(frozen=True)
@@ -226,17 +232,38 @@ class EnergyReport(BaseModel):
 
 @dataclass(frozen=True)
 class Load:
-    """How the deployment is used: GPUs serving, GPUs held, nodes, batch, busy share, traffic."""
+    """How the deployment is used in a month, in GPU-hours: held (every GPU of the nodes in
+    service; scaled-down nodes are not held), in replicas, and kept busy by the traffic at the
+    plan's batch; node-hours held; the batch; the month's traffic."""
 
-    active_gpus: int
-    billed_gpus: int
-    nodes: int
+    gpu_hours_held: float
+    replica_gpu_hours: float
+    busy_gpu_hours: float
+    node_hours: float
     batch: int
-    utilization: float
     output_tokens_per_month: float
     requests_per_month: float
     replica_output_tokens_per_s: float | None = None
     tp: int = 1
+
+    @property
+    def utilization(self) -> float:
+        """Share (0-1) of the replica GPU-hours the traffic keeps busy."""
+        if self.replica_gpu_hours <= 0:
+            return 0.0
+        return min(max(self.busy_gpu_hours / self.replica_gpu_hours, 0.0), 1.0)
+
+
+def fixed_load(active_gpus: int, billed_gpus: int, nodes: int, batch: int, utilization: float,
+               output_tokens_per_month: float, requests_per_month: float,
+               replica_output_tokens_per_s: float | None = None, tp: int = 1,
+               hours: float = HOURS_PER_MONTH) -> Load:
+    """The load of ``nodes`` nodes held all month, ``active_gpus`` of their ``billed_gpus`` GPUs
+    in replicas busy ``utilization`` (0-1) of the time."""
+    u = min(max(utilization, 0.0), 1.0)
+    return Load(billed_gpus * hours, active_gpus * hours, active_gpus * hours * u, nodes * hours,
+                batch, output_tokens_per_month, requests_per_month, replica_output_tokens_per_s,
+                tp)
 
 
 @dataclass(frozen=True)
@@ -258,12 +285,13 @@ class Energy:
 def _gpu_it_kwh(load: Load, busy_w: float, spread_busy_w: float,
                 idle_w: float) -> dict[str, tuple[float, float]]:
     """GPU kWh per month as (busy, idle) under the burst and the spread traffic patterns."""
-    u = min(max(load.utilization, 0.0), 1.0)
-    spare = load.billed_gpus - load.active_gpus
-    burst = (kwh_per_month(load.active_gpus * busy_w * u),
-             kwh_per_month((load.active_gpus * (1 - u) + spare) * idle_w))
-    spread = (kwh_per_month(load.active_gpus * spread_busy_w) if u > 0 else 0.0,
-              kwh_per_month((spare + (load.active_gpus if u == 0 else 0)) * idle_w))
+    busy_h = min(load.busy_gpu_hours, load.replica_gpu_hours)
+    spare_h = max(load.gpu_hours_held - load.replica_gpu_hours, 0.0)
+    burst = (busy_w * busy_h / 1000,
+             idle_w * (load.gpu_hours_held - busy_h) / 1000)
+    serving = busy_h > 0
+    spread = (spread_busy_w * load.replica_gpu_hours / 1000 if serving else 0.0,
+              idle_w * (spare_h if serving else load.gpu_hours_held) / 1000)
     return {"burst": burst, "spread": spread}
 
 
@@ -290,7 +318,7 @@ def deployment_energy(gpu: GpuSpec, load: Load, site: Site, catalog: Catalog,
     if site.pue is None:
         found.append(finding(FindingCode.ENERGY_NO_PUE, status="catalog", region=site.region))
         return Energy(None, tuple(found))
-    host_kwh = kwh_per_month(load.nodes * site.host_power_w_per_node)
+    host_kwh = load.node_hours * site.host_power_w_per_node / 1000
     patterns = _gpu_it_kwh(load, busy.watts, spread_w, idle_w)
     it_totals = {name: b + i + host_kwh for name, (b, i) in patterns.items()}
     overhead = {name: it * (site.pue - 1) for name, it in it_totals.items()}
@@ -316,7 +344,7 @@ def deployment_energy(gpu: GpuSpec, load: Load, site: Site, catalog: Catalog,
                              source=grid.source, region=site.region))
     method: CarbonMethod = "market" if market_gco2_per_kwh is not None else "location"
     factor = market_gco2_per_kwh if method == "market" else (grid.gco2_per_kwh if grid else None)
-    embodied = embodied_kg_per_month(load.billed_gpus, load.billed_gpus, catalog)
+    embodied = embodied_kg(load.gpu_hours_held, load.gpu_hours_held, catalog)
 
     def kg(kwh: float) -> float | None:
         return None if factor is None else co2_kg(kwh, factor)

@@ -401,16 +401,14 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
     tokens = monthly_requests(workload) * workload.output_tokens
     requests = monthly_requests(workload)
     site = module.site(dep.target, catalog)
-    load = Load(active_gpus=sizing.gpus, billed_gpus=sizing.nodes * hw.gpus_per_node,
-                nodes=sizing.nodes, batch=choice.batch, utilization=sizing.utilization,
-                output_tokens_per_month=tokens, requests_per_month=requests,
-                replica_output_tokens_per_s=choice.output_tokens_per_s, tp=tp)
-    energy = deployment_energy(gpu, load, site, catalog, market_gco2_per_kwh)
-    findings += energy.findings
-    findings += module.findings(dep.target)
     scaling = scaling_report(dep.scaling, workload, choice.requests_per_s, hw.gpus_per_node, tp,
                              sizing.replicas, sizing.nodes, best.mem.weights_gb * tp,
                              dep.min_nodes, dep.max_nodes)
+    energy = deployment_energy(gpu, _energy_load(sizing, scaling, choice, hw.gpus_per_node, tp,
+                                                 tokens, requests),
+                               site, catalog, market_gco2_per_kwh)
+    findings += energy.findings
+    findings += module.findings(dep.target)
     findings += _scaling_findings(scaling)
     lines = serving_lines(dep.target, sizing.nodes, energy.kwh_per_month, catalog, resolver,
                           dep.model,
@@ -438,6 +436,20 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
         energy_kwh_per_month=energy.kwh_per_month, co2_kg_per_month=energy.co2_kg_per_month,
         energy=energy.report, nodes_by_month=by_month, scaling=scaling, findings=findings,
     )
+
+
+def _energy_load(sizing: Sizing, scaling: ScalingReport, choice: BatchChoice, gpus_per_node: int,
+                 tp: int, tokens: float, requests: float) -> Load:
+    """The month's load for the energy room: the GPUs of the node-hours the scaling policy holds
+    (scaled-down nodes draw nothing), the share of them in replicas as at peak, and the GPU-hours
+    the traffic keeps busy at the plan's batch (the same for every policy: the same work)."""
+    gpu_hours = scaling.node_hours_per_month * gpus_per_node
+    replica_share = sizing.gpus / (sizing.nodes * gpus_per_node) if sizing.nodes else 0.0
+    busy = sizing.utilization * sizing.gpus * HOURS_PER_MONTH
+    return Load(gpu_hours_held=gpu_hours, replica_gpu_hours=gpu_hours * replica_share,
+                busy_gpu_hours=busy, node_hours=scaling.node_hours_per_month,
+                batch=choice.batch, output_tokens_per_month=tokens, requests_per_month=requests,
+                replica_output_tokens_per_s=choice.output_tokens_per_s, tp=tp)
 
 
 def serving_lines(target: Target, nodes: int, energy_kwh: float | None, catalog: Catalog,
