@@ -171,7 +171,7 @@ ENERGY_COLOURS: dict[EnergyKind, str] = {
 def energy_and_co2(result: PlanResult) -> go.Figure:
     """Facility energy (kWh/month) and emissions (kg CO2e/month) side by side, stacked by line
     (GPUs serving, GPUs idle, host, facility overhead; embodied on the CO2 side), with the range
-    (bursty to spread-out traffic) as a bar on each total."""
+    (bursty to spread-out traffic, across the throughput interval) as a bar on each total."""
     plans = [p for p in result.deployments if p.energy is not None]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("kWh per month", "kg CO2e per month"),
                         horizontal_spacing=0.12)
@@ -203,8 +203,8 @@ def energy_and_co2(result: PlanResult) -> go.Figure:
             hovertemplate=(f"%{{x}}: %{{y:,.0f}} {unit}/month, range %{{customdata[0]:,.0f}}"
                            f"-%{{customdata[1]:,.0f}}<extra></extra>"))
     fig.update_layout(barmode="stack")
-    fig = _layout(fig, title="Energy and CO2 of the provisioned hardware by line (range: bursty "
-                             "to spread-out traffic)", height=420)
+    fig = _layout(fig, title="Energy and CO2 of the provisioned hardware by line (range: traffic "
+                             "pattern and throughput interval)", height=420)
     fig.update_layout(margin={"t": 90})
     return fig
 

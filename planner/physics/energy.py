@@ -15,8 +15,10 @@ A month of a deployment splits into lines (:data:`ENERGY_KINDS`):
   (kg CO2e only; no electricity).
 
 The range: traffic at a share ``u`` of capacity can arrive in bursts (full batch for ``u`` of the
-time, idle otherwise: the central figure) or spread out (batch ``u × b`` all the time, never idle).
-The low and high figures are the two patterns' totals.
+time, idle otherwise: the central figure) or spread out (batch ``u × b`` all the time, never idle),
+and the replica's throughput can be anywhere in the throughput model's calibrated interval (a
+slower replica is busy longer for the same work). The low and high figures are the lowest and
+highest totals over those cases.
 
 Carbon has its method: ``location`` (the grid's average intensity in the region and year, from
 ``data/grid_carbon.csv``, newest year) or ``market`` (an intensity the user states for a supply
@@ -245,6 +247,9 @@ class Load:
     requests_per_month: float
     replica_output_tokens_per_s: float | None = None
     tp: int = 1
+    # the throughput model's interval as factors on busy_gpu_hours (slower = more busy hours)
+    busy_factor_low: float = 1.0
+    busy_factor_high: float = 1.0
 
     @property
     def utilization(self) -> float:
@@ -282,10 +287,11 @@ class Energy:
         return self.report.co2_kg_per_month if self.report else None
 
 
-def _gpu_it_kwh(load: Load, busy_w: float, spread_busy_w: float,
-                idle_w: float) -> dict[str, tuple[float, float]]:
-    """GPU kWh per month as (busy, idle) under the burst and the spread traffic patterns."""
-    busy_h = min(load.busy_gpu_hours, load.replica_gpu_hours)
+def _gpu_it_kwh(load: Load, busy_w: float, spread_busy_w: float, idle_w: float,
+                busy_factor: float = 1.0) -> dict[str, tuple[float, float]]:
+    """GPU kWh per month as (busy, idle) under the burst and the spread traffic patterns, with
+    the busy GPU-hours scaled by ``busy_factor`` (the throughput interval)."""
+    busy_h = min(load.busy_gpu_hours * busy_factor, load.replica_gpu_hours)
     spare_h = max(load.gpu_hours_held - load.replica_gpu_hours, 0.0)
     burst = (busy_w * busy_h / 1000,
              idle_w * (load.gpu_hours_held - busy_h) / 1000)
@@ -297,7 +303,8 @@ def _gpu_it_kwh(load: Load, busy_w: float, spread_busy_w: float,
 
 def deployment_energy(gpu: GpuSpec, load: Load, site: Site, catalog: Catalog,
                       market_gco2_per_kwh: float | None = None) -> Energy:
-    """A month of energy and CO2 of ``load.nodes`` nodes by line (see the module docstring)."""
+    """A month of energy and CO2 of the node-hours ``load`` holds, by line (see the module
+    docstring)."""
     if gpu.tdp_w is None and gpu.id not in catalog.gpu_power:
         return Energy(None, (finding(FindingCode.ENERGY_NO_TDP, status="catalog",
                                      gpu=gpu.name),))
@@ -309,8 +316,6 @@ def deployment_energy(gpu: GpuSpec, load: Load, site: Site, catalog: Catalog,
     if busy.status == "estimated":
         found.append(finding(FindingCode.BUSY_POWER_ESTIMATED, source=busy.source, gpu=gpu.name,
                              reference_gpu=REFERENCE_GPU, busy_w=busy.watts))
-    spread = busy_power_w(gpu, max(1.0, load.batch * load.utilization), catalog)
-    spread_w = spread.watts if spread else busy.watts
     power = catalog.gpu_power.get(gpu.id)
     idle_w, idle_estimated = gpu_idle_w(gpu, power)
     if idle_estimated:
@@ -319,22 +324,33 @@ def deployment_energy(gpu: GpuSpec, load: Load, site: Site, catalog: Catalog,
         found.append(finding(FindingCode.ENERGY_NO_PUE, status="catalog", region=site.region))
         return Energy(None, tuple(found))
     host_kwh = load.node_hours * site.host_power_w_per_node / 1000
-    patterns = _gpu_it_kwh(load, busy.watts, spread_w, idle_w)
-    it_totals = {name: b + i + host_kwh for name, (b, i) in patterns.items()}
-    overhead = {name: it * (site.pue - 1) for name, it in it_totals.items()}
-    burst, spread_kwh = patterns["burst"], patterns["spread"]
+    pue = site.pue
 
-    def rng(a: float, b: float) -> tuple[float, float, float]:
-        return a, min(a, b), max(a, b)
+    def spread_w(factor: float) -> float:
+        u = min(load.utilization * factor, 1.0)
+        spread = busy_power_w(gpu, max(1.0, load.batch * u), catalog)
+        return spread.watts if spread else busy.watts
+
+    # every (traffic pattern, throughput bound) case: burst at the central throughput is the
+    # central figure; the range is the lowest and highest of all of them
+    cases: list[tuple[float, float]] = []
+    for factor in dict.fromkeys((1.0, load.busy_factor_low, load.busy_factor_high)):
+        patterns = _gpu_it_kwh(load, busy.watts, spread_w(factor), idle_w, factor)
+        cases += [patterns["burst"], patterns["spread"]]
+
+    def it(case: tuple[float, float]) -> float:
+        return case[0] + case[1] + host_kwh
+
+    def rng(values: list[float]) -> tuple[float, float, float]:
+        return values[0], min(values), max(values)
 
     kwh_lines: dict[EnergyKind, tuple[float, float, float]] = {
-        "gpu_busy": rng(burst[0], spread_kwh[0]),
-        "gpu_idle": rng(burst[1], spread_kwh[1]),
+        "gpu_busy": rng([c[0] for c in cases]),
+        "gpu_idle": rng([c[1] for c in cases]),
         "host": (host_kwh, host_kwh, host_kwh),
-        "facility_overhead": rng(overhead["burst"], overhead["spread"]),
+        "facility_overhead": rng([it(c) * (pue - 1) for c in cases]),
     }
-    totals = {name: it_totals[name] + overhead[name] for name in it_totals}
-    total_kwh, low_kwh, high_kwh = rng(totals["burst"], totals["spread"])
+    total_kwh, low_kwh, high_kwh = rng([it(c) * pue for c in cases])
 
     grid = grid_intensity(site.region, site, catalog)
     if grid is None:

@@ -405,7 +405,8 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
                              sizing.replicas, sizing.nodes, best.mem.weights_gb * tp,
                              dep.min_nodes, dep.max_nodes)
     energy = deployment_energy(gpu, _energy_load(sizing, scaling, choice, hw.gpus_per_node, tp,
-                                                 tokens, requests),
+                                                 tokens, requests,
+                                                 _range_of(dep.engine, gpu, choice, tp)),
                                site, catalog, market_gco2_per_kwh)
     findings += energy.findings
     findings += module.findings(dep.target)
@@ -439,17 +440,23 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
 
 
 def _energy_load(sizing: Sizing, scaling: ScalingReport, choice: BatchChoice, gpus_per_node: int,
-                 tp: int, tokens: float, requests: float) -> Load:
+                 tp: int, tokens: float, requests: float,
+                 throughput_range: list[float] | None = None) -> Load:
     """The month's load for the energy room: the GPUs of the node-hours the scaling policy holds
     (scaled-down nodes draw nothing), the share of them in replicas as at peak, and the GPU-hours
-    the traffic keeps busy at the plan's batch (the same for every policy: the same work)."""
+    the traffic keeps busy at the plan's batch (the same for every policy: the same work), and
+    the throughput interval as factors on those busy hours."""
     gpu_hours = scaling.node_hours_per_month * gpus_per_node
     replica_share = sizing.gpus / (sizing.nodes * gpus_per_node) if sizing.nodes else 0.0
     busy = sizing.utilization * sizing.gpus * HOURS_PER_MONTH
     return Load(gpu_hours_held=gpu_hours, replica_gpu_hours=gpu_hours * replica_share,
                 busy_gpu_hours=busy, node_hours=scaling.node_hours_per_month,
                 batch=choice.batch, output_tokens_per_month=tokens, requests_per_month=requests,
-                replica_output_tokens_per_s=choice.output_tokens_per_s, tp=tp)
+                replica_output_tokens_per_s=choice.output_tokens_per_s, tp=tp,
+                busy_factor_low=(choice.output_tokens_per_s / throughput_range[1]
+                                 if throughput_range and throughput_range[1] > 0 else 1.0),
+                busy_factor_high=(choice.output_tokens_per_s / throughput_range[0]
+                                  if throughput_range and throughput_range[0] > 0 else 1.0))
 
 
 def serving_lines(target: Target, nodes: int, energy_kwh: float | None, catalog: Catalog,

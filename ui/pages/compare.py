@@ -209,10 +209,10 @@ def main() -> None:
                        for p in result.deployments if p.energy is not None]
             if methods:
                 st.markdown("\n".join(f"- {m}" for m in methods))
-            st.caption("Bars stack the lines of each option; the black mark is the range from "
-                       "bursty traffic (full batch, then idle) to spread-out traffic (a smaller "
-                       "batch all the time). Hosted APIs publish no energy figures, so they are "
-                       "not shown. Sources: Methodology page.")
+            st.caption("Bars stack the lines of each option; the black mark is the range: bursty "
+                       "traffic (full batch, then idle) to spread-out traffic (a smaller batch all "
+                       "the time), across the throughput model's interval. Hosted APIs publish "
+                       "no energy figures, so they are not shown. Sources: Methodology page.")
     st.markdown("**Break-even between self-hosting and the API** (traffic at which their monthly "
                 "costs are equal; see Cost vs traffic)")
     if summaries:

@@ -131,8 +131,11 @@ so treat throughput as an estimate with that band, and calibrate with your own m
   ({k.azure_host_power_w_per_gpu_slot:.0f} W per GPU slot on Azure; own machines their catalogued
   host power), facility overhead (IT energy × (PUE − 1): the Azure region's published PUE, or
   {k.on_prem_default_pue} on premises unless you enter your site's), and embodied emissions.
-- **Range:** the low and high figures are the two ways the same traffic can arrive: in bursts
-  (full batch, then idle; the central figure) or spread out (a smaller batch all the time).
+- **Range:** the low and high figures cover the two ways the same traffic can arrive, in bursts
+  (full batch, then idle; the central figure) or spread out (a smaller batch all the time), and
+  the throughput model's calibrated interval (a slower replica is busy longer for the same work).
+- **Scaling:** GPUs and hosts draw power only for the node-hours the option's scaling policy
+  holds; scaled-down nodes draw none.
 - **Carbon and its method.** Location-based: kWh × the grid's average intensity for the region,
   newest year in `data/grid_carbon.csv` (Google Cloud's region-carbon-info 2025 and 2024 figures
   for the same grid where one exists, else Electricity Maps 2023 via the Green Software
