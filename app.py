@@ -7,8 +7,9 @@ scenario editor in the sidebar, the address bar kept equal to the scenario, then
 
 import streamlit as st
 
-from planner.api import DataError
+from planner.api import DataError, snapshot_currency
 from ui import cached, editor, share, state
+from ui.format import set_currency
 
 st.set_page_config(page_title="planner — LLM cost & capacity",
                    layout="wide", initial_sidebar_state="auto")
@@ -20,6 +21,7 @@ except DataError as exc:  # refuse to start on broken reference data, naming fil
              "Fix the named file (see data/README.md) and reload this page.")
     st.stop()
 state.init_session(catalog)
+set_currency(snapshot_currency(catalog))
 
 page = st.navigation([
     st.Page("ui/pages/compare.py", title="Compare", icon=":material/balance:", default=True),
@@ -31,6 +33,7 @@ page = st.navigation([
 ], position="top")
 
 with st.sidebar:
+    st.caption(f"Costs in {snapshot_currency(catalog)}, the price snapshot's currency.")
     editor.render(catalog)
     share.sync_query_params(state.current_scenario())
     with st.expander("Share this scenario", icon=":material/link:"):

@@ -136,6 +136,11 @@ class MethodologyConstants:
     energy_check: dict | None  # benchmarks/energy_check.py's recorded figure
 
 
+def snapshot_currency(catalog: Catalog) -> str:
+    """The currency every cost is shown in: the price snapshot's (ISO code, e.g. ``USD``)."""
+    return catalog.prices_currency
+
+
 def methodology_constants() -> MethodologyConstants:
     from planner.targets.azure import HOST_POWER_W_PER_GPU_SLOT
 
@@ -243,6 +248,7 @@ __all__ = [
     "sensitivity",
     "serving_by_month",
     "share_link_problem",
+    "snapshot_currency",
     "throughput_accuracy",
     "to_query_string",
     "traffic_grid",

@@ -89,12 +89,12 @@ def test_compare_page_answers_first(app, catalog):
     assert (f"**SLM** — phi\\-3\\-mini\\-4k on {slm.nodes} × Standard\\_NC24ads\\_A100\\_v4 "
             f"\\(eastus, pay\\-as\\-you\\-go\\): **\\{usd(slm.monthly_cost_usd)}/month**, "
             f"\\{usd(slm.cost_per_million_output_tokens_usd)} per 1M output tokens") in text
-    assert "price missing: Hardware" in text
+    # the workstation's price is a component estimate (local_hardware.csv): priced and marked
+    assert ":orange-badge[rests on an estimated price]" in text
     assert ":green-badge[cheapest]" in text
     costs = monthly_costs(app)
     assert costs == {p.label: usd(p.monthly_cost_usd) if p.monthly_cost_usd else "price missing"
                      for p in expected.deployments}
-    assert costs["On-prem"] == "price missing"  # unknown is not zero
     assert app.get("download_button")
     assert "Break-even between self-hosting and the API" in text
 
@@ -240,6 +240,11 @@ def test_entering_a_hardware_quote_prices_the_on_prem_option():
     assert "buy_3600" in at.query_params["d"][2]
 
 
+def test_sidebar_names_the_currency_costs_are_in():
+    at = run_app()
+    assert any(c.value == "Costs in USD, the price snapshot's currency." for c in at.sidebar.caption)
+
+
 def test_own_hardware_tco_fields_change_the_on_prem_cost():
     at = open_option(run_app(), 2)
     at.toggle(key="more.2").set_value(True).run()
@@ -314,11 +319,16 @@ def test_the_link_message_names_what_was_ignored():
 
 def test_headline_never_shows_zero_for_a_missing_price(catalog):
     scenario = default_scenario()
+    on_prem = scenario.deployments[2]  # sited where no electricity tariff is known: missing
+    unpriced = on_prem.model_copy(update={"target": on_prem.target.model_copy(
+        update={"region": "uksouth"})})
+    scenario = scenario.model_copy(update={"deployments": (
+        *scenario.deployments[:2], unpriced, *scenario.deployments[3:])})
     result = plan_scenario(scenario, catalog)
     lines = {p.label: headline(d, p, catalog, p.label == result.cheapest_label)
              for d, p in zip(scenario.deployments, result.deployments, strict=True)}
-    assert "price missing: Hardware" in lines["On-prem"] and "\\$0" not in lines["On-prem"]
-    assert lines["API"].endswith(":green-badge[cheapest]")
+    assert "price missing: Electricity" in lines["On-prem"] and "\\$0" not in lines["On-prem"]
+    assert ":orange-badge[rests on an estimated price]" not in lines["SLM"]
     big = scenario.model_copy(update={"workload": scenario.workload.model_copy(
         update={"input_tokens": 5000})})
     result = plan_scenario(big, catalog)
@@ -372,7 +382,8 @@ def test_break_even_reports_no_crossing_and_missing_prices(catalog):
     summaries = breakeven.summarise(scenario, breakeven.sweep(scenario, cost), cost)
     texts = {s.self_hosted: s.text for s in summaries}
     assert "no break-even in that range" in texts["LLM"]
-    assert "price missing" in texts["On-prem"]
+    # the workstation is priced (a component estimate), so it has a break-even with the API
+    assert "becomes cheaper than API above" in texts["On-prem"]
 
 
 def test_draft_round_trips_and_editing_helpers():

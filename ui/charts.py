@@ -24,7 +24,7 @@ from planner.api import (
     known_usd_by_kind,
 )
 from ui.breakeven import PairSummary, Sweep
-from ui.format import compact, usd
+from ui.format import compact, cur, tick_fmt, usd
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,8 +96,8 @@ def cost_breakdown(result: PlanResult) -> go.Figure:
         if note:
             fig.add_annotation(x=tick, y=plan.monthly_cost_known_usd or 0, text=note,
                                showarrow=False, yshift=12, font={"color": "#b45309"})
-    return _layout(fig, title="Monthly cost by cost line (USD)", barmode="stack",
-                   yaxis={"title": "USD per month", "tickformat": "$,.0f"})
+    return _layout(fig, title=cur("Monthly cost by cost line (USD)"), barmode="stack",
+                   yaxis={"title": cur("USD per month"), **tick_fmt("$,.0f")})
 
 
 def cost_vs_traffic(data: Sweep, summaries: list[PairSummary], current_rpd: float,
@@ -136,7 +136,8 @@ def cost_vs_traffic(data: Sweep, summaries: list[PairSummary], current_rpd: floa
     return _layout(fig, title="Monthly cost against traffic (API dashed; × = break-even)",
                    height=420,
                    xaxis={"type": "log", "title": "requests per day (log scale)"},
-                   yaxis={"type": "log", "title": "USD per month (log scale)", "tickformat": "$,.3s"})
+                   yaxis={"type": "log", "title": cur("USD per month (log scale)"),
+                          **tick_fmt("$,.3s")})
 
 
 def nodes_over_time(result: PlanResult) -> go.Figure:
@@ -412,8 +413,8 @@ def pareto(ranked: pd.DataFrame, *, y: str, flag: str, title: str, y_title: str,
                       annotation_text=f"SLO {slo:,.0f} {y_unit}", annotation_position="top right",
                       annotation_font={"color": "#6b7280", "size": 11})
     fig = _layout(fig, title=title, height=420,
-                  xaxis={"type": "log", "title": "USD per month (log scale)",
-                         "tickformat": "$~s", "range": [x_lo, x_hi],
+                  xaxis={"type": "log", "title": cur("USD per month (log scale)"),
+                         **tick_fmt("$~s"), "range": [x_lo, x_hi],
                          "tickvals": _log_ticks(10 ** x_lo, 10 ** x_hi)},
                   yaxis={"title": y_title, "range": [y_lo, y_hi]})
     fig.update_layout(legend={"y": -0.2})
@@ -490,7 +491,7 @@ def tornado(rows: list[Sensitivity], label: str) -> go.Figure:
     fig.update_layout(annotations=notes)  # at once: add_annotation validates the figure each time
     fig = _layout(fig, title=f"What moves the monthly cost of {plain(label)}", barmode="overlay",
                   height=max(260, 90 + 40 * len(rows)),
-                  xaxis={"tickformat": "$,.0f", "range": [lo - pad_lo, hi + pad]},
+                  xaxis={**tick_fmt("$,.0f"), "range": [lo - pad_lo, hi + pad]},
                   yaxis={"autorange": "reversed", "automargin": True})
     fig.update_layout(margin={"t": 60}, legend={"y": -0.12})
     return fig

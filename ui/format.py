@@ -24,20 +24,63 @@ from planner.api import (
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$:])")
 
 
+_CURRENCY = {"code": "USD"}  # the price snapshot's currency, set once by app.py
+
+
+def set_currency(code: str) -> None:
+    """Show every amount in ``code`` (the price snapshot's currency, from planner.api)."""
+    _CURRENCY["code"] = code
+
+
+def currency_code() -> str:
+    """The ISO code amounts are shown in."""
+    return _CURRENCY["code"]
+
+
+def _symbol() -> str:
+    code = _CURRENCY["code"]
+    return "$" if code == "USD" else f"{code}\u00a0"
+
+
+def cur(label: str) -> str:
+    """A label naming the currency (``Monthly cost (USD)``) in the snapshot's currency."""
+    return label.replace("USD", _CURRENCY["code"])
+
+
+def money_fmt(fmt: str) -> str:
+    """A table column's number format in the snapshot's currency: ``dollar`` and ``$%.3f`` stay
+    as they are for USD and become ``EUR %,.0f`` / ``EUR %.3f`` for another currency."""
+    code = _CURRENCY["code"]
+    if code == "USD":
+        return fmt
+    return f"{code} %,.0f" if fmt == "dollar" else fmt.replace("$", f"{code} ")
+
+
+def tick_fmt(fmt: str) -> dict[str, str]:
+    """Plotly axis settings for money: ``$``-formats for USD, else a plain format with the code
+    as prefix."""
+    code = _CURRENCY["code"]
+    if code == "USD":
+        return {"tickformat": fmt}
+    return {"tickformat": fmt.replace("$", ""), "tickprefix": f"{code} "}
+
+
 def usd(value: float | None, *, per: str = "") -> str:
-    """$5,601 for large sums, $4.60 for small ones, $0.0123 below a dollar; '—' for None."""
+    """$5,601 for large sums, $4.60 for small ones, $0.0123 below a dollar; '—' for None.
+    In a snapshot of another currency the code leads (``EUR 5,601``)."""
     if value is None:
         return "—"
     sign = "-" if value < 0 else ""
+    sym = _symbol()
     v = abs(value)
     if v >= 100:
-        text = f"{sign}${v:,.0f}"
+        text = f"{sign}{sym}{v:,.0f}"
     elif v >= 1:
-        text = f"{sign}${v:,.2f}"
+        text = f"{sign}{sym}{v:,.2f}"
     elif v == 0:
-        text = "$0"
+        text = f"{sym}0"
     else:
-        text = f"{sign}${v:.3g}"
+        text = f"{sign}{sym}{v:.3g}"
     return f"{text}{per}"
 
 
@@ -93,7 +136,13 @@ def status_text(plan: DeploymentPlan) -> str:
         return "price missing"
     if slo_problem(plan):
         return "SLO unmet"
-    return "ok"
+    return "ok (estimated price)" if rests_on_estimate(plan) else "ok"
+
+
+def rests_on_estimate(plan: DeploymentPlan) -> bool:
+    """True if any of the plan's cost lines is priced from an estimate (a derived reservation,
+    a component-estimated machine, a converted tariff)."""
+    return any(line.status == "estimated" for line in plan.cost_lines)
 
 
 def headline(dep: Deployment, plan: DeploymentPlan, catalog: Catalog, cheapest: bool) -> str:
@@ -118,6 +167,8 @@ def headline(dep: Deployment, plan: DeploymentPlan, catalog: Catalog, cheapest: 
     problem = slo_problem(plan)
     if problem:
         text += f" — SLO unmet: {_md(problem)}"
+    if rests_on_estimate(plan):
+        text += " :orange-badge[rests on an estimated price]"
     if cheapest:
         text += " :green-badge[cheapest]"
     return text

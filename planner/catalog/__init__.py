@@ -436,6 +436,16 @@ class Catalog:
         return {row.key: row for row in self.prices}
 
     @cached_property
+    def prices_currency(self) -> str:
+        """The price snapshot's currency (ISO code): the one its rows are in, USD for an empty
+        snapshot. A snapshot never mixes currencies (the refresh refuses to); should one do so,
+        the most common currency is taken and the other rows resolve as missing."""
+        counts: dict[str, int] = {}
+        for row in self.prices:
+            counts[row.currency] = counts.get(row.currency, 0) + 1
+        return max(sorted(counts), key=counts.__getitem__) if counts else "USD"
+
+    @cached_property
     def prices_as_of(self) -> dt.date | None:
         """Date of the oldest price in the snapshot: every price is at least this recent.
         (Rows flagged missing carry no price and are not counted.)"""

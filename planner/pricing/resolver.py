@@ -20,6 +20,9 @@ PriceStatus = Literal["quoted", "estimated", "input", "missing"]
 MissingReason = Literal["no_row", "flagged_missing", "other_currency", "not_in_catalog",
                         "usage_unknown"]
 CURRENCY = "USD"
+"""Currency of every catalog price but the VM snapshot's (hardware, electricity, platform, API and
+on-premises rates are USD tables). A plan is priced in the snapshot's currency; a USD catalog price
+under a snapshot in another currency is missing (``other_currency``), never converted silently."""
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,9 @@ class ResolvedPrice:
     missing_reason: MissingReason | None = None
 
 
-def _missing(reason: MissingReason, source: str = "", note: str = "") -> ResolvedPrice:
-    return ResolvedPrice(None, "missing", source, CURRENCY, note, reason)
+def _missing(reason: MissingReason, source: str = "", note: str = "",
+             currency: str = CURRENCY) -> ResolvedPrice:
+    return ResolvedPrice(None, "missing", source, currency, note, reason)
 
 
 @dataclass
@@ -106,10 +110,21 @@ class PriceResolver:
             hit = self._memo[key] = self._resolve(key)
         return hit
 
+    @property
+    def currency(self) -> str:
+        """The currency every resolved price is in: the price snapshot's."""
+        return self.catalog.prices_currency
+
     def _resolve(self, key: PriceKey) -> ResolvedPrice:
-        if key in self.overrides:
-            return ResolvedPrice(self.overrides[key], "input", "scenario input")
-        return _FROM_CATALOG[key.kind](self.catalog, key)
+        currency = self.currency
+        if key in self.overrides:  # the user's figure, read in the plan's currency
+            return ResolvedPrice(self.overrides[key], "input", "scenario input", currency)
+        price = _FROM_CATALOG[key.kind](self.catalog, key)
+        if key.kind == "vm" or price.value is None or currency == CURRENCY:
+            return price
+        return _missing("other_currency", price.source,
+                        f"catalog price is in {CURRENCY}, the price snapshot in {currency}",
+                        currency)
 
 
 def _vm(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
@@ -118,9 +133,10 @@ def _vm(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
         return _missing("no_row")
     if row.status == "missing":
         return _missing("flagged_missing", row.source, row.notes)
-    if row.currency != CURRENCY:
-        return _missing("other_currency", row.source, f"snapshot price is in {row.currency}")
-    return ResolvedPrice(row.price_per_hour, row.status, row.source)
+    if row.currency != catalog.prices_currency:
+        return _missing("other_currency", row.source, f"snapshot price is in {row.currency}",
+                        catalog.prices_currency)
+    return ResolvedPrice(row.price_per_hour, row.status, row.source, row.currency)
 
 
 def _platform(catalog: Catalog, key: PriceKey) -> ResolvedPrice:

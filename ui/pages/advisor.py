@@ -35,7 +35,7 @@ from planner.api import (
 )
 from ui import breakeven, cached, charts, state
 from ui import draft as drafts
-from ui.format import escape_md, md_usd, quality_text, usd, workload_text
+from ui.format import cur, escape_md, md_usd, money_fmt, quality_text, usd, workload_text
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 KEY = "adv."  # widget keys
@@ -179,12 +179,12 @@ def ranked_table(rows: list[dict], plans: list[DeploymentPlan], catalog: Catalog
         out.append({
             "#": i + 1,
             "Option": ("★ " if i == 0 else "") + option_summary(row, catalog),
-            "Monthly cost (USD)": _number(row["monthly_cost_usd"]),
+            cur("Monthly cost (USD)"): _number(row["monthly_cost_usd"]),
             "MMLU (%)": _mmlu_text(row.get("mmlu_5shot")),
             "MMLU-Pro (%)": _mmlu_text(row.get("mmlu_pro")),
             "TPOT (ms)": _number(row.get("tpot_ms")),
             "TTFT (ms)": _number(row.get("ttft_ms")),
-            "Per 1M output tokens (USD)": plan.cost_per_million_output_tokens_usd if plan else None,
+            cur("Per 1M output tokens (USD)"): plan.cost_per_million_output_tokens_usd if plan else None,
             "GPUs": plan.gpus if plan else None,
             "Nodes": _number(row.get("nodes")),
             "TP": _number(row.get("tp")),
@@ -201,8 +201,8 @@ def _column_config() -> dict:
     return {
         "#": st.column_config.NumberColumn(width=36),
         "Option": st.column_config.TextColumn(width=330),
-        "Monthly cost (USD)": st.column_config.NumberColumn(format="dollar"),
-        "Per 1M output tokens (USD)": st.column_config.NumberColumn(format="$%.3f"),
+        cur("Monthly cost (USD)"): st.column_config.NumberColumn(format=money_fmt("dollar")),
+        cur("Per 1M output tokens (USD)"): st.column_config.NumberColumn(format=money_fmt("$%.3f")),
         "TPOT (ms)": one, "TTFT (ms)": one, "Nodes": one, "TP": one, "Batch": one, "GPUs": one,
         "MMLU (%)": st.column_config.TextColumn(
             help="MMLU 5-shot at the option's precision: the published score where the weights are "

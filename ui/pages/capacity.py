@@ -16,7 +16,7 @@ from planner.api import (
     is_self_hosted,
 )
 from ui import cached, charts, state
-from ui.format import accuracy_text, escape_md, headline, md_usd, number, percent
+from ui.format import accuracy_text, cur, escape_md, headline, md_usd, money_fmt, number, percent
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 CHOICE_KEY = "capacity_choice"
@@ -137,12 +137,12 @@ def _replicas(plan: DeploymentPlan, scenario: Scenario) -> None:
 def _cost_lines(plan: DeploymentPlan) -> None:
     st.subheader("Cost lines", anchor=False)
     rows = [{"Cost line": line.name, "Quantity": line.quantity, "Unit": line.unit,
-             "Unit price (USD)": line.unit_price_usd, "Monthly (USD)": line.amount_usd,
+             cur("Unit price (USD)"): line.unit_price_usd, cur("Monthly (USD)"): line.amount_usd,
              "Price status": line.status, "Price key": line.price_key, "Source": line.source,
              "Note": line.note} for line in plan.cost_lines]
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="cost_lines", column_config={
-        "Unit price (USD)": st.column_config.NumberColumn(format="$%.4f"),
-        "Monthly (USD)": st.column_config.NumberColumn(format="dollar"),
+        cur("Unit price (USD)"): st.column_config.NumberColumn(format=money_fmt("$%.4f")),
+        cur("Monthly (USD)"): st.column_config.NumberColumn(format=money_fmt("dollar")),
         "Quantity": st.column_config.NumberColumn(format="localized"),
     })
 

@@ -24,9 +24,12 @@ from planner.api import (
 from ui import cached, charts, share, state
 from ui.format import (
     cheapest_text,
+    cur,
+    currency_code,
     escape_md,
     headline,
     md_usd,
+    money_fmt,
     number,
     slo_problem,
     status_text,
@@ -95,10 +98,10 @@ def _table(result: PlanResult) -> pd.DataFrame:
         rows.append({
             "Option": ("★ " if p.label == result.cheapest_label else "") + p.label,
             "Status": status_text(p),
-            "Monthly cost (USD)": p.monthly_cost_usd,
-            "Per 1M output tokens (USD)": p.cost_per_million_output_tokens_usd,
-            "Per 1M, used share only (USD)": p.usage_cost_per_million_output_tokens_usd,
-            "Per 1k requests (USD)": p.cost_per_thousand_requests_usd,
+            cur("Monthly cost (USD)"): p.monthly_cost_usd,
+            cur("Per 1M output tokens (USD)"): p.cost_per_million_output_tokens_usd,
+            cur("Per 1M, used share only (USD)"): p.usage_cost_per_million_output_tokens_usd,
+            cur("Per 1k requests (USD)"): p.cost_per_thousand_requests_usd,
             "GPUs": p.gpus, "Nodes": p.nodes, "Replicas": p.replicas, "TP": p.tp,
             "Batch": t.batch if t else None,
             "Utilisation (%)": None if p.utilization is None else p.utilization * 100,
@@ -112,14 +115,14 @@ def _table(result: PlanResult) -> pd.DataFrame:
 
 
 def _column_config() -> dict:
-    money = st.column_config.NumberColumn(format="dollar")
-    small_money = st.column_config.NumberColumn(format="$%.3f")
+    money = st.column_config.NumberColumn(format=money_fmt("dollar"))
+    small_money = st.column_config.NumberColumn(format=money_fmt("$%.3f"))
     one = st.column_config.NumberColumn(format="%.0f")
     return {
-        "Monthly cost (USD)": money, "Per 1M output tokens (USD)": small_money,
-        "Per 1M, used share only (USD)": st.column_config.NumberColumn(
-            format="$%.3f", help="What the tokens actually used cost: idle capacity excluded."),
-        "Per 1k requests (USD)": small_money, "Utilisation (%)": one, "TPOT (ms)": one,
+        cur("Monthly cost (USD)"): money, cur("Per 1M output tokens (USD)"): small_money,
+        cur("Per 1M, used share only (USD)"): st.column_config.NumberColumn(
+            format=money_fmt("$%.3f"), help="What the tokens actually used cost: idle capacity excluded."),
+        cur("Per 1k requests (USD)"): small_money, "Utilisation (%)": one, "TPOT (ms)": one,
         "TTFT (ms)": one, "Energy (kWh/month)": st.column_config.NumberColumn(format="localized"),
         "CO2e (kg/month)": st.column_config.NumberColumn(format="localized"),
         "J per output token": st.column_config.NumberColumn(
@@ -135,8 +138,8 @@ def price_dates_text(result: PlanResult) -> str:
         return "Azure prices: the snapshot has no priced rows. See the Catalog page."
     span = (f"dated {oldest}" if oldest == newest
             else f"oldest price dated {oldest}, newest {newest}")
-    return (f"Azure prices: retail snapshot (USD), {span}. See the Catalog page for every price "
-            "and its source.")
+    return (f"Azure prices: retail snapshot ({currency_code()}), {span}. See the Catalog page "
+            "for every price and its source.")
 
 
 def _notes(result: PlanResult) -> list[str]:

@@ -27,7 +27,7 @@ from planner.api import (
 )
 from ui import cached, deploy_data, state
 from ui.deploy_data import DeployArtefacts
-from ui.format import escape_md, md_usd, number, usd
+from ui.format import cur, escape_md, md_usd, money_fmt, number, usd
 
 METHODS = {"full": "Full", "lora": "LoRA", "qlora": "QLoRA"}
 LORA_TARGETS = {"all-linear": "all linear layers", "attention": "attention (q, k, v, o)",
@@ -249,8 +249,8 @@ def _memory(est: FinetuneEstimate) -> None:
 
 def _cost_lines(est: FinetuneEstimate) -> None:
     rows = [{"Cost line": line.name,
-             "Amount (USD)": "price missing" if line.amount_usd is None else usd(line.amount_usd),
-             "Quantity": line.quantity, "Unit": line.unit, "Unit price (USD)": line.unit_price_usd,
+             cur("Amount (USD)"): "price missing" if line.amount_usd is None else usd(line.amount_usd),
+             "Quantity": line.quantity, "Unit": line.unit, cur("Unit price (USD)"): line.unit_price_usd,
              "Price status": line.status, "Note": line.note or line.price_key}
             for line in est.cost_lines]
     if not rows:
@@ -258,7 +258,7 @@ def _cost_lines(est: FinetuneEstimate) -> None:
         return
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="ft.cost_lines", column_config={
         "Quantity": st.column_config.NumberColumn(format="%.2f"),
-        "Unit price (USD)": st.column_config.NumberColumn(format="$%.4f"),
+        cur("Unit price (USD)"): st.column_config.NumberColumn(format=money_fmt("$%.4f")),
     })
     st.caption("One-off amounts for the whole job (not monthly). A missing price is flagged and "
                "never counted as $0.")
