@@ -270,3 +270,12 @@ def test_scaled_down_nodes_draw_nothing(catalog):
     # host power per node-hour held (125 W per GPU slot on Azure, 1 slot per node here)
     assert lines["autoscale"]["host"].kwh_per_month == pytest.approx(
         auto.node_hours_per_month * 125 / 1000)
+
+
+def test_azure_water_from_microsofts_macro_region_wue(catalog):
+    plan = plan_scenario(_flat_low_traffic_scenario(), catalog).deployments[0]
+    e = plan.energy
+    # Microsoft FY2025 Americas WUE 0.34 L/kWh (GSF azure-2025-metrics.md), on IT energy (no PUE)
+    assert e.wue_l_per_kwh == pytest.approx(0.34)
+    assert e.water_l_per_month == pytest.approx(e.kwh_per_month / e.pue * 0.34)
+    assert "Microsoft FY2025" in e.wue_source

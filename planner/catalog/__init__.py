@@ -298,6 +298,15 @@ class GridCarbon(Row):
         return (self.region, self.year)
 
 
+class DatacenterWater(Row):
+    """Water a region's datacenters use per kWh of IT energy (WUE, L/kWh), as the operator states it."""
+
+    region: str = Field(pattern=r"^[a-z0-9]+$")
+    wue_l_per_kwh: float = Field(ge=0)
+    scope: str = Field(min_length=1, description="what the figure covers (region, macro-region)")
+    year: int = Field(ge=2000, le=2100)
+
+
 class EmbodiedFactor(Row):
     """Manufacturing emissions of one piece of hardware, kg CO2e, written off over its life."""
 
@@ -430,6 +439,7 @@ class Catalog:
     gpu_power: dict[str, GpuPower] = field(default_factory=dict)
     grid_carbon: dict[str, GridCarbon] = field(default_factory=dict)  # region -> newest year
     embodied: dict[str, EmbodiedFactor] = field(default_factory=dict)
+    water: dict[str, DatacenterWater] = field(default_factory=dict)
 
     @cached_property
     def price_index(self) -> dict[tuple[str, str, str], PriceRow]:
@@ -497,6 +507,7 @@ QUALITY_FILE = "quality_by_precision.csv"
 GPU_POWER_FILE = "gpu_power.csv"
 GRID_CARBON_FILE = "grid_carbon.csv"
 EMBODIED_FILE = "embodied_carbon.csv"
+WATER_FILE = "datacenter_water.csv"
 
 
 def gpu_power_of(rows: Iterable[GpuPowerRow]) -> dict[str, GpuPower]:
@@ -564,9 +575,10 @@ def load_catalog(data_dir: Path | None = None, prices_path: Path | None = None) 
     gpu_power = gpu_power_of(load_rows(data_dir / GPU_POWER_FILE, GpuPowerRow))
     grid = newest_grid(load_rows(data_dir / GRID_CARBON_FILE, GridCarbon))
     embodied = _index(load_rows(data_dir / EMBODIED_FILE, EmbodiedFactor), EMBODIED_FILE)
+    water = _index(load_rows(data_dir / WATER_FILE, DatacenterWater), WATER_FILE, key="region")
     catalog = Catalog(prices=tuple(prices), platform_prices=tuple(platform),  # type: ignore[arg-type]
                       data_dir=data_dir, quality_by_precision=quality, gpu_power=gpu_power,
-                      grid_carbon=grid, embodied=embodied, **tables)
+                      grid_carbon=grid, embodied=embodied, water=water, **tables)
     _cross_check(catalog, prices_file.name)
     return catalog
 
@@ -587,6 +599,9 @@ def _cross_check(catalog: Catalog, prices_name: str) -> None:
     for region in catalog.grid_carbon:
         if region not in catalog.regions:
             raise DataError(f"{GRID_CARBON_FILE}: unknown region {region!r}")
+    for region in catalog.water:
+        if region not in catalog.regions:
+            raise DataError(f"{WATER_FILE}: unknown region {region!r}")
     for model_id, _ in catalog.quality_by_precision:
         if model_id not in catalog.models:
             raise DataError(f"{QUALITY_FILE}: unknown model_id {model_id!r}")

@@ -316,6 +316,8 @@ def carbon_method_text(plan: DeploymentPlan) -> str:
         year = f"{e.grid_year} " if e.grid_year else ""
         method = f"location-based, {year}grid average {_n(e.grid_gco2_per_kwh)} g CO2e/kWh"
     power = "measured" if e.busy_power_status == "measured" else "estimated"
+    water = ("" if e.water_l_per_month is None else
+             f"; water {_n(e.water_l_per_month)} L/month at WUE {e.wue_l_per_kwh:g} L/kWh")
     return (f"{method}; PUE {e.pue:.2f}; GPU power {power} ({_n(e.busy_power_w_per_gpu)} W "
             f"serving, {_n(e.idle_power_w_per_gpu)} W idle); embodied share of the hardware "
-            "over 3 years")
+            f"over 3 years{water}")

@@ -65,6 +65,8 @@ class Site:
     pue: float | None
     pue_status: Literal["input", "catalog", "default"]
     grid_gco2_per_kwh: float | None
+    wue_l_per_kwh: float | None = None  # datacenter water per kWh of IT energy (None = unknown)
+    wue_source: str = ""
 
 
 # --- power of one GPU ---------------------------------------------------------------------------
@@ -227,6 +229,9 @@ class EnergyReport(BaseModel):
     idle_power_w_per_gpu: float
     idle_power_status: PowerStatus
     embodied_source: str
+    water_l_per_month: float | None  # IT kWh x the operator's WUE (None = not published)
+    wue_l_per_kwh: float | None
+    wue_source: str
     joules_per_output_token: float | None  # facility energy (no embodied) per output token
     wh_per_request: float | None
     gpu_joules_per_output_token_at_batch: float | None  # GPU power / replica throughput
@@ -392,6 +397,9 @@ def deployment_energy(gpu: GpuSpec, load: Load, site: Site, catalog: Catalog,
         busy_power_source=busy.source, idle_power_w_per_gpu=idle_w,
         idle_power_status="estimated" if idle_estimated else "measured",
         embodied_source=embodied_row.source if embodied_row else "",
+        water_l_per_month=(None if site.wue_l_per_kwh is None
+                           else total_kwh / pue * site.wue_l_per_kwh),
+        wue_l_per_kwh=site.wue_l_per_kwh, wue_source=site.wue_source,
         joules_per_output_token=total_kwh * 3.6e6 / tokens if tokens > 0 else None,
         wh_per_request=total_kwh * 1000 / requests if requests > 0 else None,
         gpu_joules_per_output_token_at_batch=gpu_j,

@@ -93,9 +93,11 @@ def hardware(target: AzureTarget, catalog: Catalog) -> Hardware:
 def site(target: AzureTarget, catalog: Catalog) -> Site:
     region = catalog.regions.get(target.region)
     gpus = catalog.skus[target.vm_sku].gpu_count
+    water = catalog.water.get(target.region)
     return Site(target.region, gpus * HOST_POWER_W_PER_GPU_SLOT,
                 region.pue if region else None, "catalog",
-                region.grid_gco2_per_kwh if region else None)
+                region.grid_gco2_per_kwh if region else None,
+                water.wue_l_per_kwh if water else None, water.source if water else "")
 
 
 def catalog_problems(target: AzureTarget, model_id: str, catalog: Catalog, where: str) -> list[str]:

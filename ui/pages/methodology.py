@@ -144,8 +144,10 @@ so treat throughput as an estimate with that band, and calibrate with your own m
   with the location-based figure beside it. Embodied: 164 kg CO2e per GPU (NVIDIA's H100
   footprint) and 5,700 kg per 8-GPU server without its GPUs (EcoLogits with Boavizta), written
   off over 3 years, for every GPU held. Hosted APIs publish no energy figures, so none is shown
-  for them. Microsoft does not publish a per-region WUE in the sources read, so water is not
-  counted.
+  for them.
+- **Water (Azure):** IT energy × Microsoft's WUE, litres per kWh, FY2025 by macro-region
+  (Americas 0.34, EMEA 0.03, Asia Pacific 0.25; Microsoft has published no per-region WUE since
+  2022), in `data/datacenter_water.csv`. Own hardware: not known, not shown.
 
 #### Share links and exports
 The address bar always holds the whole scenario (format described in `planner/io/sharelink.py`), so
