@@ -279,3 +279,15 @@ def test_azure_water_from_microsofts_macro_region_wue(catalog):
     assert e.wue_l_per_kwh == pytest.approx(0.34)
     assert e.water_l_per_month == pytest.approx(e.kwh_per_month / e.pue * 0.34)
     assert "Microsoft FY2025" in e.wue_source
+
+
+def test_plan_table_prints_energy_by_line():
+    import subprocess
+
+    run = subprocess.run([sys.executable, "-m", "planner", "plan", "--scenario",
+                          str(ROOT / "examples" / "support-bot.json")],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    lines = [line for line in run.stdout.splitlines() if line.strip().startswith("energy ")]
+    assert len(lines) == 3  # the three self-hosted options; the API publishes no energy figure
+    assert all("GPUs idle" in line and "location-based, 2025 grid" in line for line in lines)

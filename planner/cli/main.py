@@ -71,7 +71,7 @@ def cmd_throughput(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from planner.catalog import load_catalog
-    from planner.io.wording import findings_text, fit_text
+    from planner.io.wording import energy_lines_text, findings_text, fit_text
     from planner.pipeline.plan import plan_scenario
     from planner.scenario import load_scenario
 
@@ -106,6 +106,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
             for line in plan.cost_lines:
                 amount = "MISSING" if line.amount_usd is None else f"${line.amount_usd:,.2f}"
                 sys.stdout.write(f"  {line.name}: {amount}\n")
+            if plan.energy is not None:
+                sys.stdout.write(f"  {energy_lines_text(plan)}\n")
             for text in findings_text(plan.findings):
                 sys.stdout.write(f"  ! {text}\n")
         if result.cheapest_label:

@@ -321,3 +321,17 @@ def carbon_method_text(plan: DeploymentPlan) -> str:
     return (f"{method}; PUE {e.pue:.2f}; GPU power {power} ({_n(e.busy_power_w_per_gpu)} W "
             f"serving, {_n(e.idle_power_w_per_gpu)} W idle); embodied share of the hardware "
             f"over 3 years{water}")
+
+
+def energy_lines_text(plan: DeploymentPlan) -> str:
+    """A plan's month of energy by line, with its range and CO2 ('' without an energy report)."""
+    e = plan.energy
+    if e is None:
+        return ""
+    parts = ", ".join(f"{ENERGY_KIND_TEXT[line.kind]} {_n(line.kwh_per_month)}"
+                      for line in e.lines if line.kind != "embodied")
+    co2 = ("CO2e unknown" if e.co2_kg_per_month is None else
+           f"{_n(e.co2_kg_per_month)} kg CO2e ({_n(e.co2_kg_low)}-{_n(e.co2_kg_high)}, embodied "
+           f"included)")
+    return (f"energy {_n(e.kwh_per_month)} kWh/month ({_n(e.kwh_low)}-{_n(e.kwh_high)}): {parts}; "
+            f"{co2}; {carbon_method_text(plan)}")
