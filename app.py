@@ -8,7 +8,7 @@ scenario editor in the sidebar, the address bar kept equal to the scenario, then
 import streamlit as st
 
 from planner.api import DataError, snapshot_currency
-from ui import cached, editor, share, state
+from ui import cached, editor, share, state, summary
 from ui.format import set_currency
 
 st.set_page_config(page_title="planner — LLM cost & capacity",
@@ -22,6 +22,11 @@ except DataError as exc:  # refuse to start on broken reference data, naming fil
     st.stop()
 state.init_session(catalog)
 set_currency(snapshot_currency(catalog))
+
+if summary.is_summary_view():  # a reader's link: the answer only, no editor, prints cleanly
+    state.render_banners()
+    summary.render(catalog)
+    st.stop()
 
 page = st.navigation([
     st.Page("ui/pages/compare.py", title="Compare", icon=":material/balance:", default=True),

@@ -41,6 +41,7 @@ from planner.io.sharelink import (
     to_query_string,
 )
 from planner.io.wording import (
+    EXCLUDED_TEXT,
     REJECT_TEXT,
     batch_limit_text,
     carbon_method_text,
@@ -119,6 +120,18 @@ def describe_target(deployment: Deployment, catalog: Catalog) -> str:
     return module_for(deployment.target).describe(deployment.target, catalog, deployment.model)
 
 
+def prices_snapshot_signature() -> tuple[str, int, int] | None:
+    """(path, modification time in ns, size in bytes) of the price snapshot the catalog reads,
+    or None if it is absent: a cheap check that another process (a scheduled refresh) has
+    replaced it."""
+    path = default_data_dir() / PRICES_FILE
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return str(path), stat.st_mtime_ns, stat.st_size
+
+
 @dataclass(frozen=True)
 class MethodologyConstants:
     """The fixed assumptions the Methodology page quotes, read from the rooms that use them."""
@@ -158,6 +171,7 @@ __all__ = [
     "ENERGY_KINDS",
     "ENGINES",
     "ENGINE_IDS",
+    "EXCLUDED_TEXT",
     "KV_DTYPES",
     "LOW_MFU",
     "MAX_DEPLOYMENTS",
@@ -243,6 +257,7 @@ __all__ = [
     "plan_scenario",
     "plan_workbook",
     "price_refresh",
+    "prices_snapshot_signature",
     "same_params",
     "scenario_from_dict",
     "sensitivity",

@@ -442,7 +442,7 @@ def test_app_refuses_to_start_on_broken_data(tmp_path, monkeypatch):
     monkeypatch.setenv(DATA_DIR_ENV, str(data))
     from ui import cached as ui_data
 
-    ui_data.catalog.clear()
+    ui_data.reload_reference_data()
     try:
         at = AppTest.from_file(str(APP), default_timeout=60).run()
         assert not at.exception
@@ -450,4 +450,4 @@ def test_app_refuses_to_start_on_broken_data(tmp_path, monkeypatch):
         assert "gpus.csv row 3, field mem_bandwidth_gb_per_s" in message
         assert "cannot start" in message
     finally:
-        ui_data.catalog.clear()
+        ui_data.reload_reference_data()

@@ -50,6 +50,12 @@ TIMEOUT_S = 60
 DATA_COPY_NAME = "data-copy"
 
 
+@pytest.fixture(autouse=True)
+def allow_price_refresh(monkeypatch):
+    """These tests play the operator: the refresh button is on (PLANNER_ALLOW_PRICE_REFRESH)."""
+    monkeypatch.setenv("PLANNER_ALLOW_PRICE_REFRESH", "1")
+
+
 def run_page(page: str, query: dict | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
     if query:
@@ -363,9 +369,21 @@ def test_prices_tab_shows_the_snapshot_age(catalog):
     counts = next(m.delta for m in at.metric if m.label == "Rows")
     quoted = sum(r.status == "quoted" for r in catalog.prices)
     assert f"{quoted} quoted" in counts and "estimated" in counts and "missing" in counts
-    assert int(shown["Unconfirmed"][0]) == sum(bool(r.unconfirmed) for r in catalog.prices)
+    assert int(shown["Unconfirmed"][0].replace(",", "")) == sum(bool(r.unconfirmed) for r in catalog.prices)
     assert at.multiselect(key="prices.refresh_regions").value == sorted(
         {r.region for r in catalog.prices})
+
+
+def test_refresh_button_only_for_the_operator(monkeypatch, catalog):
+    monkeypatch.delenv("PLANNER_ALLOW_PRICE_REFRESH")
+    at = run_page(CATALOG)
+    no_problems(at)
+    assert not [b for b in at.button if b.key == "prices.refresh"]
+    assert "Age of oldest price" in {m.label for m in at.metric}  # the status, for everyone
+    assert any("scheduled job writes a new snapshot" in c.value for c in at.caption)
+    monkeypatch.setenv("PLANNER_ALLOW_PRICE_REFRESH", "1")
+    at = run_page(CATALOG)
+    assert [b for b in at.button if b.key == "prices.refresh"]
 
 
 def test_refresh_offline_leaves_the_snapshot_untouched(data_copy, monkeypatch):

@@ -91,6 +91,7 @@ def test_price_refresh_offline_then_online(page, tmp_path, monkeypatch):
     before = snapshot.read_bytes()
     monkeypatch.setenv(DATA_DIR_ENV, str(data))
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("PLANNER_ALLOW_PRICE_REFRESH", "1")  # the operator's server
     with recorded_prices_server() as api:
         monkeypatch.setenv(BASE_URL_ENV, api.origin + API_PATH)
         api.down = True

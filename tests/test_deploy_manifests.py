@@ -149,7 +149,8 @@ def container(objects) -> dict:
 
 def test_every_required_object_exists_in_one_namespace(objects):
     assert set(objects) == {"Namespace", "Deployment", "Service", "Ingress",
-                            "PodDisruptionBudget", "HorizontalPodAutoscaler"}
+                            "PodDisruptionBudget", "HorizontalPodAutoscaler", "CronJob",
+                            "PersistentVolumeClaim"}
     namespace = objects["Namespace"]["metadata"]["name"]
     for kind, obj in objects.items():
         if kind != "Namespace":
@@ -273,6 +274,39 @@ def test_kustomization_lists_every_manifest_and_rewrites_the_image(objects):
     [entry] = kust["images"]
     assert entry["name"] == name and tag
     assert entry["newName"] and entry["newTag"]
+
+
+def test_prices_are_refreshed_by_a_scheduled_job_into_one_shared_snapshot(objects):
+    """Operators refresh prices with a CronJob writing the snapshot on a ReadWriteMany volume;
+    every replica reads that file (through PLANNER_DATA_DIR) and none offers the refresh button."""
+    claim = objects["PersistentVolumeClaim"]
+    assert "ReadWriteMany" in claim["spec"]["accessModes"]
+    job = objects["CronJob"]
+    assert job["apiVersion"] == "batch/v1" and job["spec"]["concurrencyPolicy"] == "Forbid"
+    assert len(job["spec"]["schedule"].split()) == 5
+    pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    [refresh] = pod["containers"]
+    assert refresh["image"] == container(objects)["image"]  # the same build, rewritten together
+    script = " ".join(refresh["args"])
+    assert "python -m planner prices refresh" in script
+    assert "--out /shared/prices/azure_retail_prices.csv" in script
+    assert refresh["securityContext"]["readOnlyRootFilesystem"] is True
+    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"]
+              if "persistentVolumeClaim" in v}
+    assert {m["name"] for m in refresh["volumeMounts"] if m["mountPath"] == "/shared"} <= \
+        {n for n, c in claims.items() if c == claim["metadata"]["name"]}
+    dashboard = objects["Deployment"]["spec"]["template"]["spec"]
+    dash_claims = {v["name"] for v in dashboard["volumes"]
+                   if v.get("persistentVolumeClaim", {}).get("claimName") ==
+                   claim["metadata"]["name"]}
+    mounts = {m["mountPath"]: m for m in container(objects)["volumeMounts"]}
+    assert mounts["/shared"]["name"] in dash_claims and mounts["/shared"]["readOnly"] is True
+    env = {e["name"]: e["value"] for e in container(objects)["env"]}
+    assert env["PLANNER_DATA_DIR"] == "/srv/data" and "/srv/data" in mounts
+    assert "PLANNER_ALLOW_PRICE_REFRESH" not in env
+    [init] = dashboard["initContainers"]
+    assert "ln -sf /shared/prices/azure_retail_prices.csv /srv/data/prices/" in " ".join(init["args"])
 
 
 # --- the HEALTHCHECK against a live Streamlit ----------------------------------------------------

@@ -25,9 +25,26 @@ from ui import breakeven
 
 
 @st.cache_resource(show_spinner=False)
-def catalog() -> Catalog:
-    """The reference tables (validated once per server process)."""
+def _catalog() -> Catalog:
     return api.load_catalog()
+
+
+@st.cache_resource(show_spinner=False)
+def _snapshot_seen() -> dict[str, object]:
+    """The price snapshot's signature when the cached catalog was loaded (one per process)."""
+    return {"signature": api.prices_snapshot_signature()}
+
+
+def catalog() -> Catalog:
+    """The reference tables (validated once per server process), reloaded with every plan
+    forgotten when the price snapshot file has been replaced (a scheduled refresh writes a new
+    one that every replica reads, so replicas never serve different prices)."""
+    seen = _snapshot_seen()
+    signature = api.prices_snapshot_signature()
+    if signature != seen["signature"]:
+        seen["signature"] = signature
+        reload_reference_data()
+    return _catalog()
 
 
 @st.cache_resource(show_spinner=False)
@@ -37,7 +54,7 @@ def profiles() -> dict[str, EngineProfile]:
 
 def reload_reference_data() -> None:
     """Forget the cached catalog, profiles and every plan (e.g. after a price refresh)."""
-    catalog.clear()
+    _catalog.clear()
     profiles.clear()
     st.cache_data.clear()
 

@@ -159,6 +159,29 @@ def nodes_over_time(result: PlanResult) -> go.Figure:
                    yaxis={"title": "nodes", "rangemode": "tozero"})
 
 
+def cost_over_year(result: PlanResult, by_month: dict[str, list[float] | None]) -> go.Figure:
+    """Each option's serving cost in each of the next 12 months (``by_month``: label -> USD per
+    month, from the engine's projection; None = unknown, left out and named in the title)."""
+    labels = [p.label for p in result.deployments]
+    colour = colours(labels)
+    fig = go.Figure()
+    unknown = []
+    for label in labels:
+        months = by_month.get(label)
+        if months is None:
+            unknown.append(plain(label))
+            continue
+        fig.add_scatter(x=list(range(1, len(months) + 1)), y=months, name=plain(label),
+                        mode="lines+markers", line={"color": colour[label], "shape": "hv"},
+                        hovertemplate="%{fullData.name}<br>month %{x}: $%{y:,.0f}<extra></extra>")
+    title = "Cost in each of the next 12 months (USD)"
+    if unknown:
+        title += f" — not shown (cost unknown): {', '.join(unknown)}"
+    return _layout(fig, title=title, xaxis={"title": "month (1 = this month)", "dtick": 1},
+                   yaxis={"title": "USD per month", "rangemode": "tozero", "tickprefix": "$",
+                          "tickformat": ",.0f"})
+
+
 ENERGY_NAMES: dict[EnergyKind, str] = {
     "gpu_busy": "GPUs serving", "gpu_idle": "GPUs idle", "host": "Host (CPU, memory, fans)",
     "facility_overhead": "Facility overhead (PUE)", "embodied": "Embodied (hardware)",

@@ -5,6 +5,7 @@ Pure functions (no streamlit), so they are tested directly.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from planner.api import (
@@ -223,3 +224,53 @@ def quality_text(mmlu: float | None, mmlu_pro: float | None) -> str:
     if mmlu_pro is not None:
         parts.append(f"MMLU-Pro {mmlu_pro:g}")
     return " · ".join(parts)
+
+
+STALE_DAYS = 90  # prices older than this are warned next to the numbers they affect
+
+
+def price_dates_text(result: PlanResult) -> str:
+    """The snapshot's oldest and newest price dates, each named as what it is."""
+    oldest, newest = result.oldest_price_date, result.newest_price_date
+    if oldest is None:
+        return "Azure prices: the snapshot has no priced rows. See the Catalog page."
+    span = (f"dated {oldest}" if oldest == newest
+            else f"oldest price dated {oldest}, newest {newest}")
+    return (f"Azure prices: retail snapshot ({currency_code()}), {span}. See the Catalog page "
+            "for every price and its source.")
+
+
+def stale_price_dates(plan: DeploymentPlan, today: dt.date | None = None,
+                      days: int = STALE_DAYS) -> list[dt.date]:
+    """The dates of the prices this option uses that are older than ``days`` (oldest first)."""
+    today = today or dt.date.today()
+    return sorted({line.price_as_of for line in plan.cost_lines
+                   if line.price_as_of is not None and (today - line.price_as_of).days > days})
+
+
+def stale_price_text(plan: DeploymentPlan, today: dt.date | None = None) -> str | None:
+    """'prices dated 2024-08-18 are more than 90 days old: …' for the option, or None."""
+    dates = stale_price_dates(plan, today)
+    if not dates:
+        return None
+    today = today or dt.date.today()
+    lines = [line.name for line in plan.cost_lines
+             if line.price_as_of is not None and line.price_as_of in dates]
+    age = (today - dates[0]).days
+    return (f"{'price' if len(lines) == 1 else 'prices'} of {', '.join(lines)} dated "
+            f"{dates[0]}{' or later' if len(dates) > 1 else ''}: {age:,} days old, over "
+            f"{STALE_DAYS}; prices move, check them before you commit")
+
+
+def stale_price_short(plan: DeploymentPlan, today: dt.date | None = None) -> str | None:
+    """'prices from 2024-08-18, 835 days old' for a card, or None when every price is recent."""
+    dates = stale_price_dates(plan, today)
+    if not dates:
+        return None
+    age = ((today or dt.date.today()) - dates[0]).days
+    return f"prices from {dates[0]}, {age:,} days old (over {STALE_DAYS}): check before committing"
+
+
+FIRST_VISIT_TEXT = ("This page answers what each option would cost a month to serve your "
+                    "traffic, and which is cheapest that meets your speed targets. The sidebar "
+                    "holds an example scenario: edit it, or load your own.")

@@ -16,6 +16,9 @@ from planner.api import (
 )
 from ui import state
 
+VIEW_PARAM = "view"  # ?...&view=summary opens the read-only summary for readers
+SUMMARY_VIEW = "summary"
+
 
 def sync_query_params(scenario: Scenario) -> str | None:
     """Write the scenario into ``st.query_params`` if it changed; the problem if it cannot be."""
@@ -57,6 +60,8 @@ def render_share_box(scenario: Scenario, page_url_path: str = "", *, key: str = 
     st.code(url, language=None, wrap_lines=True)
     st.caption("Copy with the icon at the top right of the box. The address bar always holds the "
                "same link: whoever opens it sees this scenario and these numbers.")
+    st.markdown("**For readers** (read-only summary that prints to PDF):")
+    st.code(f"{url}&{VIEW_PARAM}={SUMMARY_VIEW}", language=None, wrap_lines=True)
 
 
 UPLOAD_KEY = "scenario_upload"

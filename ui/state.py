@@ -32,6 +32,7 @@ EDITOR_ERROR = "editor_error"
 LINK_MESSAGES = "link_messages"
 SHARE_PROBLEM = "share_problem"
 INITIALISED = "initialised"
+FIRST_VISIT = "first_visit"
 WIDGET_PREFIX = "w."
 SEED_PREFIX = "_seed."
 EDITOR_UI_PREFIXES = ("exp.", "open.", "more.")  # per-option expander and toggle state
@@ -57,7 +58,13 @@ def init_session(catalog: Catalog) -> None:
         messages.append(f"The scenario does not match the reference data: {exc}")
     load_scenario(scenario)
     ss[LINK_MESSAGES] = messages
+    ss[FIRST_VISIT] = not has_scenario_params(params)  # no link: the example preset is shown
     ss[INITIALISED] = True
+
+
+def first_visit() -> bool:
+    """Whether the session opened without a scenario link (it shows the example preset)."""
+    return bool(st.session_state.get(FIRST_VISIT))
 
 
 def load_scenario(scenario: Scenario) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 from planner.io.render import spreadsheet_safe
 from planner.io.wording import (
     COST_KIND_TEXT,
+    EXCLUDED_TEXT,
     NOT_APPLICABLE,
     PRICE_STATUS_TEXT,
     fit_text,
@@ -36,7 +37,7 @@ from planner.targets import TARGET_TITLES
 COLUMNS = [
     "Option", "Model", "Target kind", "VM size or machine", "Region", "Plan", "Category",
     "Cost line", "Quantity (per month)", "Unit", "Unit price (USD per unit)", "Currency",
-    "Monthly amount (USD)", f"{MONTHS}-month amount (USD)", "Status", "Source",
+    "Monthly amount (USD)", f"{MONTHS}-month amount (USD)", "Status", "Price date", "Source",
 ]
 MONTHLY_COLUMN = "Monthly amount (USD)"
 YEAR_COLUMN = f"{MONTHS}-month amount (USD)"
@@ -63,12 +64,13 @@ def cost_line_rows(plan: DeploymentPlan) -> Iterator[list[Any]]:
     head = [plan.label, plan.model_name, *placement_cells(plan)]
     if not plan.cost_lines:
         yield [*head, NOT_APPLICABLE, "no cost lines", None, "", None, "", None, None,
-               fit_text(plan), ""]
+               fit_text(plan), "", ""]
         return
     for line, year in zip(plan.cost_lines, line_year_usd(plan), strict=True):
         yield [*head, COST_KIND_TEXT[line.kind], line.name, significant(line.quantity), line.unit,
                significant(line.unit_price_usd), line.currency, cents(line.amount_usd),
-               cents(year), PRICE_STATUS_TEXT[line.status], line.source]
+               cents(year), PRICE_STATUS_TEXT[line.status],
+               str(line.price_as_of) if line.price_as_of else "", line.source]
 
 
 def one_line(text: str) -> str:
@@ -90,8 +92,7 @@ def comment_lines(result: PlanResult, share_link: str | None = None) -> list[str
         f"{MONTHS}-month = the next {MONTHS} months (node lines follow the growth plan). Amounts "
         "are rounded to cents; a blank amount is unknown (never zero), so that option has no "
         "complete total. Total per option: sum the monthly amounts by Option.",
-        "Not included: disks, network egress, load balancer, monitoring; for own hardware also "
-        "staff and network.",
+        EXCLUDED_TEXT,
     ]
     if share_link:
         lines.append(f"Share link: {one_line(share_link)}")

@@ -131,7 +131,8 @@ def _field_type(model: type[BaseModel], field: str) -> type:
     return str
 
 
-_SILENT_PARAMS = {"embed", "embed_options"}  # Streamlit's own
+_SILENT_PARAMS = {"embed", "embed_options",  # Streamlit's own
+                  "view"}  # the dashboard's view of the scenario (view=summary: for readers)
 # optional scenario-level fields: written only when set
 SCENARIO_PARAMS: dict[str, str] = {"mkt": "market_gco2_per_kwh"}
 _KNOWN_PARAMS = {"v", "name", "d", *WORKLOAD_PARAMS, *OPTIONAL_WORKLOAD_PARAMS, *SCENARIO_PARAMS}

@@ -75,6 +75,10 @@ ASSUMPTION_STATUS_TEXT: dict[str, str] = {
     "missing": "price missing",
 }
 
+EXCLUDED_TEXT = ("Not in these numbers: managed disks, network egress, load balancer and "
+                 "monitoring for cloud options; staff, network and floor space for own hardware; "
+                 "taxes, and discounts beyond the pricing plan chosen.")
+
 NOT_APPLICABLE = "not applicable"
 UNKNOWN = "unknown"
 

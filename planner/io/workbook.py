@@ -30,6 +30,7 @@ from planner.io.wording import (
     ASSUMPTION_STATUS_TEXT,
     DEPLOYMENT_DEFAULT_TEXT,
     DEPLOYMENT_FIELD_TEXT,
+    EXCLUDED_TEXT,
     NOT_APPLICABLE,
     UNKNOWN,
     WORKLOAD_FIELD_TEXT,
@@ -193,8 +194,7 @@ def scenario_rows(result: PlanResult, share_link: str | None) -> list[list[Any]]
         ["Newest price date", str(newest) if newest else UNKNOWN],
         ["Cheapest that fits, is fully priced and meets the SLOs",
          result.cheapest_label or "none"],
-        ["Not included", "disks, network egress, load balancer, monitoring; for own hardware "
-                         "also staff and network"],
+        ["Not included", EXCLUDED_TEXT],
     ]
     rows += [[what, getattr(s.workload, name)] for name, (what, _) in WORKLOAD_FIELD_TEXT.items()]
     rows += [[f"Option {i}", f"{d.label}: {d.model} on {module_for(d.target).TITLE}"]

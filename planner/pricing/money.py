@@ -10,6 +10,7 @@ incomplete instead of treating the line as 0.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -62,6 +63,7 @@ class CostLine(BaseModel):
     source: str = ""
     note: str = ""
     missing_reason: MissingReason | None = None
+    price_as_of: dt.date | None = None  # date of the reference row priced (None: typed or missing)
 
 
 def cost_line(component: CostComponent, resolver: PriceResolver) -> CostLine:
@@ -77,7 +79,7 @@ def cost_line(component: CostComponent, resolver: PriceResolver) -> CostLine:
         amount_usd=component.quantity * unit_price if known else None,  # type: ignore[operator]
         currency=price.currency, status=price.status if known else "missing",
         price_key=component.price_key.text(), source=price.source, note=price.note,
-        missing_reason=reason)
+        missing_reason=reason, price_as_of=price.as_of)
 
 
 def price_components(components: Iterable[CostComponent], resolver: PriceResolver) -> list[CostLine]:

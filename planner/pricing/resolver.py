@@ -8,6 +8,7 @@ this resolver, so the same key always costs the same.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -81,6 +82,7 @@ class ResolvedPrice:
     currency: str = CURRENCY
     note: str = ""
     missing_reason: MissingReason | None = None
+    as_of: dt.date | None = None  # the date of the reference row the price comes from
 
 
 def _missing(reason: MissingReason, source: str = "", note: str = "",
@@ -136,7 +138,8 @@ def _vm(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
     if row.currency != catalog.prices_currency:
         return _missing("other_currency", row.source, f"snapshot price is in {row.currency}",
                         catalog.prices_currency)
-    return ResolvedPrice(row.price_per_hour, row.status, row.source, row.currency)
+    return ResolvedPrice(row.price_per_hour, row.status, row.source, row.currency,
+                         as_of=row.as_of)
 
 
 def _platform(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
@@ -145,7 +148,7 @@ def _platform(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
         return _missing("not_in_catalog")
     if row.price_per_hour is None:
         return _missing("flagged_missing", row.source, row.notes)
-    return ResolvedPrice(row.price_per_hour, row.status, row.source)
+    return ResolvedPrice(row.price_per_hour, row.status, row.source, as_of=row.as_of)
 
 
 def _hardware(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
@@ -153,7 +156,7 @@ def _hardware(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
     if hw is None or hw.purchase_usd is None:
         return _missing("not_in_catalog", hw.source if hw else "")
     status: PriceStatus = "estimated" if "purchase_usd" in hw.unconfirmed else "quoted"
-    return ResolvedPrice(hw.purchase_usd, status, hw.source)
+    return ResolvedPrice(hw.purchase_usd, status, hw.source, as_of=hw.as_of)
 
 
 def _electricity(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
@@ -162,7 +165,8 @@ def _electricity(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
         return _missing("not_in_catalog")
     status: PriceStatus = ("estimated" if "electricity_usd_per_kwh" in region.unconfirmed
                            else "quoted")
-    return ResolvedPrice(region.electricity_usd_per_kwh, status, region.electricity_source)
+    return ResolvedPrice(region.electricity_usd_per_kwh, status, region.electricity_source,
+                         as_of=region.as_of)
 
 
 def _onprem_rate(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
@@ -179,7 +183,7 @@ def _api(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
         return _missing("not_in_catalog")
     value = (api.input_usd_per_million_tokens if key.kind == "api_input"
              else api.output_usd_per_million_tokens)
-    return ResolvedPrice(value, "quoted", api.source)
+    return ResolvedPrice(value, "quoted", api.source, as_of=api.as_of)
 
 
 _FROM_CATALOG = {"vm": _vm, "platform": _platform, "hardware_purchase": _hardware,

@@ -309,7 +309,8 @@ def _rejected(result: AdvisorResult) -> None:
             rows = (rej[rej["reason"] == reason][["family", "options"]]
                     .sort_values(["options", "family"], ascending=[False, True])
                     .rename(columns={"family": "Family", "options": "Options"}))
-            st.dataframe(rows, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 300))
+            st.dataframe(rows, hide_index=True, placeholder="—", width="stretch",
+                         height=min(38 + 35 * len(rows), 300))
 
 
 def _mine(scenario: Scenario, attr: str) -> list[dict]:
@@ -380,7 +381,7 @@ def _results(space: SearchSpace, top: int, catalog: Catalog, scenario: Scenario)
                 f"**{md_usd(best['monthly_cost_usd'])}/month**{per_m} :green-badge[cheapest]")
     st.subheader(f"The {len(rows)} cheapest", anchor=False)
     table = ranked_table(rows, result.top_plans, catalog)
-    st.dataframe(table.style.apply(_highlight_cheapest, axis=1), hide_index=True,
+    st.dataframe(table.style.apply(_highlight_cheapest, axis=1), hide_index=True, placeholder="—",
                  column_config=_column_config(), key=TABLE, on_select=_on_table_select,
                  selection_mode="single-row", width="stretch")
     _add_controls(rows, space, catalog, scenario)

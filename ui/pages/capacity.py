@@ -56,7 +56,7 @@ def _memory(plan: DeploymentPlan, scenario: Scenario) -> None:
         ("Communication buffers", mem.comm_buffers_gb, "NCCL, only when TP ≥ 2"),
         ("Free", mem.free_gb, "left unused"),
     ]
-    st.dataframe(pd.DataFrame(rows, columns=["Bucket", "GB", "How"]), hide_index=True,
+    st.dataframe(pd.DataFrame(rows, columns=["Bucket", "GB", "How"]), hide_index=True, placeholder="—",
                  column_config={"GB": st.column_config.NumberColumn(format="%.1f")},
                  key="memory_table")
     st.caption(f"Room for {mem.max_batch:,} concurrent requests of "
@@ -140,7 +140,8 @@ def _cost_lines(plan: DeploymentPlan) -> None:
              cur("Unit price (USD)"): line.unit_price_usd, cur("Monthly (USD)"): line.amount_usd,
              "Price status": line.status, "Price key": line.price_key, "Source": line.source,
              "Note": line.note} for line in plan.cost_lines]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="cost_lines", column_config={
+    st.dataframe(pd.DataFrame(rows), hide_index=True, placeholder="—", key="cost_lines",
+                 column_config={
         cur("Unit price (USD)"): st.column_config.NumberColumn(format=money_fmt("$%.4f")),
         cur("Monthly (USD)"): st.column_config.NumberColumn(format=money_fmt("dollar")),
         "Quantity": st.column_config.NumberColumn(format="localized"),

@@ -31,6 +31,9 @@ URL = re.compile(r"https?://[^\s,;)'\"]+")
 PRICE_STATUSES = ("quoted", "estimated", "missing")
 STALE_DAYS = 90
 BASE_URL_ENV = "PLANNER_PRICES_BASE_URL"  # another endpoint for the refresh (tests, a mirror)
+# The refresh rewrites the server's price file for every visitor: an operator's action, offered
+# only when the server is started with PLANNER_ALLOW_PRICE_REFRESH=1.
+ALLOW_REFRESH_ENV = "PLANNER_ALLOW_PRICE_REFRESH"
 DEFAULT_BASE_URL = ap.DEFAULT_BASE_URL
 CURRENCY = "USD"
 REFRESH_TIMEOUT_S = 20.0
@@ -94,7 +97,7 @@ def show_table(df: pd.DataFrame, key: str, *, config: dict | None = None,
     flagged = int((shown["unconfirmed"] != "").sum()) if "unconfirmed" in shown else 0
     st.caption(f"{len(shown)} of {len(df)} rows"
                + (f" · {flagged} with unconfirmed fields (⚠ column 'unconfirmed')" if flagged else ""))
-    st.dataframe(shown, hide_index=True, key=f"table.{key}",
+    st.dataframe(shown, hide_index=True, placeholder="—", key=f"table.{key}",
                  column_config={**PROVENANCE_CONFIG, **(config or {})})
 
 
@@ -214,7 +217,21 @@ def prices_tab(cat: Catalog) -> None:
 
     st.divider()
     with st.container(key="prices_refresh_slot"):
-        refresh_section(cat)
+        if refresh_allowed():
+            refresh_section(cat)
+        else:
+            st.markdown("**Refreshing prices**")
+            st.caption(escape_md(
+                "Prices are refreshed by whoever runs this planner, not from this page: a "
+                "scheduled job writes a new snapshot that every server reads, so everyone sees "
+                "the same prices (see the README, 'Refreshing prices'). The snapshot's dates "
+                "are above.") + " From a shell: "
+                "`python -m planner prices refresh --regions eastus,westeurope`")
+
+
+def refresh_allowed() -> bool:
+    """Whether this server offers the refresh button ($PLANNER_ALLOW_PRICE_REFRESH=1)."""
+    return os.environ.get(ALLOW_REFRESH_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 # --- refreshing the snapshot from the Azure Retail Prices API --------------------------------

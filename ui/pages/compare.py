@@ -20,18 +20,21 @@ from planner.api import (
     fit_text,
     plan_csv,
     plan_workbook,
+    year_cost,
 )
 from ui import cached, charts, share, state
 from ui.format import (
+    FIRST_VISIT_TEXT,
     cheapest_text,
     cur,
-    currency_code,
     escape_md,
     headline,
     md_usd,
     money_fmt,
     number,
+    price_dates_text,
     slo_problem,
+    stale_price_short,
     status_text,
     usd,
     workload_text,
@@ -70,7 +73,9 @@ def _card(plan: DeploymentPlan, result: PlanResult) -> None:
             lines.append(f"{md_usd(plan.cost_per_million_output_tokens_usd)} per 1M output tokens")
         if plan.gpus is not None:
             lines.append(f"{plan.gpus} GPU{'s' if plan.gpus != 1 else ''} on {plan.nodes} "
-                         f"node{'s' if plan.nodes != 1 else ''} · {plan.replicas} × TP{plan.tp}")
+                         f"node{'s' if plan.nodes != 1 else ''} · {plan.replicas} "
+                         f"cop{'ies' if plan.replicas != 1 else 'y'} of the model, each on "
+                         f"{plan.tp} GPU{'s' if plan.tp != 1 else ''} (tensor parallel {plan.tp})")
         elif plan.fit.status == "hosted":
             lines.append("hosted: no GPUs to run")
         if plan.energy is not None:
@@ -88,10 +93,23 @@ def _card(plan: DeploymentPlan, result: PlanResult) -> None:
         problem = slo_problem(plan)
         if problem:
             lines.append(f":orange[SLO unmet: {escape_md(problem)}]")
+        stale = stale_price_short(plan)
+        if stale:
+            lines.append(f":orange[:material/schedule: {escape_md(stale)}]")
         st.markdown("  \n".join(lines))
 
 
+def _runs_on(p: DeploymentPlan) -> str:
+    """'Standard_NC24ads_A100_v4 · eastus · pay-as-you-go' from the option's placement."""
+    where = p.placement
+    if where is None:
+        return "—"
+    return " · ".join(part for part in (where.node, where.region, where.plan) if part)
+
+
 def _table(result: PlanResult) -> pd.DataFrame:
+    """One row per option: the option pinned, the money first (what fits in 1280 px), then the
+    sizing and speed, then where it runs. Unknown or not applicable cells show '—'."""
     rows = []
     for p in result.deployments:
         t = p.throughput
@@ -99,47 +117,56 @@ def _table(result: PlanResult) -> pd.DataFrame:
             "Option": ("★ " if p.label == result.cheapest_label else "") + p.label,
             "Status": status_text(p),
             cur("Monthly cost (USD)"): p.monthly_cost_usd,
+            cur("Next 12 months (USD)"): (year_cost(p, None).serving_year_usd if p.fits else None),
             cur("Per 1M output tokens (USD)"): p.cost_per_million_output_tokens_usd,
-            cur("Per 1M, used share only (USD)"): p.usage_cost_per_million_output_tokens_usd,
             cur("Per 1k requests (USD)"): p.cost_per_thousand_requests_usd,
-            "GPUs": p.gpus, "Nodes": p.nodes, "Replicas": p.replicas, "TP": p.tp,
+            cur("Per 1M output tokens, busy share (USD)"):
+                p.usage_cost_per_million_output_tokens_usd,
+            "GPUs": p.gpus, "Nodes": p.nodes, "Replicas": p.replicas, "Tensor parallel": p.tp,
             "Batch": t.batch if t else None,
             "Utilisation (%)": None if p.utilization is None else p.utilization * 100,
-            "TPOT (ms)": t.tpot_ms if t else None, "TTFT (ms)": t.ttft_ms if t else None,
+            "Time per output token (ms)": t.tpot_ms if t else None,
+            "Time to first token (ms)": t.ttft_ms if t else None,
             "Energy (kWh/month)": p.energy_kwh_per_month,
             "CO2e (kg/month)": p.co2_kg_per_month,
             "J per output token": p.energy.joules_per_output_token if p.energy else None,
-            "Target": p.target,
+            "Runs on": _runs_on(p),
         })
     return pd.DataFrame(rows)
 
 
 def _column_config() -> dict:
-    money = st.column_config.NumberColumn(format=money_fmt("dollar"))
-    small_money = st.column_config.NumberColumn(format=money_fmt("$%.3f"))
-    one = st.column_config.NumberColumn(format="%.0f")
+    money = st.column_config.NumberColumn(format=money_fmt("dollar"), width="small")
+    small_money = st.column_config.NumberColumn(format=money_fmt("$%.3f"), width="small")
+    one = st.column_config.NumberColumn(format="%.0f", width="small")
     return {
-        cur("Monthly cost (USD)"): money, cur("Per 1M output tokens (USD)"): small_money,
-        cur("Per 1M, used share only (USD)"): st.column_config.NumberColumn(
-            format=money_fmt("$%.3f"), help="What the tokens actually used cost: idle capacity excluded."),
-        cur("Per 1k requests (USD)"): small_money, "Utilisation (%)": one, "TPOT (ms)": one,
-        "TTFT (ms)": one, "Energy (kWh/month)": st.column_config.NumberColumn(format="localized"),
+        "Option": st.column_config.TextColumn(pinned=True, width="small"),
+        "Status": st.column_config.TextColumn(width="small"),
+        cur("Monthly cost (USD)"): money,
+        cur("Next 12 months (USD)"): st.column_config.NumberColumn(
+            format=money_fmt("dollar"), width="small",
+            help="Serving cost over the next 12 months; with traffic growth the GPU nodes follow "
+                 "the growth plan."),
+        cur("Per 1M output tokens (USD)"): small_money,
+        cur("Per 1k requests (USD)"): small_money,
+        cur("Per 1M output tokens, busy share (USD)"): st.column_config.NumberColumn(
+            format=money_fmt("$%.3f"),
+            help="What the tokens actually served cost: idle capacity left out."),
+        "GPUs": one, "Nodes": one, "Replicas": one, "Batch": one,
+        "Tensor parallel": st.column_config.NumberColumn(
+            format="%.0f", width="small",
+            help="Tensor parallel: how many GPUs one copy of the model is split across."),
+        "Utilisation (%)": one,
+        "Time per output token (ms)": st.column_config.NumberColumn(
+            format="%.0f", help="TPOT: the time between two output tokens of one answer."),
+        "Time to first token (ms)": st.column_config.NumberColumn(
+            format="%.0f", help="TTFT: the wait before the first token of an answer."),
+        "Energy (kWh/month)": st.column_config.NumberColumn(format="localized"),
         "CO2e (kg/month)": st.column_config.NumberColumn(format="localized"),
         "J per output token": st.column_config.NumberColumn(
             format="%.2f", help="Facility energy per output token served, idle capacity and "
                                 "PUE included (embodied emissions excluded)."),
     }
-
-
-def price_dates_text(result: PlanResult) -> str:
-    """The snapshot's oldest and newest price dates, each named as what it is."""
-    oldest, newest = result.oldest_price_date, result.newest_price_date
-    if oldest is None:
-        return "Azure prices: the snapshot has no priced rows. See the Catalog page."
-    span = (f"dated {oldest}" if oldest == newest
-            else f"oldest price dated {oldest}, newest {newest}")
-    return (f"Azure prices: retail snapshot ({currency_code()}), {span}. See the Catalog page "
-            "for every price and its source.")
 
 
 def _notes(result: PlanResult) -> list[str]:
@@ -155,6 +182,8 @@ def main() -> None:
     scenario = state.current_scenario()
     catalog = cached.catalog()
     st.title(f"Compare · {escape_md(scenario.name)}", anchor=False)
+    if state.first_visit():
+        st.info(escape_md(FIRST_VISIT_TEXT), icon=":material/waving_hand:")
     st.caption(escape_md(workload_text(scenario)))
     try:
         result = cached.plan(scenario)
@@ -174,7 +203,7 @@ def main() -> None:
             _card(plan, result)
 
     st.subheader("All figures", anchor=False)
-    st.dataframe(_table(result), hide_index=True, column_config=_column_config(),
+    st.dataframe(_table(result), hide_index=True, placeholder="—", column_config=_column_config(),
                  key="figures")
     notes = _notes(result)
     if notes:

@@ -242,7 +242,7 @@ def _memory(est: FinetuneEstimate) -> None:
             ("Total per GPU", mem.total_gb), ("Usable per GPU", mem.usable_gb)]
     with st.expander(f"Memory per GPU by bucket (model states sharded over "
                      f"{mem.sharded_over_gpus} GPU{'s' if mem.sharded_over_gpus != 1 else ''})"):
-        st.dataframe(pd.DataFrame(rows, columns=["Bucket", "GB"]), hide_index=True,
+        st.dataframe(pd.DataFrame(rows, columns=["Bucket", "GB"]), hide_index=True, placeholder="—",
                      column_config={"GB": st.column_config.NumberColumn(format="%.1f")},
                      key="ft.memory_table")
 
@@ -256,7 +256,7 @@ def _cost_lines(est: FinetuneEstimate) -> None:
     if not rows:
         st.caption("No cost lines: the training time is unknown.")
         return
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="ft.cost_lines", column_config={
+    st.dataframe(pd.DataFrame(rows), hide_index=True, placeholder="—", key="ft.cost_lines", column_config={
         "Quantity": st.column_config.NumberColumn(format="%.2f"),
         cur("Unit price (USD)"): st.column_config.NumberColumn(format=money_fmt("$%.4f")),
     })

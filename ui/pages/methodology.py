@@ -87,7 +87,7 @@ Efficiency factors per engine (share of peak bandwidth / compute reached, per-st
                    "step overhead (ms)": p.step_overhead_ms,
                    "slowdown per TP doubling": p.tp_overhead_per_doubling,
                    "max batch": p.max_batch, "source": p.source} for p in profiles.values()],
-                 hide_index=True, key="profiles")
+                 hide_index=True, placeholder="—", key="profiles")
     st.markdown(f"""
 **Accuracy:** {band}. Published roofline tools have been 1.4–2× off against real serving engines,
 so treat throughput as an estimate with that band, and calibrate with your own measurements.
