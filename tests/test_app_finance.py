@@ -45,21 +45,35 @@ def test_summary_view_is_read_only_and_complete():
     assert len(at.sidebar) == 0
     assert not at.warning or all("link was opened" not in w.value for w in at.warning)
     text = text_of(at)
-    assert "Cheapest that fits, is fully priced and meets the SLOs: **API**" in text
+    assert "Cheapest that fits, is fully priced and meets the SLOs: **On-prem**" in text
     assert "$1,460/month" in text  # the API option, $730 + $730 (see test_export)
     assert EXCLUDED_TEXT.replace("\\", "") in text
     assert "oldest price dated 2024-08-18, newest" in text
     [table] = at.table
     frame = table.value
-    assert list(frame.index) == ["SLM", "LLM", "On-prem", "★ API"]
-    assert frame.loc["★ API", "Monthly cost"] == "$1,460"
-    assert frame.loc["★ API", "Next 12 months"] == "$17,520"  # 12 x $1,460
-    assert frame.loc["On-prem", "Monthly cost"] == "—"  # unknown, never None or $0
+    assert list(frame.index) == ["SLM", "LLM", "★ On-prem", "API"]
+    assert frame.loc["API", "Monthly cost"] == "$1,460"
+    assert frame.loc["API", "Next 12 months"] == "$17,520"  # 12 x $1,460
     assert "None" not in frame.to_string()
     # the price dates older than 90 days are warned beside the option they affect
     stale = [w.value.replace("\\", "") for w in at.warning if "days old" in w.value]
     assert any(w.startswith("**SLM**") and "2024-08-18" in w for w in stale)
     assert not any(w.startswith("**API**") for w in stale)
+
+
+def test_summary_says_unknown_costs_are_unknown():
+    from planner.scenario import scenario_from_dict
+
+    scenario = scenario_from_dict({"name": "spot", "deployments": [
+        {"label": "spot", "model": "llama-3-8b", "precision": "fp16",
+         "target": {"kind": "azure", "vm_sku": "Standard_NC40ads_H100_v5", "pricing": "spot"}},
+        {"label": "API", "model": "gpt-4o-mini", "target": {"kind": "api"}}]})
+    at = run_app({**encode_scenario(scenario), "view": "summary"})
+    assert not at.exception
+    frame = at.table[0].value
+    assert frame.loc["spot", "Monthly cost"] == "—" and frame.loc["spot", "Status"] == \
+        "price missing"
+    assert "None" not in frame.to_string()
 
 
 def test_stale_price_dates_count_days_from_today():

@@ -89,6 +89,7 @@ def test_edit_download_and_share(page, app_url):
     on_prem = table[table["Option"] == "On-prem"]
     assert on_prem["Monthly amount (USD)"].notna().all()
     assert (on_prem["Status"] == "estimate").any()  # the estimated purchase price says so
+    assert set(table[table["Option"] == "API"]["Category"]) == {"Input tokens", "Output tokens"}
 
     with page.expect_download(timeout=DEFAULT_TIMEOUT_MS) as download_info:
         page.get_by_role("button", name="Download workbook (Excel)").click()
@@ -100,7 +101,7 @@ def test_edit_download_and_share(page, app_url):
     assert workbook["Summary"]["A5"].value == "API"
     assert workbook["Summary"]["H5"].value == pytest.approx(7300, abs=0.01)
 
-    link = page.locator('[data-testid="stMainBlockContainer"] [data-testid="stCode"]').inner_text()
+    link = page.locator('[data-testid="stMainBlockContainer"] [data-testid="stCode"]').first.inner_text()
     link = link.strip()
     assert link.startswith(app_url) and "rpd=1000000" in link
     assert link.split("?", 1)[1] == page.url.split("?", 1)[1]

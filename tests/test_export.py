@@ -58,7 +58,7 @@ def test_cli_csv_is_one_table_whose_pivot_is_the_plan(tmp_path, support_bot):
         assert monthly[plan.label] == pytest.approx(plan.monthly_cost_usd, abs=tol)
         months, _ = serving_by_month(plan)
         assert year[plan.label] == pytest.approx(sum(months), abs=tol)
-    assert complete == 3
+    assert complete == 4
     # hand-checked: the API option bills 200k requests/day x 30.42 days x (800 in @ $0.15/1M +
     # 200 out @ $0.60/1M) = $730 + $730 a month (LiteLLM's azure/global-standard/gpt-4o-mini)
     assert monthly["API"] == pytest.approx(1460.00, abs=0.01)
@@ -73,6 +73,20 @@ def test_cli_csv_is_one_table_whose_pivot_is_the_plan(tmp_path, support_bot):
     # amounts are rounded to cents
     amounts = table[MONTHLY_COLUMN].dropna()
     assert (amounts.round(2) == amounts).all()
+
+
+def test_a_missing_price_is_a_blank_never_a_zero(catalog):
+    scenario = scenario_from_dict({"deployments": [
+        {"label": "spot", "model": "llama-3-8b", "precision": "fp16",
+         "target": {"kind": "azure", "vm_sku": "Standard_NC40ads_H100_v5", "pricing": "spot"}}]})
+    result = plan_scenario(scenario, catalog)
+    assert result.deployments[0].monthly_cost_usd is None  # the premise: flagged missing
+    table = read(plan_csv(result))
+    gpu = table[table["Category"] == "GPU nodes"].iloc[0]
+    assert pd.isna(gpu[MONTHLY_COLUMN]) and pd.isna(gpu[YEAR_COLUMN])
+    assert gpu["Status"] == "price missing"
+    total = table.groupby(OPTION_COLUMN)[MONTHLY_COLUMN].sum(min_count=1)["spot"]
+    assert total < result.deployments[0].monthly_cost_known_usd + 0.01  # only the known lines
 
 
 def test_comment_block_records_scenario_and_price_dates(support_bot):

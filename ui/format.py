@@ -240,12 +240,17 @@ def price_dates_text(result: PlanResult) -> str:
             "for every price and its source.")
 
 
+def age_days(date: dt.date, today: dt.date) -> int:
+    """Whole days from ``date`` to ``today``."""
+    return (today - date).days
+
+
 def stale_price_dates(plan: DeploymentPlan, today: dt.date | None = None,
                       days: int = STALE_DAYS) -> list[dt.date]:
     """The dates of the prices this option uses that are older than ``days`` (oldest first)."""
     today = today or dt.date.today()
-    return sorted({line.price_as_of for line in plan.cost_lines
-                   if line.price_as_of is not None and (today - line.price_as_of).days > days})
+    dates = {line.price_as_of for line in plan.cost_lines if line.price_as_of is not None}
+    return sorted(d for d in dates if age_days(d, today) > days)
 
 
 def stale_price_text(plan: DeploymentPlan, today: dt.date | None = None) -> str | None:
@@ -256,7 +261,7 @@ def stale_price_text(plan: DeploymentPlan, today: dt.date | None = None) -> str 
     today = today or dt.date.today()
     lines = [line.name for line in plan.cost_lines
              if line.price_as_of is not None and line.price_as_of in dates]
-    age = (today - dates[0]).days
+    age = age_days(dates[0], today)
     return (f"{'price' if len(lines) == 1 else 'prices'} of {', '.join(lines)} dated "
             f"{dates[0]}{' or later' if len(dates) > 1 else ''}: {age:,} days old, over "
             f"{STALE_DAYS}; prices move, check them before you commit")
@@ -267,7 +272,7 @@ def stale_price_short(plan: DeploymentPlan, today: dt.date | None = None) -> str
     dates = stale_price_dates(plan, today)
     if not dates:
         return None
-    age = ((today or dt.date.today()) - dates[0]).days
+    age = age_days(dates[0], today or dt.date.today())
     return f"prices from {dates[0]}, {age:,} days old (over {STALE_DAYS}): check before committing"
 
 
