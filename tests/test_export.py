@@ -82,9 +82,10 @@ def test_a_missing_price_is_a_blank_never_a_zero(catalog):
     result = plan_scenario(scenario, catalog)
     assert result.deployments[0].monthly_cost_usd is None  # the premise: flagged missing
     table = read(plan_csv(result))
-    gpu = table[table["Category"] == "GPU nodes"].iloc[0]
+    [missing] = [line for line in result.deployments[0].cost_lines if line.amount_usd is None]
+    gpu = table[table["Cost line"] == missing.name].iloc[0]
     assert pd.isna(gpu[MONTHLY_COLUMN]) and pd.isna(gpu[YEAR_COLUMN])
-    assert gpu["Status"] == "price missing"
+    assert gpu["Status"] == "price missing" and gpu["Category"] == "GPU nodes"
     total = table.groupby(OPTION_COLUMN)[MONTHLY_COLUMN].sum(min_count=1)["spot"]
     assert total < result.deployments[0].monthly_cost_known_usd + 0.01  # only the known lines
 
