@@ -11,6 +11,8 @@ Two figures are printed:
    (leave-one-model-out), so no point predicts itself. The shipped table (all models) is also
    scored, as the training error.
 2. **End to end**: the same power over the planner's own throughput estimate at that batch
+   (runs with more GPUs than their tensor-parallel degree, i.e. expert parallel, are skipped: the
+   planner's replica has TP GPUs)
    (decode only: the published data does not give the runs' prompt lengths, so prefill is left
    out and the planner's throughput is an upper bound, its J/token a lower bound). This mixes the
    throughput model's error into the energy figure and is reported for information.
@@ -85,6 +87,9 @@ def end_to_end(points: list[MeasuredEnergy], catalog) -> tuple[list[tuple[Measur
                                                                  int]:
     out, skipped = [], 0
     for p in points:
+        if p.gpu_count != p.tp:  # expert-parallel runs: the planner's replica is TP GPUs only
+            skipped += 1
+            continue
         busy = busy_power_w(catalog.gpus[p.gpu], p.batch, catalog)
         try:
             est = estimate_throughput(catalog, model_id=p.model, gpu_id=p.gpu,
@@ -164,8 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     pairs, skipped = end_to_end(points, catalog)
     if pairs:
         _summary("end to end (information)", pairs)
+        for lo, hi in ((1, 64), (64, 512), (512, 1 << 20)):
+            ratios = [pred / p.joules_per_output_token for p, pred in pairs if lo <= p.batch < hi]
+            if ratios:
+                print(f"    batch {lo}-{min(hi - 1, 99999):<5} n={len(ratios):<4} median predicted/"
+                      f"measured {statistics.median(ratios):.2f}")
         _worst(pairs, args.worst)
-    print(f"    ({skipped} point(s) the throughput model cannot estimate were skipped)")
+    print(f"    ({skipped} point(s) skipped: expert-parallel runs, or the throughput model cannot "
+          "estimate them)")
     if args.write:
         record = {**check_summary(lomo), "as_of": dt.date.today().isoformat()}
         ENERGY_CHECK_FILE.write_text(json.dumps(record, indent=1) + "\n")
