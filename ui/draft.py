@@ -13,7 +13,8 @@ from typing import Any
 
 from planner.api import TARGET_KINDS, Deployment, Scenario, module_for
 
-DEP_FIELDS = ("precision", "engine", "kv_cache_dtype", "tp", "context_tokens")
+DEP_FIELDS = ("precision", "engine", "kv_cache_dtype", "tp", "context_tokens", "scaling", "min_nodes",
+              "max_nodes")
 DEFAULT_MODELS = {"azure": "phi-3-mini-4k", "local": "phi-3-mini-4k", "api": "gpt-4o-mini"}
 
 

@@ -85,6 +85,17 @@ def usd(value: float | None, *, per: str = "") -> str:
     return f"{text}{per}"
 
 
+def usd_range(span: list[float] | None, *, per: str = "/month") -> str:
+    """'$5,100-6,400/month' for a [low, high] range, one figure when they are equal, '—' for
+    None."""
+    if not span:
+        return "—"
+    low, high = span
+    if usd(low) == usd(high):
+        return usd(low) + per
+    return f"{usd(low)}-{usd(high).removeprefix(_symbol())}{per}"
+
+
 def md_usd(value: float | None, *, per: str = "") -> str:
     """:func:`usd` for Markdown, where a bare $ would start LaTeX."""
     return usd(value, per=per).replace("$", "\\$")

@@ -28,8 +28,10 @@ from planner.physics.quantities import kv_cache_bytes_per_token
 from planner.physics.throughput import (
     BatchChoice,
     EngineProfile,
+    gpu_vendor,
     load_intervals,
     load_profiles,
+    output_range_factors,
     output_tokens_per_s_range,
     profile_for,
 )
@@ -56,7 +58,9 @@ from planner.pricing.money import (
     per_million,
     per_thousand,
     price_components,
+    total_of,
     total_usd,
+    unit_price_of,
     used_share,
 )
 from planner.pricing.resolver import PriceResolver
@@ -139,6 +143,21 @@ class DeploymentPlan(BaseModel):
     energy: EnergyReport | None = None
     nodes_by_month: list[int] = []
     scaling: ScalingReport | None = None  # nodes by hour and node-hours under the policy
+    # the calibrated throughput interval as replicas, nodes and monthly cost [low, high]:
+    # low = the replica runs at the interval's fast end, high = at its slow end (None when
+    # uncalibrated, or the cost is unknown)
+    replicas_range: list[int] | None = None
+    nodes_range: list[int] | None = None
+    monthly_cost_range_usd: list[float] | None = None
+    # the whole bill over every token (input + output), USD per 1M tokens
+    cost_per_million_tokens_usd: float | None = None
+    # a hosted API's own list prices, USD per 1M input / output tokens (None when self-hosted)
+    list_price_input_usd_per_million: float | None = None
+    list_price_output_usd_per_million: float | None = None
+    # the next 12 months: month 1 first, growth applied (planner.pricing.projection)
+    cost_by_month_usd: list[float] | None = None
+    year_cost_usd: float | None = None
+    year_cost_basis: str = ""
     findings: list[Finding] = []
 
     @computed_field  # type: ignore[prop-decorator]
@@ -254,8 +273,20 @@ def plan_deployment(dep: Deployment, workload: Workload, catalog: Catalog,
         module.price_overrides(dep.target))
     hw = module.hardware(dep.target, catalog)
     if hw is None:
-        return _plan_hosted(dep, workload, catalog, resolver)
-    return _plan_self_hosted(dep, hw, workload, catalog, profiles, resolver, market_gco2_per_kwh)
+        plan = _plan_hosted(dep, workload, catalog, resolver)
+    else:
+        plan = _plan_self_hosted(dep, hw, workload, catalog, profiles, resolver,
+                                 market_gco2_per_kwh)
+    return with_year(plan)
+
+
+def with_year(plan: DeploymentPlan) -> DeploymentPlan:
+    """The plan with its next 12 months of cost (month 1 first, growth applied)."""
+    from planner.pricing.projection import serving_by_month  # projection reads plans
+
+    months, basis = serving_by_month(plan)
+    return plan.model_copy(update={"cost_by_month_usd": months,
+                                   "year_cost_usd": total_of(months), "year_cost_basis": basis})
 
 
 def _price_findings(lines: list[CostLine]) -> list[Finding]:
@@ -291,6 +322,10 @@ def _plan_hosted(dep: Deployment, workload: Workload, catalog: Catalog,
         usage_cost_per_million_output_tokens_usd=per_million(total, usage.output_tokens),
         cost_per_thousand_requests_usd=per_thousand(total, requests),
         usage_cost_per_thousand_requests_usd=per_thousand(total, requests),
+        cost_per_million_tokens_usd=per_million(total, usage.input_tokens + usage.output_tokens),
+        monthly_cost_range_usd=None if total is None else [total, total],  # list prices: exact
+        list_price_input_usd_per_million=unit_price_of(lines, "input_tokens"),
+        list_price_output_usd_per_million=unit_price_of(lines, "output_tokens"),
         findings=[*module.findings(dep.target), *_price_findings(lines),
                   *([finding(FindingCode.MODEL_RETIRED, status="catalog", source=api.source,
                              model=api.name, retired_on=str(api.retires_on or "unknown date"))]
@@ -419,6 +454,8 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
     used = scaling.average_utilization
     total = total_usd(lines)
     by_month, capped = _nodes_by_month(workload, choice, hw.gpus_per_node, tp)
+    ranges = _cost_range(dep, workload, gpu, choice, tp, hw.gpus_per_node, best.mem.weights_gb * tp,
+                         energy.kwh_per_month, catalog, resolver) if total is not None else None
     if capped is not None:
         findings.append(finding(FindingCode.GROWTH_BEYOND_BOUND, status="input",
                                 month=capped[0], replicas=capped[1], limit=MAX_REPLICAS))
@@ -436,6 +473,10 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
         usage_cost_per_thousand_requests_usd=used_share(per_thousand(total, requests), used),
         energy_kwh_per_month=energy.kwh_per_month, co2_kg_per_month=energy.co2_kg_per_month,
         energy=energy.report, nodes_by_month=by_month, scaling=scaling, findings=findings,
+        replicas_range=ranges[0] if ranges else None, nodes_range=ranges[1] if ranges else None,
+        monthly_cost_range_usd=ranges[2] if ranges else None,
+        cost_per_million_tokens_usd=per_million(
+            total, requests * (workload.input_tokens + workload.output_tokens)),
     )
 
 
@@ -457,6 +498,36 @@ def _energy_load(sizing: Sizing, scaling: ScalingReport, choice: BatchChoice, gp
                                  if throughput_range and throughput_range[1] > 0 else 1.0),
                 busy_factor_high=(choice.output_tokens_per_s / throughput_range[0]
                                   if throughput_range and throughput_range[0] > 0 else 1.0))
+
+
+def _cost_range(dep: Deployment, workload: Workload, gpu: GpuSpec, choice: BatchChoice, tp: int,
+                gpus_per_node: int, weights_gb: float, energy_kwh: float | None,
+                catalog: Catalog, resolver: PriceResolver
+                ) -> tuple[list[int], list[int], list[float]] | None:
+    """Replicas, nodes and monthly cost at the fast and the slow end of the calibrated
+    throughput interval (the same sizing, scaling policy and cost lines), or None."""
+    factors = output_range_factors(load_intervals(), dep.engine, gpu_vendor(gpu), choice.batch,
+                                   tp)
+    if factors is None:
+        return None
+    out = []
+    for factor in (factors[1], factors[0]):  # fast end first: fewer replicas, lower cost
+        rps = choice.requests_per_s * factor
+        replicas = replicas_needed(peak_requests_per_s(workload.requests_per_day,
+                                                       peak_factor(workload)), rps,
+                                   workload.target_utilization, workload.min_replicas)
+        nodes = nodes_needed(replicas, gpus_per_node, tp)
+        report = scaling_report(dep.scaling, workload, rps, gpus_per_node, tp, replicas, nodes,
+                                weights_gb, dep.min_nodes, dep.max_nodes)
+        cost = total_usd(serving_lines(
+            dep.target, nodes, energy_kwh, catalog, resolver, dep.model,
+            None if report.policy == "fixed" else report.node_hours_per_month,
+            nodes_needed(workload.min_replicas, gpus_per_node, tp)))
+        if cost is None:
+            return None
+        out.append((replicas, nodes, cost))
+    return ([out[0][0], out[1][0]], [out[0][1], out[1][1]],
+            [min(out[0][2], out[1][2]), max(out[0][2], out[1][2])])
 
 
 def serving_lines(target: Target, nodes: int, energy_kwh: float | None, catalog: Catalog,

@@ -94,6 +94,16 @@ def total_usd(lines: Sequence[CostLine]) -> float | None:
     return sum(line.amount_usd for line in lines)  # type: ignore[misc]
 
 
+def total_of(amounts_usd: Sequence[float] | None) -> float | None:
+    """Sum of amounts (e.g. the months of a year), None when unknown."""
+    return None if amounts_usd is None else float(sum(amounts_usd))
+
+
+def unit_price_of(lines: Sequence[CostLine], kind: CostKind) -> float | None:
+    """The unit price (USD per the line's unit) of the first line of ``kind``, None if none."""
+    return next((line.unit_price_usd for line in lines if line.kind == kind), None)
+
+
 def known_usd(lines: Sequence[CostLine]) -> float:
     """Sum of the lines whose amount is known (a lower bound when some are missing)."""
     return sum(line.amount_usd for line in lines if line.amount_usd is not None)

@@ -37,6 +37,7 @@ from ui.format import (
     stale_price_short,
     status_text,
     usd,
+    usd_range,
     workload_text,
 )
 
@@ -49,6 +50,10 @@ PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
 def file_slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "scenario"
+
+
+def md_usd_range(span: list[float] | None) -> str:
+    return usd_range(span).replace("$", "\\$")
 
 
 def _card(plan: DeploymentPlan, result: PlanResult) -> None:
@@ -69,8 +74,22 @@ def _card(plan: DeploymentPlan, result: PlanResult) -> None:
                 delta = f"+{usd(extra)} vs {escape_md(best.label)}"
         st.metric(f"{escape_md(plan.label)} · monthly cost", value, delta=delta, delta_color="inverse")
         lines = []
-        if plan.cost_per_million_output_tokens_usd is not None:
-            lines.append(f"{md_usd(plan.cost_per_million_output_tokens_usd)} per 1M output tokens")
+        if plan.monthly_cost_range_usd is not None:
+            lines.append(f"range {md_usd_range(plan.monthly_cost_range_usd)} "
+                         "(throughput model's 80 % interval)")
+        if plan.year_cost_usd is not None:
+            lines.append(f"12 months: {md_usd(plan.year_cost_usd)} (growth applied)")
+        if plan.cost_per_million_tokens_usd is not None:
+            lines.append(f"{md_usd(plan.cost_per_million_tokens_usd)} per 1M tokens (input + "
+                         f"output) · {md_usd(plan.cost_per_million_output_tokens_usd)} per 1M "
+                         "output tokens (blended)")
+        if plan.list_price_output_usd_per_million is not None:
+            lines.append(f"list prices {md_usd(plan.list_price_input_usd_per_million)} in / "
+                         f"{md_usd(plan.list_price_output_usd_per_million)} out per 1M tokens")
+        if plan.scaling is not None and plan.scaling.policy != "fixed":
+            lines.append(f"{plan.scaling.policy}: {number(plan.node_hours_per_month)} node-hours "
+                         f"a month, {number((plan.average_utilization or 0) * 100)} % average "
+                         "utilisation")
         if plan.gpus is not None:
             lines.append(f"{plan.gpus} GPU{'s' if plan.gpus != 1 else ''} on {plan.nodes} "
                          f"node{'s' if plan.nodes != 1 else ''} · {plan.replicas} "
@@ -118,13 +137,25 @@ def _table(result: PlanResult) -> pd.DataFrame:
             "Status": status_text(p),
             cur("Monthly cost (USD)"): p.monthly_cost_usd,
             cur("Next 12 months (USD)"): (year_cost(p, None).serving_year_usd if p.fits else None),
-            cur("Per 1M output tokens (USD)"): p.cost_per_million_output_tokens_usd,
+            cur("Monthly cost range (USD)"): usd_range(p.monthly_cost_range_usd),
+            "Replicas range": ("—" if p.replicas_range is None else
+                               f"{p.replicas_range[0]}-{p.replicas_range[1]}"),
+            cur("Per 1M tokens, input + output (USD)"): p.cost_per_million_tokens_usd,
+            cur("Per 1M output tokens, blended (USD)"): p.cost_per_million_output_tokens_usd,
+            cur("API list price per 1M input / output (USD)"): (
+                "—" if p.list_price_output_usd_per_million is None else
+                f"{usd(p.list_price_input_usd_per_million)} / "
+                f"{usd(p.list_price_output_usd_per_million)}"),
             cur("Per 1k requests (USD)"): p.cost_per_thousand_requests_usd,
             cur("Per 1M output tokens, busy share (USD)"):
                 p.usage_cost_per_million_output_tokens_usd,
             "GPUs": p.gpus, "Nodes": p.nodes, "Replicas": p.replicas, "Tensor parallel": p.tp,
             "Batch": t.batch if t else None,
             "Utilisation (%)": None if p.utilization is None else p.utilization * 100,
+            "Scaling": p.scaling.policy if p.scaling else "—",
+            "Node-hours per month": p.node_hours_per_month,
+            "Average utilisation (%)": (None if p.average_utilization is None else
+                                        p.average_utilization * 100),
             "Time per output token (ms)": t.tpot_ms if t else None,
             "Time to first token (ms)": t.ttft_ms if t else None,
             "Energy (kWh/month)": p.energy_kwh_per_month,
@@ -147,7 +178,18 @@ def _column_config() -> dict:
             format=money_fmt("dollar"), width="small",
             help="Serving cost over the next 12 months; with traffic growth the GPU nodes follow "
                  "the growth plan."),
-        cur("Per 1M output tokens (USD)"): small_money,
+        cur("Monthly cost range (USD)"): st.column_config.TextColumn(
+            help="The monthly cost at the fast and the slow end of the throughput model's "
+                 "cross-validated 80 % interval (more or fewer replicas); hosted APIs bill list "
+                 "prices, so their range is one figure."),
+        cur("Per 1M tokens, input + output (USD)"): st.column_config.NumberColumn(
+            format=money_fmt("$%.3f"), width="small",
+            help="The whole monthly bill over every token, input and output."),
+        cur("Per 1M output tokens, blended (USD)"): st.column_config.NumberColumn(
+            format=money_fmt("$%.3f"), width="small",
+            help="The whole monthly bill (input tokens included) over output tokens only: "
+                 "compare it with list output prices with care."),
+        "Node-hours per month": one, "Average utilisation (%)": one,
         cur("Per 1k requests (USD)"): small_money,
         cur("Per 1M output tokens, busy share (USD)"): st.column_config.NumberColumn(
             format=money_fmt("$%.3f"),
@@ -212,9 +254,14 @@ def main() -> None:
 
     st.subheader("Charts", anchor=False)
     sweep, summaries = cached.traffic(scenario)
-    tabs = st.tabs(["Cost breakdown", "Cost vs traffic", "Nodes over 12 months", "Energy & CO2"],
-                   key="chart_tab", on_change="rerun")
-    breakdown, traffic_tab, growth, energy = tabs
+    tabs = st.tabs(["Cost breakdown", "Cost over 12 months", "Cost vs traffic",
+                    "Nodes over 12 months", "Energy & CO2"], key="chart_tab", on_change="rerun")
+    breakdown, year_tab, traffic_tab, growth, energy = tabs
+    if year_tab.open:
+        with year_tab:
+            st.plotly_chart(charts.cost_over_year(result, {p.label: p.cost_by_month_usd
+                                                           for p in result.deployments}),
+                            config=PLOTLY_CONFIG, key="chart_year")
     if breakdown.open:  # only the chart on show is drawn
         with breakdown:
             st.plotly_chart(charts.cost_breakdown(result), config=PLOTLY_CONFIG,
