@@ -16,6 +16,7 @@ st.set_page_config(page_title="planner — LLM cost & capacity",
 
 try:
     catalog = cached.catalog()
+    cached.profiles()  # the engine profiles too: a corrupt file is named here, not mid-page
 except DataError as exc:  # refuse to start on broken reference data, naming file, row, field
     st.error(f"The planner cannot start: a reference table failed validation.\n\n**{exc}**\n\n"
              "Fix the named file (see data/README.md) and reload this page.")

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from planner.catalog import Catalog
 from planner.errors import ScenarioError
+from planner.io.files import read_capped
 from planner.registry import (
     TP_DEGREES,
     WEIGHT_ONLY_PRECISIONS,
@@ -260,39 +259,9 @@ def parse_scenario_bytes(name: str, data: bytes) -> Scenario:
     return parse_scenario_text(text, "json" if name.lower().endswith(".json") else "yaml")
 
 
-def read_regular_file(path: Path, cap_bytes: int, what: str = "file") -> bytes:
-    """At most ``cap_bytes`` of a regular file; raises ScenarioError, naming the file, for
-    anything else (a directory, FIFO or device is refused without reading or blocking) or a
-    larger file (only ``cap_bytes`` + 1 bytes are ever read)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
-        raise ScenarioError(f"cannot read {what} {path.name}: {exc.strerror or exc}") from exc
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise ScenarioError(f"{what} {path.name} is a directory, not a file")
-        if not stat.S_ISREG(mode):
-            raise ScenarioError(f"{what} {path.name} is not a regular file")
-        chunks, size = [], 0
-        while size <= cap_bytes:
-            chunk = os.read(fd, cap_bytes + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as exc:
-        raise ScenarioError(f"cannot read {what} {path.name}: {exc.strerror or exc}") from exc
-    finally:
-        os.close(fd)
-    if size > cap_bytes:
-        raise ScenarioError(f"{what} {path.name} is larger than {cap_bytes:,} bytes")
-    return b"".join(chunks)
-
-
 def load_scenario(path: Path) -> Scenario:
     """Read a scenario file (.json, .yaml or .yml): at most MAX_SCENARIO_BYTES of a regular file."""
-    data = read_regular_file(Path(path), MAX_SCENARIO_BYTES, "scenario")
+    data = read_capped(Path(path), MAX_SCENARIO_BYTES, "scenario", ScenarioError)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

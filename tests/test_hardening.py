@@ -393,3 +393,211 @@ def test_finding_12_deeply_nested_price_response_is_one_line(hostile):
     with _client(hostile, timeout=20) as client, \
             pytest.raises(PriceApiResponseError, match="nested too deeply"):
         client.get_page(hostile + "/deep")
+
+
+# --- 7: --out never replaces a non-regular file, refuses directories, writes atomically ---------
+
+def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "planner", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _one_line_error(done: subprocess.CompletedProcess, *words: str) -> None:
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    line = done.stderr.strip()
+    assert "\n" not in line and line.startswith("error: "), line
+    for word in words:
+        assert word in line, line
+
+
+def test_finding_07_out_refuses_a_fifo_and_a_directory(tmp_path):
+    from planner.io.files import OutputPathError, write_atomic
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(OutputPathError, match="not a regular file"):
+        write_atomic(fifo, "x")
+    assert fifo.is_fifo()
+    with pytest.raises(OutputPathError, match="is a directory"):
+        write_atomic(tmp_path, "x")
+    # the commands: calibrate (the fit is skipped), prices refresh (no request is made), deploy
+    _one_line_error(_cli("calibrate", "--out", str(fifo)), "not a regular file")
+    assert fifo.is_fifo()
+    _one_line_error(_cli("calibrate", "--out", str(tmp_path)), "is a directory")
+    _one_line_error(_cli("prices", "refresh", "--out", str(tmp_path), "--base-url",
+                         "http://127.0.0.1:9/api/retail/prices"), "is a directory")
+    _one_line_error(_cli("export", "--scenario", str(ROOT / "examples" / "support-bot.json"),
+                         "--deployment", "SLM", "--kind", "kaito", "--out", str(fifo)),
+                    "not a regular file")
+    assert fifo.is_fifo()
+
+
+def test_finding_07_failed_write_leaves_the_old_file(tmp_path):
+    from planner.io.files import write_atomic
+
+    out = tmp_path / "out.json"
+    out.write_text("old")
+    os.chmod(out, 0o600)
+
+    def refuse(tmp: Path) -> None:
+        assert tmp.read_text() == "new" and tmp.parent == tmp_path
+        raise ValueError("invalid")
+
+    with pytest.raises(ValueError):
+        write_atomic(out, "new", validate=refuse)
+    assert out.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+    write_atomic(out, "new")
+    assert out.read_text() == "new" and out.stat().st_mode & 0o777 == 0o600
+
+
+def test_finding_07_symlink_replaces_its_target_not_the_link(tmp_path):
+    from planner.io.files import write_atomic
+
+    target = tmp_path / "real.txt"
+    target.write_text("old")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    write_atomic(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"
+
+
+# --- 12: the other tracebacks -----------------------------------------------------------------------
+
+def test_finding_12_prices_status_of_a_directory(tmp_path):
+    _one_line_error(_cli("prices", "status", "--file", str(tmp_path)), "is a directory")
+
+
+@pytest.mark.parametrize("content, words", [
+    ("[" * 200_000 + "]" * 200_000, "nested too deeply"),
+    ('{"profiles": {"vllm": {"bandwidth_efficiency": NaN}}}', "finite number"),
+    ('{"profiles": {"vllm": {"bandwidth_efficiency": 0}}}', "outside"),
+    ('{"profiles": {"vllm": {"bandwidth_efficiency": "fast"}}}', "finite number"),
+    ('{"profiles": {"vllm": {"max_batch": true}}}', "finite number"),  # 18: true is no number
+    ('{"validation": {}}', "no 'profiles'"),                           # 18: no profiles
+], ids=["deep", "nan", "zero", "string", "true", "no-profiles"])
+def test_finding_12_validate_profiles_are_checked(tmp_path, content, words):
+    from planner.errors import DataError
+    from planner.physics.throughput import load_profiles
+
+    path = tmp_path / "engine_profiles.json"
+    path.write_text(content)
+    with pytest.raises(DataError, match=r"engine_profiles\.json") as info:
+        load_profiles(path)
+    assert words in str(info.value)
+    _one_line_error(_cli("validate", "--profiles", str(path)), words)
+
+
+def _measurements_with(tmp_path: Path, **cells: str) -> Path:
+    import csv
+
+    source = ROOT / "data" / "benchmarks" / "measured_throughput.csv"
+    with open(source, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    rows[0].update(cells)
+    path = tmp_path / "measurements.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize("cells, words", [({"notes": "x" * 140_000}, "field limit"),
+                                          ({"value": "5e-324"}, "column 'value'")])
+def test_finding_12_validate_data_cells(tmp_path, cells, words):
+    _one_line_error(_cli("validate", "--data", str(_measurements_with(tmp_path, **cells))),
+                    words)
+
+
+def test_finding_12_calibrate_on_a_denormal_value(tmp_path):
+    out = tmp_path / "profiles.json"
+    out.write_text("old")
+    data = _measurements_with(tmp_path, value="5e-324")
+    _one_line_error(_cli("calibrate", "--data", str(data), "--out", str(out)), "column 'value'")
+    assert out.read_text() == "old"
+
+
+# --- 13: a corrupt engine_profiles.json is named by file, on the CLI and in the dashboard ---------
+
+def test_finding_13_corrupt_profiles_named_in_the_dashboard(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from planner.physics import throughput
+    from ui import cached
+
+    corrupt = tmp_path / "engine_profiles.json"
+    corrupt.write_text('{"profiles": {"vllm": ')
+    monkeypatch.setattr(throughput, "CALIBRATION_FILE", corrupt)
+    cached.profiles.clear()
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        errors = " ".join(e.value for e in at.error)
+        assert "engine_profiles.json" in errors and "not valid JSON" in errors, errors
+    finally:
+        cached.profiles.clear()
+
+
+# --- 14: inf in reference tables, empty models.csv ------------------------------------------------
+
+def _data_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data, ignore=shutil.ignore_patterns("research", "*.md"))
+    return data
+
+
+def test_finding_14_inf_in_a_reference_table_is_refused(tmp_path):
+    import csv
+
+    from planner.catalog import load_catalog
+    from planner.errors import DataError
+
+    data = _data_copy(tmp_path)
+    path = data / "gpus.csv"
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    column = next(c for c in rows[0] if c.endswith("mem_gb"))
+    rows[0][column] = "inf"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(DataError, match=rf"gpus.csv row 2, field {column}"):
+        load_catalog(data)
+
+
+def test_finding_14_empty_models_table_is_refused(tmp_path):
+    from planner.catalog import load_catalog
+    from planner.errors import DataError
+
+    data = _data_copy(tmp_path)
+    header = (data / "models.csv").read_text(encoding="utf-8").splitlines()[0]
+    (data / "models.csv").write_text(header + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"models\.csv: no rows"):
+        load_catalog(data)
+
+
+# --- 15: stale hidden temp files of a killed snapshot write are removed --------------------------
+
+def test_finding_15_stale_snapshot_temp_files_are_cleaned_up(tmp_path):
+    import shutil
+
+    from planner.io.files import STALE_TEMP_S, temp_prefix
+    from planner.pricing.azure_api import snapshot as snapshots
+
+    snapshot = tmp_path / "azure_retail_prices.csv"
+    shutil.copy(ROOT / "data" / "prices" / "azure_retail_prices.csv", snapshot)
+    stale = tmp_path / f"{temp_prefix(snapshot)}abc123.tmp"
+    stale.write_bytes(snapshot.read_bytes())  # what kill -9 mid-write leaves
+    old = time.time() - STALE_TEMP_S - 60
+    os.utime(stale, (old, old))
+    fresh = tmp_path / f"{temp_prefix(snapshot)}def456.tmp"  # a write going on right now
+    fresh.write_bytes(b"partial")
+    snap = snapshots.read_snapshot(snapshot)
+    snapshots.write_snapshot_atomic(
+        snapshot, snapshots.render_snapshot(snap.header, snap.rows, snap.newline), snap.content)
+    assert not stale.exists() and fresh.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([snapshot.name, fresh.name])

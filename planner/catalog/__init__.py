@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from planner.errors import DataError
+from planner.io.files import read_capped
 from planner.registry import PRECISIONS, PRICING_PLANS, Precision, PricingPlan
 
 __all__ = ["PRECISIONS", "PRICING_PLANS", "Catalog", "Precision", "PricingPlan", "load_catalog"]
@@ -43,9 +45,10 @@ def _split_list(value: object) -> object:
 
 
 class Row(BaseModel):
-    """Base of every reference row: provenance is mandatory."""
+    """Base of every reference row: provenance is mandatory; numbers are finite (``inf`` and
+    ``nan`` are refused, so ``gt=0`` means a real positive number)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     source: str = Field(min_length=1)
     as_of: dt.date
@@ -384,15 +387,18 @@ def _blank_to_none(row: dict[str, str | None]) -> dict[str, str]:
     return {k: v for k, v in row.items() if k is not None and v not in ("", None)}
 
 
+MAX_TABLE_BYTES = 256 * 1024 * 1024  # the largest shipped table (the price snapshot) is a few MB
+
+
 def load_rows(path: Path, row_model: type[R]) -> list[R]:
     """Read a CSV table and validate each row; raises DataError naming file, row and field."""
+    if not path.exists() and not path.is_symlink():
+        raise DataError(f"{path.name}: file not found")
+    content = read_capped(path, MAX_TABLE_BYTES, "table", DataError)
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            raw_rows = list(reader)
-            header = reader.fieldnames or []
-    except FileNotFoundError as exc:
-        raise DataError(f"{path.name}: file not found") from exc
+        reader = csv.DictReader(io.StringIO(content.decode("utf-8"), newline=""))
+        raw_rows = list(reader)
+        header = reader.fieldnames or []
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"{path.name}: unreadable CSV ({exc})") from exc
     unknown = [name for name in header if name not in row_model.model_fields]
@@ -556,6 +562,9 @@ def load_catalog(data_dir: Path | None = None, prices_path: Path | None = None) 
         name: _index(load_rows(data_dir / file, model), file)
         for name, (file, model) in TABLES.items()
     }
+    for name, (file, _model) in TABLES.items():
+        if not tables[name]:
+            raise DataError(f"{file}: no rows (the planner needs at least one)")
     prices_file = prices_path or data_dir / PRICES_FILE
     prices = load_rows(prices_file, PriceRow)
     seen: set[tuple[str, str, str]] = set()

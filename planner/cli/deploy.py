@@ -22,12 +22,9 @@ def _write(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
         return
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        from planner.io.kaito import ExportError
+    from planner.io.files import write_atomic
 
-        raise ExportError(f"cannot write {out}: {exc}") from exc
+    write_atomic(out, text)
     print(f"wrote {out}", file=sys.stderr)
 
 

@@ -81,12 +81,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     result = plan_scenario(scenario, load_catalog())
     link = share_query(scenario)
     if args.format == "xlsx":
+        from planner.io.files import write_atomic
         from planner.io.workbook import SHEETS, plan_workbook
 
-        try:
-            args.out.write_bytes(plan_workbook(result, link))
-        except OSError as exc:
-            raise ScenarioError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
+        write_atomic(args.out, plan_workbook(result, link))
         sys.stdout.write(f"wrote {args.out} ({', '.join(SHEETS)})\n")
         return 0
     if args.format == "json":

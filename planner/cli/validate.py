@@ -59,10 +59,7 @@ def _load_profiles(path: Path | None) -> dict:
     target = path or CALIBRATION_FILE
     if path is not None and not path.is_file():
         raise DataError(f"--profiles: {path}: file not found")
-    try:
-        return load_profiles(target)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise DataError(f"{target}: not an engine-profiles file: {exc}") from None
+    return load_profiles(target)
 
 
 def validation_report(data: Path | None = None, profiles_path: Path | None = None,
@@ -145,11 +142,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     data: Path = args.data or MEASUREMENTS_FILE
     out: Path = args.out or CALIBRATION_FILE
-    content = calibrate(load_catalog(), data, as_of=args.as_of)
+    from planner.io.files import output_target
+
+    output_target(out, "--out")  # a directory or device is refused before the fit
     try:
-        write_calibration(content, out)
-    except OSError as exc:
-        raise DataError(f"--out: cannot write {out}: {exc}") from None
+        content = calibrate(load_catalog(), data, as_of=args.as_of)
+    except (ValueError, FloatingPointError, OverflowError) as exc:  # the fit itself failed
+        raise DataError(f"{data}: cannot calibrate on these measurements: {exc}") from None
+    write_calibration(content, out)
     v = content["validation"]
     print(f"wrote {out}")
     for name, profile in content["profiles"].items():

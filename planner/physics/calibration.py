@@ -192,6 +192,11 @@ class Measurement:
                 f"{self.metric}")
 
 
+MAX_MEASUREMENT_BYTES = 64 * 1024 * 1024
+# a published throughput (tokens/s) or latency (ms) is never below 1e-3 or above 1e9
+MIN_MEASURED_VALUE, MAX_MEASURED_VALUE = 1e-3, 1e9
+
+
 def _cell_int(text: str, column: str, where: str, minimum: int) -> int | None:
     text = text.strip()
     if not text:
@@ -210,20 +215,29 @@ def load_measurements(path: Path = MEASUREMENTS_FILE) -> list[Measurement]:
     """Rows of a measurement CSV (columns of ``measured_throughput.csv``; ``source``, ``as_of``,
     ``notes`` optional). Raises :class:`DataError` naming the file, line and column of any
     malformed cell."""
+    from planner.io.files import read_capped
+
+    if not Path(path).exists():
+        raise DataError(f"{path}: file not found")
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read: {exc}") from None
-    reader = csv.DictReader(text.splitlines())
-    header = [h.strip() for h in (reader.fieldnames or [])]
+        text = read_capped(Path(path), MAX_MEASUREMENT_BYTES, "measurements",
+                           DataError).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: cannot read: not UTF-8 text ({exc.reason})") from None
+    try:
+        return _measurement_rows(path, list(csv.DictReader(text.splitlines())))
+    except csv.Error as exc:
+        raise DataError(f"{path}: unreadable CSV ({exc})") from None
+
+
+def _measurement_rows(path: Path, raw_rows: list[dict]) -> list[Measurement]:
+    header = [h.strip() for h in (raw_rows[0].keys() if raw_rows else []) if h is not None]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected "
                         f"{', '.join(REQUIRED_COLUMNS)} (+ optional {', '.join(OPTIONAL_COLUMNS)})")
     rows: list[Measurement] = []
-    for i, raw in enumerate(reader, start=2):
+    for i, raw in enumerate(raw_rows, start=2):
         where = f"{path} line {i}"
         if None in raw:
             raise DataError(f"{where}: more cells than columns")
@@ -240,8 +254,9 @@ def load_measurements(path: Path = MEASUREMENTS_FILE) -> list[Measurement]:
             value = float(row["value"])
         except ValueError:
             raise DataError(f"{where}: column 'value': {row['value']!r} is not a number") from None
-        if not math.isfinite(value) or value <= 0:
-            raise DataError(f"{where}: column 'value': must be a positive number")
+        if not math.isfinite(value) or not MIN_MEASURED_VALUE <= value <= MAX_MEASURED_VALUE:
+            raise DataError(f"{where}: column 'value': must be a number from "
+                            f"{MIN_MEASURED_VALUE:g} to {MAX_MEASURED_VALUE:g} (tokens/s or ms)")
         precision = row["precision"].lower() or None
         if precision is not None and precision not in PRECISIONS:
             raise DataError(f"{where}: column 'precision': {row['precision']!r} is not one of "
@@ -756,7 +771,8 @@ def calibrate(catalog: Catalog, path: Path = MEASUREMENTS_FILE,
 
 
 def write_calibration(content: dict[str, Any], path: Path = CALIBRATION_FILE) -> None:
-    """Write the calibration JSON atomically."""
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(content, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    """Write the calibration JSON atomically (only ever over a regular file; the old file is
+    untouched on failure): :func:`planner.io.files.write_atomic`."""
+    from planner.io.files import write_atomic
+
+    write_atomic(path, json.dumps(content, indent=2, sort_keys=False) + "\n", what="--out")

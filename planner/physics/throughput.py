@@ -34,7 +34,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from planner.catalog import GpuSpec, ModelSpec
-from planner.errors import CannotEstimateError
+from planner.errors import CannotEstimateError, DataError
 from planner.physics.memory import MemoryBreakdown
 from planner.physics.quantities import (
     attention_flops_per_token,
@@ -123,18 +123,90 @@ def default_kv_dtype(engine: str, precision: str) -> str:
 CALIBRATION_FILE = Path(__file__).resolve().parents[2] / "data" / "benchmarks" / "engine_profiles.json"
 
 
-def load_profiles(path: Path = CALIBRATION_FILE) -> dict[str, EngineProfile]:
-    """Engine profiles fitted by calibration (``profiles`` key of the JSON file), falling back to
-    the priors for any engine the file does not cover or when the file is absent."""
-    profiles = dict(DEFAULT_PROFILES)
+# what a profiles file may set, and the physical range of each (an efficiency is a share of a
+# peak; overheads and latencies are non-negative and bounded)
+PROFILE_FIELD_RANGES: dict[str, tuple[float, float]] = {
+    "bandwidth_efficiency": (1e-3, 1.0), "compute_efficiency": (1e-3, 1.0),
+    "prefill_efficiency": (1e-3, 1.0), "quantized_bandwidth_efficiency": (1e-3, 1.0),
+    "allreduce_link_efficiency": (1e-3, 1.0), "step_overhead_ms": (0.0, 10_000.0),
+    "tp_overhead_per_doubling": (0.0, 10.0), "allreduce_gb_per_s": (1e-3, 1e6),
+    "allreduce_latency_us": (0.0, 1e6), "max_batch": (1, 1_000_000),
+}
+OPTIONAL_PROFILE_FIELDS = ("quantized_bandwidth_efficiency", "allreduce_gb_per_s",
+                           "allreduce_link_efficiency")
+MAX_PROFILES_BYTES = 16 * 1024 * 1024
+
+
+def _read_profiles_json(path: Path) -> dict | None:
+    """The parsed profiles file, None if absent; DataError naming the file otherwise."""
+    from planner.io.files import read_capped
+
+    if not path.exists() and not path.is_symlink():
+        return None
+    raw = read_capped(path, MAX_PROFILES_BYTES, "engine profiles", DataError)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        data = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise DataError(f"{path.name}: not an engine-profiles file: nested too deeply") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"{path.name}: not valid JSON ({str(exc)[:120]})") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path.name}: not an engine-profiles file (not a JSON object)")
+    return data
+
+
+def _profile_fields(path: Path, name: str, fields: object) -> dict:
+    """A profile's fields, each checked against PROFILE_FIELD_RANGES."""
+    if not isinstance(fields, dict):
+        raise DataError(f"{path.name}: profile {name!r} is not an object")
+    out: dict = {}
+    for key, value in fields.items():
+        where = f"{path.name}: profile {name!r} field {key!r}"
+        if key in ("source", "version", "name"):
+            if not isinstance(value, str):
+                raise DataError(f"{where}: must be text")
+            out[key] = value
+            continue
+        if key not in PROFILE_FIELD_RANGES:
+            raise DataError(f"{where}: unknown field")
+        if value is None and key in OPTIONAL_PROFILE_FIELDS:
+            out[key] = None
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or \
+                not math.isfinite(value):
+            raise DataError(f"{where}: must be a finite number, got {str(value)[:40]!r}")
+        low, high = PROFILE_FIELD_RANGES[key]
+        if not low <= value <= high or (key == "max_batch" and not float(value).is_integer()):
+            raise DataError(f"{where}: {value!r} is outside {low:g}-{high:g}")
+        out[key] = int(value) if key == "max_batch" else float(value)
+    return out
+
+
+def load_profiles(path: Path | None = None) -> dict[str, EngineProfile]:
+    """Engine profiles fitted by calibration (``profiles`` key of the JSON file), falling back to
+    the priors for any engine the file does not cover or when the file is absent. A file that is
+    not a profiles file (bad JSON, no ``profiles`` object, a field out of its range in
+    :data:`PROFILE_FIELD_RANGES`, a string or ``true`` for a number) raises DataError naming the
+    file, profile and field."""
+    path = Path(path or CALIBRATION_FILE)
+    profiles = dict(DEFAULT_PROFILES)
+    data = _read_profiles_json(path)
+    if data is None:
         return profiles
-    for name, fields in data.get("profiles", {}).items():
+    entries = data.get("profiles")
+    if not isinstance(entries, dict) or not entries:
+        raise DataError(f"{Path(path).name}: no 'profiles' object with at least one engine")
+    for name, fields in entries.items():
+        checked = _profile_fields(Path(path), str(name), fields)
         prior = profiles.get(name) or profiles.get(name.split("@", 1)[0])
         base = asdict(prior) if prior is not None else {}
-        profiles[name] = EngineProfile(**{**base, **fields, "name": name})
+        merged = {**base, **checked, "name": name}
+        missing = [f for f in ("bandwidth_efficiency", "compute_efficiency", "prefill_efficiency",
+                               "step_overhead_ms", "tp_overhead_per_doubling", "max_batch")
+                   if f not in merged]
+        if missing:
+            raise DataError(f"{Path(path).name}: profile {name!r} lacks {', '.join(missing)}")
+        profiles[name] = EngineProfile(**merged)
     return profiles
 
 
@@ -157,10 +229,9 @@ def throughput_accuracy(path: Path = CALIBRATION_FILE) -> dict | None:
     median_ape, within_25, within_50, n, cv_median_ape, per_engine {engine: {median_ape, n}},
     per_regime {batch1, large_batch}, as_of), or None if uncalibrated. Errors are fractions
     (median_ape 0.12 = 12 %; within_25 0.85 = 85 % of points within +-25 %)."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8")).get("validation")
-    except FileNotFoundError:
-        return None
+    data = _read_profiles_json(Path(path))
+    validation = data.get("validation") if data is not None else None
+    return validation if isinstance(validation, dict) else None
 
 
 def peak_tflops(gpu: GpuSpec, precision: str) -> float | None:

@@ -29,6 +29,7 @@ from planner.catalog import (
     load_rows,
 )
 from planner.errors import PlannerError, PriceApiError
+from planner.io.files import output_target
 from planner.pricing.azure_api.client import RetailPricesClient, Sleep
 from planner.pricing.azure_api.errors import (
     EmptyPriceResultError,
@@ -167,6 +168,7 @@ def refresh_snapshot(
     ``sleep``, and closed afterwards.
     """
     out = out_path or DATA_DIR / PRICES_FILE
+    output_target(out, "--out")  # a directory or device is refused before any request
     as_of = today or dt.date.today()
     validate_currency(currency)
     base_url = validate_base_url(base_url)

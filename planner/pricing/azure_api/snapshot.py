@@ -9,8 +9,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from pathlib import Path
 
 from planner.catalog import PRICING_PLANS, PriceRow, load_rows
 from planner.errors import DataError
+from planner.io.files import read_capped, write_atomic
 from planner.pricing.azure_api.errors import SnapshotWriteError
 from planner.pricing.azure_api.parse import key_order
 
@@ -136,15 +135,17 @@ class Snapshot:
     newline: str
 
 
+MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024  # the shipped snapshot is a few MB
+
+
 def read_snapshot(path: Path) -> Snapshot:
     """Read and validate a snapshot CSV; a missing file gives an empty snapshot.
 
     Raises DataError (from :func:`planner.catalog.load_rows`) for an invalid file or duplicate keys.
     """
-    try:
-        content = path.read_bytes()
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         return Snapshot(path, False, b"", DEFAULT_COLUMNS, (), (), "\n")
+    content = read_capped(path, MAX_SNAPSHOT_BYTES, "price snapshot", DataError)
     rows = load_rows(path, PriceRow)
     text = content.decode("utf-8")
     reader = csv.DictReader(io.StringIO(text, newline=""))
@@ -211,51 +212,28 @@ def render_snapshot(
 def write_snapshot_atomic(
     path: Path, text: str, expected_old: bytes | None = None, *, expect_absent: bool = False
 ) -> None:
-    """Write ``text`` to ``path`` atomically: temp file in the same folder, fsync, os.replace.
+    """Write ``text`` to ``path`` atomically (:func:`planner.io.files.write_atomic`: temp file in the
+    same folder, fsync, os.replace; only ever over a regular file; stale temp files of a killed
+    write removed first).
 
     The temp file is validated with ``load_rows(PriceRow)`` before it replaces anything. If
     ``expected_old`` is given and ``path`` no longer holds those bytes, or ``expect_absent`` and
     ``path`` now exists (someone else wrote it meanwhile), nothing is replaced. The old file's
     permission bits are kept (0o644 for a new file).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        load_rows(tmp, PriceRow)
+
+    def unchanged(target: Path) -> None:
         try:
-            current: bytes | None = path.read_bytes()
-            mode = path.stat().st_mode & 0o777
+            current: bytes | None = target.read_bytes()
         except FileNotFoundError:
-            current, mode = None, 0o644
+            current = None
         if (expected_old is not None and current != expected_old) or (
             expect_absent and current is not None
         ):
             raise SnapshotWriteError(f"{path} changed while refreshing; nothing written")
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
 
-
-def _fsync_dir(folder: Path) -> None:
-    """Persist a rename on POSIX; a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    write_atomic(path, text, what="snapshot", validate=lambda tmp: load_rows(tmp, PriceRow),
+                 before_replace=unchanged)
 
 
 @dataclass(frozen=True)
