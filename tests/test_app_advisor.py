@@ -82,9 +82,10 @@ def test_advisor_page_answers(page, catalog):
     pairs = breakeven.pairs_to_compare(default_scenario())
     assert len(pairs) == 5  # 3 self-hosted x 1 API, + SLM/LLM and LLM/On-prem (SLM/On-prem: same model)
     assert text.count("no break-even") >= 1
-    assert "**On\\-prem** vs **API**: no break-even" in text
-    expanders = [e.label for e in page.expander]
-    assert any(label.startswith("price missing:") for label in expanders)
+    # the workstation is priced (a component estimate): it has a break-even with the API
+    assert "**On\\-prem** vs **API**: no break-even" not in text
+    assert "self-hosting **On\\-prem** beats **API**" in text
+    assert "Price" in table.columns  # list price or estimate, per option
 
 
 def test_a_quality_floor_filters_the_ranking(catalog):
@@ -186,9 +187,9 @@ def test_sensitivity_of_another_option_and_of_one_without_a_cost():
     at.selectbox(key="adv.sensitivity").set_value("API").run()
     no_problems(at)
     assert len(at.get("plotly_chart")) == 3
-    at.selectbox(key="adv.sensitivity").set_value("On-prem").run()  # no purchase price
+    at.selectbox(key="adv.sensitivity").set_value("On-prem").run()  # an estimated price
     no_problems(at)
-    assert any("no usable monthly cost" in i.value for i in at.info)
+    assert len(at.get("plotly_chart")) == 3
 
 
 # ------------------------------------------------------------------ pure helpers
@@ -238,7 +239,12 @@ def test_advisor_charts_build_and_escape_labels(catalog):
     front = result.ranked[result.ranked["pareto_cost_quality"]]
     labelled = {a.text for a in figures[0].layout.annotations}
     assert labelled and labelled <= set(front["model"])
-    unpriced = preset("Customer-support chatbot")  # On-prem: no purchase price
+    bot = preset("Customer-support chatbot")
+    on_prem = next(d for d in bot.deployments if d.label == "On-prem")
+    moved = on_prem.model_copy(update={"target": on_prem.target.model_copy(
+        update={"region": "uksouth"})})  # no electricity tariff known there: no usable cost
+    unpriced = bot.model_copy(update={"deployments": tuple(
+        moved if d.label == "On-prem" else d for d in bot.deployments)})
     with pytest.raises(ValueError, match="no usable cost"):
         charts.tornado(sensitivity(unpriced, "On-prem", catalog), "On-prem")
 

@@ -35,7 +35,7 @@ from planner.api import (
 )
 from ui import breakeven, cached, charts, state
 from ui import draft as drafts
-from ui.format import cur, escape_md, md_usd, money_fmt, quality_text, usd, workload_text
+from ui.format import cur, escape_md, md_usd, money_fmt, quality_text, rests_on_estimate, usd, workload_text
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 KEY = "adv."  # widget keys
@@ -180,6 +180,8 @@ def ranked_table(rows: list[dict], plans: list[DeploymentPlan], catalog: Catalog
             "#": i + 1,
             "Option": ("★ " if i == 0 else "") + option_summary(row, catalog),
             cur("Monthly cost (USD)"): _number(row["monthly_cost_usd"]),
+            "Price": ("" if plan is None else
+                      "estimated" if rests_on_estimate(plan) else "list / your figure"),
             "MMLU (%)": _mmlu_text(row.get("mmlu_5shot")),
             "MMLU-Pro (%)": _mmlu_text(row.get("mmlu_pro")),
             "TPOT (ms)": _number(row.get("tpot_ms")),
@@ -213,6 +215,10 @@ def _column_config() -> dict:
                  "Catalog page's sources)."),
         "Pareto frontier": st.column_config.TextColumn(
             help="No other option is both cheaper and better on quality (MMLU) or latency (TPOT)."),
+        "Price": st.column_config.TextColumn(
+            help="'estimated': the monthly cost rests on a derived price (a reservation or savings "
+                 "plan from a sibling's quoted discount, a machine priced from its components); "
+                 "the Compare page lists which line."),
         "Also at": st.column_config.TextColumn(
             help="Other precisions (or tensor-parallel degrees and regions) of the same model, VM "
                  "size and plan, grouped into this row: they cost the same or more."),
