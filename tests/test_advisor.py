@@ -14,6 +14,7 @@ from planner.errors import ScenarioError
 from planner.io.wording import REJECT_TEXT
 from planner.physics.throughput import load_profiles
 from planner.pipeline.plan import plan_deployment
+from planner.registry import PRICING_PLANS
 from planner.scenario import AzureTarget, Deployment, Workload
 
 MODELS = ("llama-3-8b", "phi-3-mini-4k", "mistral-7b", "llama-3-70b")
@@ -81,11 +82,17 @@ def test_pareto_front():
     assert pareto_front(cost, worse).tolist() == [True, False, False, True, False]
 
 
-def test_space_is_bounded(catalog):
+def test_space_is_bounded(catalog, monkeypatch):
+    from planner.analyses import advisor
+
     regions = tuple(sorted({p.region for p in catalog.prices}))
-    space = SearchSpace(regions=regions * 40)
+    # the whole snapshot (every region and plan) is within the limit...
+    full = advise(Workload(), SearchSpace(regions=regions, plans=PRICING_PLANS), catalog, top=1)
+    assert full.options_evaluated <= advisor.MAX_OPTIONS
+    # ...and a space over the limit is refused before any work
+    monkeypatch.setattr(advisor, "MAX_OPTIONS", full.options_evaluated // 2)
     with pytest.raises(ScenarioError, match="exceeds the limit"):
-        advise(Workload(), space, catalog)
+        advise(Workload(), SearchSpace(regions=regions, plans=PRICING_PLANS), catalog)
 
 
 def test_unknown_region_is_an_error(catalog):
@@ -100,6 +107,8 @@ def test_advise_cli_json():
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert len(data["ranked"]) == 3 and data["options_evaluated"] > 1000
+    assert 0 < data["search_seconds"] < 60 and 0 < data["viable_options"] <= data[
+        "options_evaluated"]
     costs = [r["monthly_cost_usd"] for r in data["ranked"]]
     assert costs == sorted(costs)
     assert np.isclose(data["top_plans"][0]["monthly_cost_usd"], costs[0])

@@ -52,7 +52,8 @@ def markdown_text(at: AppTest) -> str:
 
 
 def search(at: AppTest) -> AppTest:
-    return at.button(key="adv.search").click().run()
+    """There is no search button: a change to the space searches again on the rerun."""
+    return at.run()
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,7 @@ def test_advisor_page_answers(page, catalog):
     shown = metrics(page)
     expected = advise(default_scenario().workload, SearchSpace(), catalog, top=10)
     assert shown["Options evaluated"] == f"{expected.options_evaluated:,}"
-    assert shown["Meet the SLOs, fully priced"] == f"{len(expected.ranked):,}"
+    assert shown["Meet the SLOs, fully priced"] == f"{expected.viable_options:,}"
     assert shown["Search time"].endswith(" s")
     table = ranked(page)
     assert len(table) == 10

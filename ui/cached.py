@@ -6,6 +6,7 @@ Scenarios are passed to cached functions as their JSON text: a stable, hashable 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
@@ -133,9 +134,10 @@ def sensitivity(scenario: Scenario, label: str) -> list[api.Sensitivity]:
 def _advise(workload_json: str, space_json: str, top: int) -> tuple[AdvisorResult, float]:
     start = time.perf_counter()
     result = api.advise(Workload.model_validate_json(workload_json),
-                            SearchSpace.model_validate_json(space_json), catalog(), top=top,
-                            profiles=profiles())
-    return result, time.perf_counter() - start
+                        SearchSpace.model_validate_json(space_json), catalog(), top=top,
+                        profiles=profiles())
+    # the flat arrays of every viable option stay behind: the page shows the ranked frame
+    return replace(result, evaluation=None), time.perf_counter() - start
 
 
 def advise(workload: Workload, space: SearchSpace, top: int) -> tuple[AdvisorResult, float]:

@@ -1,16 +1,18 @@
 """Advisor: search the whole option space for a workload and rank what meets the SLOs.
 
-The space is every allowed model x precision x tensor-parallel degree x GPU type, then every
-Azure VM size carrying that GPU x region x pricing plan, plus local hardware and hosted APIs.
-Performance depends only on (model, GPU, precision, TP, engine), so it is computed once per such
-combination and shared by every VM size, region and plan that uses the GPU; prices are joined
-afterwards in vectorised form. The winners are then re-planned through :func:`plan_scenario`,
-so what the advisor reports is exactly what the planner computes for a deployment a user types.
+The space is every allowed model x precision x KV dtype x tensor-parallel degree x GPU type,
+then every Azure VM size carrying that GPU x region x pricing plan, plus local hardware and hosted
+APIs. It is evaluated in one vectorised pass (:mod:`planner.analyses.space`): performance is
+computed once per (model, GPU, precision, KV dtype, TP) on arrays and broadcast to every VM
+size, region and plan using the GPU, whose costs come from the plan's own cost lines. The winners
+are then re-planned through :func:`plan_deployment`, so what the advisor reports is exactly what
+the planner computes for a deployment a user types (``tests/test_arrays.py`` samples the rest).
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
@@ -19,27 +21,33 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from planner.analyses.space import (
+    CONFIG_REASONS,
+    Evaluation,
+    evaluate_azure,
+    options_per_model,
+    size_configs,
+)
 from planner.catalog import Catalog, GpuSpec
-from planner.errors import CannotEstimateError, ScenarioError, TooManyReplicasError
-from planner.physics.memory import memory_breakdown, tp_divides_heads
-from planner.physics.throughput import EngineProfile, load_profiles, profile_for
+from planner.errors import ScenarioError
+from planner.physics.throughput import EngineProfile, load_profiles
 from planner.pipeline.plan import DeploymentPlan, plan_deployment, serving_lines
-from planner.pipeline.quality import quality_at
-from planner.pipeline.sizing import size_replicas
-from planner.pricing.money import total_usd
+from planner.pricing.money import node_cost_terms
 from planner.pricing.resolver import PriceResolver
 from planner.registry import (
     DEFAULT_MIN_MMLU,
     KAITO_MIN_COMPUTE_CAPABILITY,
+    KV_DTYPES,
     PRECISIONS,
     TP_DEGREES,
     EngineId,
+    KvDtype,
     PricingPlan,
 )
-from planner.scenario import Deployment, Workload, gpu_runs_precision
+from planner.scenario import Deployment, Workload
 from planner.targets import ApiTarget, AzureTarget, LocalTarget, module_for
 
-MAX_OPTIONS = 2_000_000  # bound on the (upper-bound) space size; a larger request is refused
+MAX_OPTIONS = 20_000_000  # bound on the space size (counted before any work); a larger one is refused
 
 # Why an option was ruled out: a closed set, worded at the edge (planner.io.wording).
 RejectReason = Literal["below_quality_floor", "no_quality_score", "request_exceeds_context",
@@ -66,6 +74,7 @@ class SearchSpace(BaseModel):
     regions: tuple[str, ...] = ("eastus",)
     plans: tuple[PricingPlan, ...] = ("payg", "spot", "reserved-1y", "reserved-3y")
     precisions: tuple[str, ...] = PRECISIONS
+    kv_dtypes: tuple[KvDtype, ...] = KV_DTYPES
     engine: EngineId = "vllm"
     skus: tuple[str, ...] = ()
     include_retired: bool = False
@@ -82,22 +91,6 @@ class SearchSpace(BaseModel):
     group_variants: bool = True
 
 
-@dataclass(frozen=True)
-class Performance:
-    """One (model, GPU, precision, TP) option sized for the workload."""
-
-    model: str
-    gpu: str
-    precision: str
-    tp: int
-    batch: int
-    meets_slo: bool
-    requests_per_s: float
-    tpot_ms: float
-    ttft_ms: float
-    replicas: int
-
-
 @dataclass
 class AdvisorResult:
     """Ranked options, why the rest were rejected, and how big the space was."""
@@ -107,8 +100,19 @@ class AdvisorResult:
     options_evaluated: int
     top_plans: list[DeploymentPlan]
     # every ranked option before grouping (same columns plus ``group``), cheapest first
+    # ranked options before grouping (same columns plus ``group``), cheapest first: the cheapest
+    # RANKED_ROWS options and each group's shown one (every viable option is in ``evaluation``)
     variants: pd.DataFrame = field(default_factory=pd.DataFrame)
     min_mmlu: float | None = None  # the quality floor applied (None = any quality)
+    viable_options: int = 0  # meet the SLOs with every price known
+    search_seconds: float = 0.0
+    evaluation: Evaluation | None = None  # the Azure space as flat arrays (every viable option)
+
+    def azure_rows(self, indexes: np.ndarray) -> pd.DataFrame:
+        """Viable Azure options ``indexes`` (into ``evaluation.options``) as ranked-frame rows."""
+        if self.evaluation is None:
+            return pd.DataFrame()
+        return _azure_frame(self.evaluation, np.asarray(indexes, dtype=np.int64))
 
 
 # ---------------------------------------------------------------- safe defaults (small, pure)
@@ -137,20 +141,17 @@ def kaito_gpu_rejection(gpu: GpuSpec) -> RejectReason | None:
     return "kaito_gpu_unsupported" if cc < KAITO_MIN_COMPUTE_CAPABILITY else None
 
 
-def azure_gpus_in_scope(space: SearchSpace, catalog: Catalog, models: int,
-                        rejected: Counter) -> dict[str, int]:
-    """GPU id -> most GPUs per node over the VM sizes the search may use; GPUs KAITO cannot run
-    on are counted in ``rejected`` (once per model and VM size) and left out."""
-    gpus: dict[str, int] = {}
+def kaito_exclusions(space: SearchSpace, catalog: Catalog) -> dict[str, RejectReason]:
+    """GPU id -> why KAITO cannot serve on it, for the GPUs of the VM sizes the search may use
+    (empty when the search does not require KAITO)."""
+    if not space.require_kaito:
+        return {}
+    out: dict[str, RejectReason] = {}
     for sku in catalog.skus.values():
-        if (space.skus and sku.id not in space.skus) or (sku.retired and not space.include_retired):
-            continue
-        why = kaito_gpu_rejection(catalog.gpus[sku.gpu_id]) if space.require_kaito else None
+        why = kaito_gpu_rejection(catalog.gpus[sku.gpu_id])
         if why is not None:
-            rejected[(f"{sku.id} ({sku.gpu_id})", why)] += max(models, 1)
-            continue
-        gpus[sku.gpu_id] = max(gpus.get(sku.gpu_id, 0), sku.gpu_count)
-    return gpus
+            out[sku.gpu_id] = why
+    return out
 
 
 GROUP_COLUMNS = ["model", "kind", "sku", "plan"]  # one row per model x VM size/machine x plan
@@ -161,7 +162,10 @@ _PRECISION_RANK = {p: i for i, p in enumerate(("fp16", "bf16", "fp8", "int8", "m
 def group_key(ranked: pd.DataFrame) -> pd.Series:
     """The group of each option row: model | kind | VM size or machine | plan."""
     parts = ranked[GROUP_COLUMNS].astype(object).where(ranked[GROUP_COLUMNS].notna(), "")
-    return parts.astype(str).agg("|".join, axis=1)
+    key = parts[GROUP_COLUMNS[0]].astype(str)
+    for column in GROUP_COLUMNS[1:]:  # column by column: vectorised, not row by row
+        key = key + "|" + parts[column].astype(str)
+    return key
 
 
 def grouped_options(ranked: pd.DataFrame) -> pd.DataFrame:
@@ -187,8 +191,8 @@ def grouped_options(ranked: pd.DataFrame) -> pd.DataFrame:
     return best.drop(columns=["_q", "_p"]).reset_index(drop=True)
 
 
-def _models_in_scope(space: SearchSpace, catalog: Catalog,
-                     floor: float | None) -> tuple[list[str], Counter]:
+def _models_in_scope(space: SearchSpace, catalog: Catalog, floor: float | None,
+                     per_model: int) -> tuple[list[str], Counter]:
     rejected: Counter = Counter()
     ids = list(space.models) or sorted(catalog.models)
     unknown = [m for m in ids if m not in catalog.models and m not in catalog.api_models]
@@ -201,107 +205,11 @@ def _models_in_scope(space: SearchSpace, catalog: Catalog,
         mmlu = catalog.models[model_id].mmlu_5shot
         if floor is not None and (mmlu is None or mmlu < floor):
             why = "no_quality_score" if mmlu is None else "below_quality_floor"
-            rejected[(model_id if mmlu is None else f"{model_id} (MMLU {mmlu:g})", why)] += 1
+            rejected[(model_id if mmlu is None else f"{model_id} (MMLU {mmlu:g})",
+                      why)] += per_model
             continue
         chosen.append(model_id)
     return chosen, rejected
-
-
-def evaluate_performance(model_ids: list[str], gpu_ids: dict[str, int], space: SearchSpace,
-                         workload: Workload, catalog: Catalog,
-                         profiles: dict[str, EngineProfile]) -> tuple[list[Performance], Counter]:
-    """Size every (model, GPU, precision, TP) once. ``gpu_ids`` maps GPU -> most GPUs per node."""
-    perf: list[Performance] = []
-    rejected: Counter = Counter()
-    tokens = workload.input_tokens + workload.output_tokens
-    for model_id in model_ids:
-        model = catalog.models[model_id]
-        # the same default as a typed deployment: the server accepts the model's full context
-        context = min(space.context_tokens or model.max_context_tokens, model.max_context_tokens)
-        if tokens > context:
-            rejected[(model_id, "request_exceeds_context")] += 1
-            continue
-        for gpu_id, max_gpus in gpu_ids.items():
-            gpu = catalog.gpus[gpu_id]
-            profile = profile_for(profiles, space.engine, gpu)
-            family = f"{model_id} on {gpu_id}"
-            for precision in space.precisions:
-                if not gpu_runs_precision(gpu.native_precisions, precision):
-                    rejected[(f"{family} ({precision})", "precision_unsupported")] += 1
-                    continue
-                fitted = False
-                for tp in TP_DEGREES:
-                    if tp > max_gpus or not tp_divides_heads(model, tp):
-                        continue
-                    mem = memory_breakdown(model, gpu, precision, tp, "fp16", context, space.engine)
-                    if not mem.fits:
-                        continue
-                    fitted = True
-                    try:
-                        sized = size_replicas(mem, model, gpu, precision, "fp16", workload,
-                                              profile, max_gpus)
-                    except TooManyReplicasError:
-                        rejected[(f"{family} ({precision}, tp={tp})", "too_many_replicas")] += 1
-                        continue
-                    except CannotEstimateError:
-                        rejected[(f"{family} ({precision})", "cannot_estimate")] += 1
-                        continue
-                    choice, replicas = sized.choice, sized.replicas
-                    if not choice.meets_slo:
-                        rejected[(f"{family} ({precision}, tp={tp})", "slo_unmet")] += 1
-                        continue
-                    perf.append(Performance(model_id, gpu_id, precision, tp, choice.batch, True,
-                                            choice.requests_per_s, choice.tpot_ms, choice.ttft_ms,
-                                            replicas))
-                if not fitted:
-                    rejected[(f"{family} ({precision})", "does_not_fit")] += 1
-    return perf, rejected
-
-
-def _azure_options(perf: pd.DataFrame, space: SearchSpace, catalog: Catalog,
-                   resolver: PriceResolver, min_replicas: int = 1) -> pd.DataFrame:
-    """Join performance rows with every VM size, region and plan sold; the monthly cost of each
-    distinct (VM size, region, plan, nodes) is the plan's own cost lines for that target."""
-    skus = pd.DataFrame([
-        {"sku": s.id, "gpu": s.gpu_id, "gpus_per_node": s.gpu_count}
-        for s in catalog.skus.values()
-        if (not space.skus or s.id in space.skus) and (space.include_retired or not s.retired)
-    ])
-    sold = pd.DataFrame([{"sku": p.sku, "region": p.region, "plan": p.plan}
-                         for p in catalog.prices
-                         if p.region in space.regions and p.plan in space.plans])
-    if perf.empty or skus.empty or sold.empty:
-        return pd.DataFrame()
-    df = perf.merge(skus, on="gpu").merge(sold, on="sku")
-    df = df[df["tp"] <= df["gpus_per_node"]]
-    per_node = df["gpus_per_node"] // df["tp"]
-    df = df.assign(nodes=np.ceil(df["replicas"] / per_node).astype(int), kind="azure")
-    df["base_nodes"] = spot_base_column(df["plan"], df["nodes"], per_node, min_replicas)
-    cols = ["sku", "region", "plan", "nodes", "base_nodes"]
-    keys = df[cols].drop_duplicates()
-    keys["monthly_cost_usd"] = [
-        _azure_cost(AzureTarget(vm_sku=sku, region=region, pricing=plan,
-                                cluster_tier=space.cluster_tier, system_nodes=space.system_nodes),
-                    int(nodes), catalog, resolver, int(base))
-        for sku, region, plan, nodes, base in keys.itertuples(index=False, name=None)]
-    return df.merge(keys, on=cols, how="left")
-
-
-def spot_base_column(plan: pd.Series, nodes: pd.Series, per_node: pd.Series,
-                     min_replicas: int) -> pd.Series:
-    """Nodes a spot row keeps on a regular pool (the nodes ``min_replicas`` need, at most the
-    row's nodes); 0 for other plans (their cost does not depend on it)."""
-    base = np.minimum(np.ceil(min_replicas / per_node).astype(int), nodes)
-    return base.where(plan == "spot", 0).astype(int)
-
-
-def _azure_cost(target: AzureTarget, nodes: int, catalog: Catalog,
-                resolver: PriceResolver, base_nodes: int = 0) -> float:
-    """Monthly cost (USD) of ``nodes`` nodes of the target (``base_nodes`` of a spot option on
-    a regular pool), NaN when a price is missing."""
-    total = total_usd(serving_lines(target, nodes, None, catalog, resolver, "",
-                                    base_nodes=base_nodes))
-    return math.nan if total is None else total
 
 
 def _target_of(row: dict, space: SearchSpace) -> dict:
@@ -321,117 +229,260 @@ def deployment_for(row: dict, space: SearchSpace) -> Deployment:
     target = _target_of(row, space)
     if not module_for(target["kind"]).SELF_HOSTED:
         return Deployment(label=label, model=row["model"], target=target)  # type: ignore[arg-type]
+    kv = row.get("kv_dtype")
     return Deployment(label=label, model=row["model"], precision=row["precision"],
                       engine=space.engine, tp=int(row["tp"]), context_tokens=space.context_tokens,
+                      kv_cache_dtype=kv if isinstance(kv, str) else "fp16",
                       target=target)  # type: ignore[arg-type]
+
+
+RANKED_ROWS = 1000  # ungrouped: the cheapest options kept in the frames (Pareto fronts added)
+
+
+def _azure_frame(ev: Evaluation, rows: np.ndarray) -> pd.DataFrame:
+    """Option rows ``rows`` (indexes into ``ev.options``) as the ranked frame's columns."""
+    o, c, t = ev.options, ev.configs, ev.targets
+    cfg, target = o.config[rows], o.target[rows]
+    sku, region, plan = t.sku[target], t.region[target], t.plan[target]
+    def text(values: np.ndarray) -> pd.Series:  # kept as Python strings: no arrow conversion
+        return pd.Series(values, dtype=object)
+
+    model = np.asarray(c.models, dtype=object)[c.model[cfg]]
+    return pd.DataFrame({
+        "model": text(model), "kind": "azure",
+        "sku": text(sku), "where": text(sku + " " + region + " " + plan), "region": text(region),
+        "plan": text(plan), "gpu": text(np.asarray(c.gpus, dtype=object)[c.gpu[cfg]]),
+        "precision": text(np.asarray(c.precisions, dtype=object)[c.precision[cfg]]),
+        "kv_dtype": text(np.asarray(c.kv_dtypes, dtype=object)[c.kv[cfg]]),
+        "tp": c.tp[cfg], "batch": c.batch[cfg], "replicas": c.replicas[cfg],
+        "gpus_per_node": t.gpus_per_node[target], "nodes": o.nodes[rows],
+        "monthly_cost_usd": o.monthly_cost_usd[rows], "tpot_ms": c.tpot_ms[cfg],
+        "ttft_ms": c.ttft_ms[cfg], "meets_slo": True, "mmlu_5shot": c.mmlu_5shot[cfg],
+        "mmlu_pro": c.mmlu_pro[cfg],
+        "group": text(model + "|azure|" + sku + "|" + plan)})
+
+
+def _front_rows(cost: np.ndarray, level: np.ndarray, worse: np.ndarray) -> np.ndarray:
+    """Rows on the cost / ``worse`` Pareto front when ``worse`` takes one value per ``level``
+    code (lower is better): per distinct value, the cheapest row, kept if every strictly better
+    value costs more. O(n) in the rows; only the levels are sorted."""
+    if cost.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    values, inverse = np.unique(worse, return_inverse=True)  # worse per level code, sorted
+    row_value = inverse[level]
+    best = np.full(len(values), np.inf)
+    np.minimum.at(best, row_value, cost)
+    before = np.concatenate(([np.inf], np.minimum.accumulate(best)[:-1]))
+    on = best < before
+    hit = np.flatnonzero(on[row_value] & (cost == best[row_value]))
+    _, first = np.unique(row_value[hit], return_index=True)  # one row per value
+    return hit[first]
+
+
+def _azure_groups(ev: Evaluation) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The shown option of every (model, VM size, plan) group, as :func:`grouped_options`
+    chooses it (cheapest; ties: higher quality at its precision, wider precision, fewer nodes,
+    smaller TP), with the group's option count and its other precisions (cheapest first)."""
+    o, c, t = ev.options, ev.configs, ev.targets
+    if not len(o.config):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), []
+    n_sku, n_plan = int(t.sku_code.max()) + 1, int(t.plan_code.max()) + 1
+    code = (c.model[o.config] * n_sku + t.sku_code[o.target]) * n_plan + t.plan_code[o.target]
+    groups, g = np.unique(code, return_inverse=True)
+    cost = o.monthly_cost_usd
+    best = np.full(len(groups), np.inf)
+    np.minimum.at(best, g, cost)
+    tie = np.flatnonzero(cost == best[g])
+    cfg = o.config[tie]
+    rank = np.array([_PRECISION_RANK.get(p, 0) for p in c.precisions])[c.precision[cfg]]
+    quality = -np.nan_to_num(c.mmlu_5shot[cfg], nan=-np.inf)
+    order = np.lexsort((c.tp[cfg], o.nodes[tie], rank, quality, g[tie]))
+    first = np.concatenate(([True], np.diff(g[tie][order]) != 0))
+    shown = tie[order][first]  # one per group, in group order
+    counts = np.bincount(g, minlength=len(groups))
+    # each group's precisions by their cheapest option
+    n_p = len(c.precisions)
+    cheapest = np.full(len(groups) * n_p, np.inf)
+    np.minimum.at(cheapest, g * n_p + c.precision[o.config], cost)
+    cheapest = cheapest.reshape(len(groups), n_p)
+    shown_p = c.precision[o.config[shown]]
+    cheapest[np.arange(len(groups)), shown_p] = np.inf
+    rank = np.array([_PRECISION_RANK.get(p, 0) for p in c.precisions], dtype=float)
+    order = np.lexsort((np.broadcast_to(rank, cheapest.shape), cheapest), axis=1)
+    names = np.asarray(c.precisions, dtype=object)
+    present = np.take_along_axis(np.isfinite(cheapest), order, axis=1)
+    listed = names[order]
+    others = [", ".join(row[keep]) for row, keep in zip(listed, present, strict=True)]
+    return shown, counts, others
 
 
 def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 10,
            profiles: dict[str, EngineProfile] | None = None) -> AdvisorResult:
     """Rank every option in ``space`` that meets the workload's SLOs, cheapest first."""
+    start = time.perf_counter()
     profiles = profiles or load_profiles()
+    known_regions = catalog.regions.keys() | {p.region for p in catalog.prices}
     for region in space.regions:
-        if region not in catalog.regions and not any(p.region == region for p in catalog.prices):
+        if region not in known_regions:
             raise ScenarioError(f"search.regions: unknown region {region!r}")
     floor = quality_floor_mmlu(workload, space)
-    models, rejected = _models_in_scope(space, catalog, floor)
-    azure_gpus = azure_gpus_in_scope(space, catalog, len(models), rejected)
-    size = len(models) * len(azure_gpus) * len(space.precisions) * len(TP_DEGREES) * max(
-        1, len(space.regions) * len(space.plans))
+    per_model = options_per_model(space, catalog)
+    models, rejected = _models_in_scope(space, catalog, floor, per_model)
+    size = per_model * len(models)
     if size > MAX_OPTIONS:
         raise ScenarioError(f"search space of {size:,} options exceeds the limit of "
                             f"{MAX_OPTIONS:,}: narrow models, regions or plans")
+    tokens = workload.input_tokens + workload.output_tokens
+    in_context = []
+    for model_id in models:
+        model = catalog.models[model_id]
+        # the same default as a typed deployment: the server accepts the model's full context
+        if tokens > min(space.context_tokens or model.max_context_tokens,
+                        model.max_context_tokens):
+            rejected[(model_id, "request_exceeds_context")] += per_model
+        else:
+            in_context.append(model_id)
+    ev = evaluate_azure(in_context, space, workload, catalog, profiles, floor,
+                        kaito_exclusions(space, catalog))
+    for (sku, gpu, why), n in ev.excluded.items():
+        if n:
+            rejected[(f"{sku} ({gpu})", why)] += n
+    _count_config_rejections(ev, rejected)
+    for (model, sku, plan), n in ev.missing.items():
+        rejected[(f"{model} on {sku} ({plan})", "price_missing")] += n
     resolver = PriceResolver(catalog)
-    perf, perf_rejected = evaluate_performance(models, azure_gpus, space, workload, catalog,
-                                               profiles)
-    rejected.update(perf_rejected)
-    perf_df = pd.DataFrame([p.__dict__ for p in perf])
-    frames = []
-    azure = _azure_options(perf_df, space, catalog, resolver, workload.min_replicas)
-    evaluated = len(perf) + sum(perf_rejected.values())
-    if not azure.empty:
-        evaluated += len(azure)
-        missing = azure[azure["monthly_cost_usd"].isna()]
-        for (model, sku, plan), n in missing.groupby(["model", "sku", "plan"]).size().items():
-            rejected[(f"{model} on {sku} ({plan})", "price_missing")] += int(n)
-        azure = azure.dropna(subset=["monthly_cost_usd"])
-        azure["where"] = azure["sku"] + " " + azure["region"] + " " + azure["plan"]
-        frames.append(azure)
-    others = _local_and_api(models, space, workload, catalog, rejected, profiles, resolver,
-                            floor)
-    evaluated += len(others)
-    if others:
-        frames.append(pd.DataFrame(others))
-    ranked = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    variants = pd.DataFrame()
+    o = ev.options
+    cost = o.monthly_cost_usd
+    shown, counts, other_precisions = _azure_groups(ev) if space.group_variants else (
+        np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), [])
+    ranked_costs = cost[shown] if space.group_variants else cost
+    threshold = (float(np.partition(ranked_costs, LOCAL_THRESHOLD_RANK - 1)[
+        LOCAL_THRESHOLD_RANK - 1]) if len(ranked_costs) >= LOCAL_THRESHOLD_RANK else math.inf)
+    unplanned = [0]
+    other_rows = _local_and_api(models, space, workload, catalog, rejected, profiles, resolver,
+                                floor, threshold, unplanned)
+    for r in other_rows:  # group_key's text, built per row (few rows)
+        r["group"] = "|".join("" if r[c] is None else str(r[c]) for c in GROUP_COLUMNS)
+    others = pd.DataFrame(other_rows)
+    c = ev.configs
+    keep = (np.argpartition(cost, RANKED_ROWS)[:RANKED_ROWS] if len(cost) > RANKED_ROWS
+            else np.arange(len(cost)))
+    quality = -np.nan_to_num(c.mmlu_5shot, nan=-np.inf)
+    if space.group_variants:
+        azure = _azure_frame(ev, shown).assign(variants=counts, other_precisions=other_precisions)
+        local = _grouped_rows(others)
+        ranked = pd.concat([f for f in (azure, local) if not f.empty], ignore_index=True) \
+            if not (azure.empty and local.empty) else pd.DataFrame()
+        extra = np.setdiff1d(keep, shown)
+        variants = pd.concat([f for f in (ranked.drop(columns=["variants", "other_precisions"],
+                                                      errors="ignore"),
+                                          _azure_frame(ev, extra), others) if not f.empty],
+                             ignore_index=True) if not ranked.empty else pd.DataFrame()
+    else:  # every option its own row: the cheapest, and every option on a Pareto front
+        fronts = [_front_rows(cost, o.config, quality), _front_rows(cost, o.config, c.tpot_ms)]
+        rows = np.unique(np.concatenate([keep, *fronts]))
+        frames = [f for f in (_azure_frame(ev, rows), others) if not f.empty]
+        ranked = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if not ranked.empty:
+            ranked = ranked.assign(variants=1, other_precisions="")
+        variants = ranked
     if not ranked.empty:
-        scores = {key: _scores(catalog, *key) for key in
-                  set(zip(ranked["model"], ranked["precision"].fillna(""), strict=True))}
-        keys = list(zip(ranked["model"], ranked["precision"].fillna(""), strict=True))
-        ranked["mmlu_5shot"] = [scores[k][0] for k in keys]
-        ranked["mmlu_pro"] = [scores[k][1] for k in keys]
-        if floor is not None:  # the floor holds at the option's own precision
-            ranked = _apply_floor_at_precision(ranked, floor, rejected)
-        ranked = ranked.sort_values(["monthly_cost_usd", "nodes", "tp"], na_position="last",
-                                    kind="stable").reset_index(drop=True)
-        variants = ranked.assign(group=group_key(ranked)) if not ranked.empty else ranked
-        ranked = (grouped_options(ranked) if space.group_variants else
-                  ranked.assign(group=group_key(ranked), variants=1, other_precisions=""))
+        ranked, variants = _cheapest_first(ranked), _cheapest_first(variants)
         ranked["pareto_cost_quality"] = pareto_front(ranked["monthly_cost_usd"],
                                                      -ranked["mmlu_5shot"].fillna(-np.inf))
         ranked["pareto_cost_latency"] = pareto_front(ranked["monthly_cost_usd"],
                                                      ranked["tpot_ms"].fillna(np.inf))
+    viable = len(cost) + len(others) + unplanned[0]
     top_plans = [plan_deployment(deployment_for(row, space), workload, catalog, profiles, resolver)
                  for row in ranked.head(top).to_dict("records")] if not ranked.empty else []
-    rej = pd.DataFrame([{"family": f, "reason": r, "options": n}
-                        for (f, r), n in sorted(rejected.items())])
+    items = sorted(rejected.items())
+    rej = pd.DataFrame({"family": [f for (f, _), _ in items], "reason": [r for (_, r), _ in items],
+                        "options": [n for _, n in items]}) if items else pd.DataFrame()
+    # every option ends viable or under one reject reason
+    evaluated = viable + sum(rejected.values())
     return AdvisorResult(ranked=ranked, rejected=rej, options_evaluated=evaluated,
-                         top_plans=top_plans,
-                         variants=variants,
-                         min_mmlu=floor)
+                         top_plans=top_plans, variants=variants, min_mmlu=floor,
+                         viable_options=viable, search_seconds=time.perf_counter() - start,
+                         evaluation=ev)
 
 
-def _apply_floor_at_precision(ranked: pd.DataFrame, floor: float,
-                              rejected: Counter) -> pd.DataFrame:
-    """Rows whose MMLU at their own precision is measured and at least ``floor``; the rest are
-    counted as quality_not_measured or below_quality_floor."""
-    unmeasured = ranked["mmlu_5shot"].isna()
-    below = ~unmeasured & (ranked["mmlu_5shot"] < floor)
-    for mask, why in ((unmeasured, "quality_not_measured"), (below, "below_quality_floor")):
-        for (model, precision), n in ranked[mask].groupby(
-                ["model", ranked.loc[mask, "precision"].fillna("")]).size().items():
-            rejected[(f"{model} ({precision})" if precision else model, why)] += int(n)
-    return ranked[~unmeasured & ~below].reset_index(drop=True)
+def _cheapest_first(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows by monthly cost, then higher quality, wider precision, fewer nodes, smaller TP."""
+    def column(name: str, fill: float) -> np.ndarray:
+        values = np.asarray(frame[name].to_numpy(dtype=object), dtype=float)  # None -> NaN
+        return np.where(np.isnan(values), fill, values)
+
+    rank = np.array([_PRECISION_RANK.get(p, 0) for p in frame["precision"].tolist()], dtype=float)
+    order = np.lexsort((column("tp", np.inf), column("nodes", np.inf), rank,
+                        -column("mmlu_5shot", -np.inf), column("monthly_cost_usd", np.inf)))
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def _grouped_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """:func:`grouped_options` for the few local and hosted rows (which carry their ``group``),
+    in plain Python: a data frame per group costs more than the rows."""
+    if rows.empty:
+        return rows
+
+    def number(value: object, fill: float) -> float:
+        return fill if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+
+    def order(r: dict) -> tuple:
+        return (number(r["monthly_cost_usd"], math.inf), -number(r["mmlu_5shot"], -math.inf),
+                _PRECISION_RANK.get(r["precision"], 0), number(r["nodes"], math.inf),
+                number(r["tp"], math.inf))
+
+    groups: dict[str, list[dict]] = {}
+    for r in sorted(rows.to_dict("records"), key=order):
+        groups.setdefault(r["group"], []).append(r)
+    out = []
+    for members in groups.values():
+        best = dict(members[0])
+        best["variants"] = len(members)
+        best["other_precisions"] = ", ".join(dict.fromkeys(
+            m["precision"] for m in members[1:]
+            if isinstance(m["precision"], str) and m["precision"] != best["precision"]))
+        out.append(best)
+    return pd.DataFrame(out)
+
+
+def _count_config_rejections(ev: Evaluation, rejected: Counter) -> None:
+    """Add the options of every configuration ruled out to ``rejected`` by family and reason."""
+    c = ev.configs
+    out = np.flatnonzero(c.reason >= 0)
+    if not out.size:
+        return
+    tp_index = np.searchsorted(np.array(TP_DEGREES), c.tp[out])
+    by_tp = np.isin(c.reason[out], [CONFIG_REASONS.index("slo_unmet"),
+                                    CONFIG_REASONS.index("too_many_replicas")])
+    dims = (len(c.models), len(c.gpus), len(c.precisions), len(c.kv_dtypes), len(TP_DEGREES) + 1,
+            len(CONFIG_REASONS))
+    # the TP is part of the family only where the sizing decided (the fit is judged over every TP)
+    code = np.ravel_multi_index((c.model[out], c.gpu[out], c.precision[out], c.kv[out],
+                                 np.where(by_tp, tp_index + 1, 0), c.reason[out]), dims)
+    uniq, inverse = np.unique(code, return_inverse=True)
+    totals = np.bincount(inverse, weights=c.options[out])
+    kv_text = [("" if k == "fp16" else f", {k} KV") for k in c.kv_dtypes]
+    tp_text = ["", *(f", tp={t}" for t in TP_DEGREES)]
+    for m, g, p, k, t, r, n in zip(*(a.tolist() for a in np.unravel_index(uniq, dims)),
+                                   totals.tolist(), strict=True):
+        family = f"{c.models[m]} on {c.gpus[g]} ({c.precisions[p]}{kv_text[k]}{tp_text[t]})"
+        rejected[(family, CONFIG_REASONS[r])] += int(n)
 
 
 def _local_and_api(models: list[str], space: SearchSpace, workload: Workload, catalog: Catalog,
                    rejected: Counter, profiles: dict[str, EngineProfile],
-                   resolver: PriceResolver, floor: float | None) -> list[dict]:
-    """Local hardware and hosted APIs, planned one by one (few options)."""
+                   resolver: PriceResolver, floor: float | None, threshold_usd: float = math.inf,
+                   unplanned: list[int] | None = None) -> list[dict]:
+    """Local hardware and hosted APIs (few options): rows planned one by one."""
     rows: list[dict] = []
     if space.include_local:
+        priced = [hw for hw in catalog.local_hardware.values() if hw.purchase_usd is not None]
         for hw in catalog.local_hardware.values():
             if hw.purchase_usd is None:
                 rejected[(hw.id, "no_purchase_price")] += len(models)
-                continue
-            for model_id in models:
-                for precision in space.precisions:
-                    gpu = catalog.gpus[hw.gpu_id]
-                    if not gpu_runs_precision(gpu.native_precisions, precision):
-                        continue
-                    dep = Deployment(label="x", model=model_id, precision=precision,
-                                     engine=space.engine, context_tokens=space.context_tokens,
-                                     target=LocalTarget(hardware=hw.id, region=space.regions[0]))
-                    plan = plan_deployment(dep, workload, catalog, profiles, resolver)
-                    family = f"{model_id} on {hw.id}"
-                    if not plan.fits:
-                        rejected[(f"{family} ({precision})", FIT_REJECTION[plan.fit.status])] += 1
-                    elif not plan.throughput.meets_slo:
-                        rejected[(f"{family} ({precision})", "slo_unmet")] += 1
-                    elif plan.monthly_cost_usd is None:
-                        rejected[(f"{family} ({precision})", "price_missing")] += 1
-                    else:
-                        rows.append(_row_from_plan(plan, dep, hw.id, precision))
+        rows += _local_rows(priced, models, space, workload, catalog, rejected, profiles,
+                            resolver, floor, threshold_usd, unplanned)
     if space.include_api:
         ids = [m for m in (space.models or sorted(catalog.api_models)) if m in catalog.api_models]
         for api_id in ids:
@@ -449,6 +500,103 @@ def _local_and_api(models: list[str], space: SearchSpace, workload: Workload, ca
     return rows
 
 
+def _local_terms(hardware: str, region: str, catalog: Catalog,
+                 resolver: PriceResolver) -> tuple[float, float, float]:
+    """(fixed, per node, per base node) USD of a machine's cost lines without electricity."""
+    target = LocalTarget(hardware=hardware, region=region)
+    return node_cost_terms(*(serving_lines(target, n, 0.0, catalog, resolver, "")
+                             for n in (0, 1, 1)))
+
+
+LOCAL_THRESHOLD_RANK = 50  # own machines are planned when they can beat the 50th cheapest group
+# Own machines planned per search: a machine's electricity depends on its utilisation, which only
+# the scalar plan computes (~10-50 ms each), so the search plans the most promising (cheapest
+# lower bound, then quality, then wider precision), one per machine and model
+LOCAL_PLANS = 8
+
+
+def _local_rows(machines: list, models: list[str], space: SearchSpace, workload: Workload,
+                catalog: Catalog, rejected: Counter, profiles: dict[str, EngineProfile],
+                resolver: PriceResolver, floor: float | None, threshold_usd: float = math.inf,
+                unplanned: list[int] | None = None) -> list[dict]:
+    """Own machines: every (machine, model, precision) sized in one vectorised pass over its
+    TP degrees; those that can meet the SLOs are planned one by one (a machine's cost includes
+    its electricity at the plan's utilisation, which only the plan computes), cheapest lower
+    bound first, and only where the bound (every cost line but electricity) is within
+    ``threshold_usd`` and below the cheapest planned precision of the same machine and model.
+    The others (viable, never cheaper) are counted in ``unplanned[0]``."""
+    unplanned = unplanned if unplanned is not None else [0]
+    rows: list[dict] = []
+    if not machines or not models:
+        return rows
+    precisions = list(space.precisions)
+    room = np.array([[int(tp <= hw.gpu_count) for tp in TP_DEGREES] for hw in machines])
+    tokens = workload.input_tokens + workload.output_tokens
+    fits_context = [tokens <= min(space.context_tokens or catalog.models[m].max_context_tokens,
+                                  catalog.models[m].max_context_tokens) for m in models]
+    configs = size_configs(models, [hw.gpu_id for hw in machines], room, precisions, ["fp16"],
+                           space, workload, catalog, profiles, floor)
+    # per (machine, model, precision): the first reason of its best TP, or -1 (can meet the SLOs)
+    shape = (len(machines), len(models), len(precisions))
+    best = np.full(shape, len(CONFIG_REASONS), dtype=np.int64)
+    order = np.where(configs.reason < 0, -1, configs.reason)
+    np.minimum.at(best, (configs.gpu, configs.model, configs.precision), order)
+    skip = (CONFIG_REASONS.index("precision_unsupported"), len(CONFIG_REASONS))
+    # the nodes the plan would use (fewest nodes, then GPUs, then TP, over the TPs that can
+    # meet the SLOs) and a lower bound of the monthly cost: every line but electricity
+    ok = np.flatnonzero(configs.reason < 0)
+    gpn = np.array([hw.gpu_count for hw in machines])[configs.gpu[ok]]
+    nodes = np.ceil(configs.replicas[ok] / (gpn // configs.tp[ok])).astype(np.int64)
+    key = (configs.gpu[ok] * len(models) + configs.model[ok]) * len(precisions) \
+        + configs.precision[ok]
+    pick = np.lexsort((configs.tp[ok], configs.replicas[ok] * configs.tp[ok], nodes, key))
+    first = pick[np.concatenate(([True], np.diff(key[pick]) != 0))] if len(pick) else pick
+    terms = [_local_terms(hw.id, space.regions[0], catalog, resolver) for hw in machines]
+    lower, q_of = {}, {}
+    best_q = -np.nan_to_num(configs.mmlu_5shot[ok], nan=-np.inf)
+    for i in first.tolist():
+        h = int(configs.gpu[ok][i])
+        key3 = (h, int(configs.model[ok][i]), int(configs.precision[ok][i]))
+        lower[key3] = terms[h][0] + terms[h][1] * int(nodes[i])
+        q_of[key3] = float(best_q[i])
+    planned: dict[tuple[int, int], float] = {}  # (machine, model) planned -> its lower bound
+    for h, m, p in np.ndindex(*shape):
+        hw, model_id, precision = machines[h], models[m], precisions[p]
+        why = int(best[h, m, p])
+        if why in skip:
+            continue
+        family = f"{model_id} on {hw.id} ({precision})"
+        if not fits_context[m]:
+            rejected[(family, "request_exceeds_context")] += 1
+        elif why >= 0:
+            rejected[(family, CONFIG_REASONS[why])] += 1
+    # plan the options that can matter, cheapest lower bound first: within the threshold, and
+    # in each (machine, model) only while the bound is below the cheapest planned so far
+    for (h, m, p), bound in sorted(lower.items(), key=lambda item: (
+            item[1], q_of[item[0]], _PRECISION_RANK.get(precisions[item[0][2]], 0))):
+        if not fits_context[m]:
+            continue
+        if bound > threshold_usd or (h, m) in planned or len(planned) >= LOCAL_PLANS:
+            unplanned[0] += 1
+            continue
+        planned[(h, m)] = bound
+        hw, model_id, precision = machines[h], models[m], precisions[p]
+        family = f"{model_id} on {hw.id} ({precision})"
+        dep = Deployment(label="x", model=model_id, precision=precision,
+                         engine=space.engine, context_tokens=space.context_tokens,
+                         target=LocalTarget(hardware=hw.id, region=space.regions[0]))
+        plan = plan_deployment(dep, workload, catalog, profiles, resolver)
+        if not plan.fits:
+            rejected[(family, FIT_REJECTION[plan.fit.status])] += 1
+        elif not plan.throughput.meets_slo:
+            rejected[(family, "slo_unmet")] += 1
+        elif plan.monthly_cost_usd is None:
+            rejected[(family, "price_missing")] += 1
+        else:
+            rows.append(_row_from_plan(plan, dep, hw.id, precision))
+    return rows
+
+
 def _row_from_plan(plan: DeploymentPlan, dep: Deployment, where: str,
                    precision: str | None) -> dict:
     t = plan.throughput
@@ -458,18 +606,9 @@ def _row_from_plan(plan: DeploymentPlan, dep: Deployment, where: str,
         "plan": None, "precision": precision, "tp": plan.tp, "batch": t.batch if t else None,
         "replicas": plan.replicas, "nodes": plan.nodes, "monthly_cost_usd": plan.monthly_cost_usd,
         "tpot_ms": t.tpot_ms if t else None, "ttft_ms": t.ttft_ms if t else None,
-        "meets_slo": True,
+        "meets_slo": True, "kv_dtype": dep.kv_cache_dtype if plan.precision else None,
+        "mmlu_5shot": _nan(plan.mmlu_5shot), "mmlu_pro": _nan(plan.mmlu_pro),
     }
-
-
-def _scores(catalog: Catalog, model_id: str, precision: str) -> tuple[float, float]:
-    """(MMLU, MMLU-Pro) of an option at its precision (NaN where not measured there); hosted
-    APIs have no precision to choose."""
-    if model_id in catalog.api_models:
-        api = catalog.api_models[model_id]
-        return _nan(api.mmlu_5shot), _nan(api.mmlu_pro)
-    q = quality_at(catalog, model_id, precision)
-    return _nan(q.mmlu_5shot), _nan(q.mmlu_pro)
 
 
 def _nan(value: float | None) -> float:

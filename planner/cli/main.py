@@ -153,6 +153,8 @@ def cmd_advise(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(render_json({
             "options_evaluated": result.options_evaluated,
+            "viable_options": result.viable_options,
+            "search_seconds": round(result.search_seconds, 4),
             "ranked": rows,
             "top_plans": [p.model_dump(mode="json") for p in result.top_plans],
             "rejected": result.rejected.to_dict("records"),
@@ -160,8 +162,9 @@ def cmd_advise(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         sys.stdout.write(render(rows, "csv", columns=OUTPUT_COLUMNS))
     else:
-        sys.stdout.write(f"{result.options_evaluated:,} options evaluated; "
-                         f"{len(result.ranked):,} meet the SLOs with a known price\n\n")
+        sys.stdout.write(f"{result.options_evaluated:,} options evaluated in "
+                         f"{result.search_seconds:.2f} s; {result.viable_options:,} meet the SLOs "
+                         "with a known price\n\n")
         sys.stdout.write(render(rows, "table", columns=OUTPUT_COLUMNS))
         if not result.rejected.empty:
             by_reason = result.rejected.groupby("reason")["options"].sum().sort_values(

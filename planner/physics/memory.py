@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from planner.catalog import GpuSpec, ModelSpec
@@ -127,9 +128,53 @@ class MemoryBreakdown:
 
     def max_batch(self, tokens_per_request: int) -> int:
         """Concurrent requests of ``tokens_per_request`` tokens whose KV cache fits."""
-        if self.kv_budget_gb <= 0:
-            return 0
-        return int(self.kv_budget_gb * GB // self.request_kv_bytes_per_gpu(tokens_per_request))
+        return int(max_batch_of(self.kv_budget_gb,
+                                self.request_kv_bytes_per_gpu(tokens_per_request)))
+
+
+Num = float | np.ndarray  # a number, or an array of one number per configuration
+
+
+def weights_gb_per_gpu(weight_bytes: Num, tp: Num) -> Num:
+    """Weights one GPU of a TP group holds in memory, GB: the file size x the load factor / TP."""
+    return weight_bytes * WEIGHT_LOAD_FACTOR / tp / GB
+
+
+def runtime_overhead_gb(runtime_gib: Num) -> Num:
+    """Activations, CUDA context and compute buffers per GPU, GB (the engine reserves
+    ``runtime_gib`` GiB: :data:`RESERVATIONS`)."""
+    return runtime_gib * GIB / GB
+
+
+def comm_buffers_gb(tp: Num) -> Num:
+    """NCCL buffers per GPU, GB (only when tensor-parallel)."""
+    return np.where(np.asarray(tp) > 1, NCCL_GIB_PER_GPU_TP * GIB / GB, 0.0)
+
+
+def usable_memory_gb(device_gb: Num, device_fraction: Num) -> Num:
+    """Share of device memory the server may use, GB."""
+    return device_gb * device_fraction
+
+
+def kv_shards_of(kv_splits: Num, tp: Num) -> Num:
+    """GPUs the KV cache is split over: TP for KV heads, 1 for an MLA latent."""
+    return np.where(kv_splits, tp, 1)
+
+
+def kv_budget_gb_of(usable_gb: Num, weights_gb: Num, tp: Num, runtime_gib: Num,
+                    free_fraction: Num) -> Num:
+    """Memory per GPU the KV cache gets, GB: ``free_fraction`` of what is left after the
+    weights, runtime buffers and NCCL buffers."""
+    return (usable_gb - weights_gb - runtime_overhead_gb(runtime_gib)
+            - comm_buffers_gb(tp)) * free_fraction
+
+
+def max_batch_of(kv_budget_gb: Num, request_kv_bytes_per_gpu: Num) -> Num:
+    """Concurrent requests whose KV cache (``request_kv_bytes_per_gpu`` each) fits the budget;
+    0 when nothing is left."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n = np.floor_divide(kv_budget_gb * GB, request_kv_bytes_per_gpu)
+    return np.where(np.asarray(kv_budget_gb) > 0, n, 0)
 
 
 def memory_breakdown(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
@@ -140,20 +185,18 @@ def memory_breakdown(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
     ctx = context_tokens or model.max_context_tokens
     device = device_memory_gb(gpu)
     reserve = reservation_for(engine)
-    usable = device * reserve.device_fraction
-    w = model_weight_bytes(model, precision) * WEIGHT_LOAD_FACTOR / tp / GB
-    runtime = reserve.runtime_gib * GIB / GB
-    comm = NCCL_GIB_PER_GPU_TP * GIB / GB if tp > 1 else 0.0
-    shards = tp if kv_splits_over_tp(model) else 1
-    kv_budget = (usable - w - runtime - comm) * reserve.free_fraction
+    usable = usable_memory_gb(device, reserve.device_fraction)
+    w = weights_gb_per_gpu(model_weight_bytes(model, precision), tp)
+    shards = int(kv_shards_of(kv_splits_over_tp(model), tp))
     return MemoryBreakdown(
         tp=tp,
         gpu_mem_gb=device,
         usable_gb=usable,
         weights_gb=w,
-        runtime_overhead_gb=runtime,
-        comm_buffers_gb=comm,
-        kv_budget_gb=kv_budget,
+        runtime_overhead_gb=runtime_overhead_gb(reserve.runtime_gib),
+        comm_buffers_gb=float(comm_buffers_gb(tp)),
+        kv_budget_gb=float(kv_budget_gb_of(usable, w, tp, reserve.runtime_gib,
+                                           reserve.free_fraction)),
         kv_bytes_per_token_per_gpu=kv_cache_bytes_per_token(model, kv_dtype) / shards,
         context_tokens=ctx,
         full_context_kv_gb=float(kv_cache_bytes(model, ctx, kv_dtype)) / shards / GB,

@@ -104,8 +104,27 @@ def shared_params_b(model: ModelSpec) -> float:
 def experts_touched(model: ModelSpec, tokens: np.ndarray | float) -> np.ndarray | float:
     """Expected number of routed experts that ``tokens`` tokens touch: with k of E chosen per token
     (uniform routing) a given expert is missed by all n tokens with probability (1 - k/E)^n."""
-    e, k = model.experts, model.experts_per_token
-    return e * (1 - (1 - k / e) ** np.asarray(tokens, dtype=float))
+    return experts_touched_of(model.experts, model.experts_per_token, tokens)
+
+
+def experts_touched_of(experts: float | np.ndarray, experts_per_token: float | np.ndarray,
+                       tokens: np.ndarray | float) -> np.ndarray | float:
+    """:func:`experts_touched` from numbers (floats or arrays broadcast together)."""
+    e = np.asarray(experts, dtype=float)
+    return e * (1 - (1 - experts_per_token / e) ** np.asarray(tokens, dtype=float))
+
+
+def weight_read_split(model: ModelSpec, precision: str) -> tuple[float, float]:
+    """(bytes every step reads, bytes of one routed expert) of the model's weights: a step over
+    n tokens reads the first plus the second times the experts the tokens touch. Dense: all
+    weights but a vision tower (not read to generate text), and 0 per expert. MoE: the shared
+    weights (16-bit under a 4-bit floating format) and one expert at ``precision``."""
+    unquantized = "bf16" if precision in FP4_FORMATS else precision
+    if model.experts <= 1:
+        return (model_weight_bytes(model, precision)
+                - weight_bytes(model.vision_params_b or 0.0, unquantized)), 0.0
+    return (weight_bytes(shared_params_b(model), unquantized),
+            weight_bytes(expert_params_b(model), precision))
 
 
 def weight_bytes_read(model: ModelSpec, precision: str,
@@ -115,15 +134,8 @@ def weight_bytes_read(model: ModelSpec, precision: str,
     Dense: all weights. MoE: shared weights plus the experts the step's tokens touch.
     Takes and returns a scalar or an array of token counts."""
     tokens = np.asarray(tokens_in_step, dtype=float)
-    vision = model.vision_params_b or 0.0
-    unquantized = "bf16" if precision in FP4_FORMATS else precision
-    if model.experts <= 1:  # a vision tower is not read to generate text
-        out = np.full_like(tokens, model_weight_bytes(model, precision)
-                           - weight_bytes(vision, unquantized))
-    else:
-        experts = experts_touched(model, tokens) * expert_params_b(model)
-        out = (weight_bytes(1.0, precision) * experts
-               + weight_bytes(shared_params_b(model), unquantized))
+    fixed, per_expert = weight_read_split(model, precision)
+    out = fixed + per_expert * experts_touched(model, tokens) + np.zeros_like(tokens)
     return float(out) if out.ndim == 0 else out
 
 

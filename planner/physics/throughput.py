@@ -38,9 +38,10 @@ from planner.errors import CannotEstimateError, DataError
 from planner.physics.memory import MemoryBreakdown
 from planner.physics.quantities import (
     attention_flops_per_token,
+    experts_touched_of,
     kv_cache_bytes,
     kv_splits_over_tp,
-    weight_bytes_read,
+    weight_read_split,
 )
 from planner.registry import ENGINES, FP4_PRECISIONS, WEIGHT_ONLY_PRECISIONS
 from planner.units import GB
@@ -254,7 +255,12 @@ def weight_only_on(gpu: GpuSpec, precision: str) -> bool:
 def tp_slowdown(profile: EngineProfile, tp: int) -> float:
     """Factor >= 1 by which tensor-parallel overhead lengthens a step's compute and reads (1 when
     ``tp_overhead_per_doubling`` is 0; the all-reduce time itself is :func:`allreduce_cost`)."""
-    return 1 + profile.tp_overhead_per_doubling * math.log2(tp)
+    return float(slowdown_of(profile.tp_overhead_per_doubling, tp))
+
+
+def slowdown_of(tp_overhead_per_doubling: Num, tp: Num) -> Num:
+    """:func:`tp_slowdown` from numbers (floats or arrays of one value per configuration)."""
+    return 1 + tp_overhead_per_doubling * np.log2(tp)
 
 
 ALLREDUCE_BYTES_PER_VALUE = 2  # activations are all-reduced in 16-bit, FP8 engines included
@@ -279,12 +285,135 @@ def allreduce_cost(model: ModelSpec, profile: EngineProfile, tp: int,
     all-reduces per layer of hidden_size 16-bit values per token, a ring moving 2 (tp - 1) / tp of
     them through each GPU at :func:`allreduce_gb_per_s`, plus ``allreduce_latency_us`` each."""
     bandwidth = allreduce_gb_per_s(profile, gpu)
-    if tp <= 1 or bandwidth is None:
-        return 0.0, 0.0
-    n = 2 * model.layers
-    per_token = (n * model.hidden_size * ALLREDUCE_BYTES_PER_VALUE * 2 * (tp - 1) / tp
-                 / (bandwidth * GB))
-    return n * profile.allreduce_latency_us * 1e-6, per_token
+    latency, per_token = allreduce_terms(model.layers, model.hidden_size, tp,
+                                         math.nan if bandwidth is None else bandwidth,
+                                         profile.allreduce_latency_us)
+    return float(latency), float(per_token)
+
+
+def allreduce_terms(layers: Num, hidden_size: Num, tp: Num, bandwidth_gb_per_s: Num,
+                    latency_us: Num) -> tuple[Num, Num]:
+    """:func:`allreduce_cost` from numbers: (s per step, s per token); 0 where ``tp`` is 1 or the
+    bandwidth is unknown (NaN). Floats or arrays of one value per configuration."""
+    active = (np.asarray(tp) > 1) & np.isfinite(bandwidth_gb_per_s)
+    n = 2 * np.asarray(layers, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_token = (n * hidden_size * ALLREDUCE_BYTES_PER_VALUE * 2 * (tp - 1) / tp
+                     / (bandwidth_gb_per_s * GB))
+    return np.where(active, n * latency_us * 1e-6, 0.0), np.where(active, per_token, 0.0)
+
+
+Num = float | np.ndarray  # a number, or an array of one number per configuration
+
+
+@dataclass(frozen=True)
+class StepTerms:
+    """The coefficients of one replica's step-time model (seconds, bytes), for one configuration
+    (floats) or many (arrays of one value per configuration, broadcast against the batch). The
+    scalar curve (:func:`throughput_curve`) and the advisor's vectorised evaluation both compute
+    their times from these through :func:`decode_step_s` and :func:`batched_prefill_s`."""
+
+    fixed_weight_bytes: Num  # weights every step reads whatever the batch (whole model)
+    expert_weight_bytes: Num  # one routed expert (all layers); 0 for a dense model
+    experts: Num  # routed experts per layer (1 = dense)
+    experts_per_token: Num
+    weight_read_s_per_byte: Num  # per GPU of the TP group
+    gemm_compute_s_per_token: Num  # 2 x active parameters FLOPs of one token, per GPU
+    attention_s_per_sequence: Num  # one sequence's attention kernels at the mean decode context
+    slowdown: Num  # tensor-parallel slowdown of compute and reads (>= 1)
+    step_overhead_s: Num
+    comm_latency_s: Num  # all-reduce latency per step
+    comm_s_per_token: Num  # all-reduce time per token in the step
+    prefill_compute_s: Num  # one request's prefill FLOPs, per GPU
+    input_tokens: Num
+    output_tokens: Num
+
+
+def step_terms(*, fixed_weight_bytes: Num, expert_weight_bytes: Num, experts: Num,
+               experts_per_token: Num, active_params_b: Num, kv_bytes_per_sequence: Num,
+               attention_flops_per_sequence: Num, prefill_attention_flops: Num, layers: Num,
+               hidden_size: Num, kv_splits: Num, tp: Num, flops_per_s: Num,
+               attention_flops_per_s: Num, bytes_per_s: Num,
+               kv_bandwidth_efficiency: Num, weight_bandwidth_efficiency: Num,
+               compute_efficiency: Num, prefill_efficiency: Num, step_overhead_ms: Num,
+               tp_overhead_per_doubling: Num, allreduce_gb_per_s: Num, allreduce_latency_us: Num,
+               input_tokens: Num, output_tokens: Num) -> StepTerms:
+    """The step-time coefficients from the model's, GPU's and engine's numbers (floats or arrays
+    of one value per configuration; ``flops_per_s`` (the weights' precision) and
+    ``attention_flops_per_s`` (the KV cache's) may be inf where no peak is published, then decode
+    is memory-bound; ``allreduce_gb_per_s`` NaN = no communication term)."""
+    # an MLA latent is held whole on every GPU; KV heads are split over the TP group
+    kv_read_s_per_byte = 1 / np.where(kv_splits, tp, 1) / (bytes_per_s * kv_bandwidth_efficiency)
+    weight_read_s_per_byte = 1 / tp / (bytes_per_s * weight_bandwidth_efficiency)
+    # attention kernels read the sequence's KV cache (or compute its FLOPs, if longer)
+    attention = np.maximum(kv_bytes_per_sequence * kv_read_s_per_byte,
+                           attention_flops_per_sequence / tp
+                           / (attention_flops_per_s * compute_efficiency))
+    comm_latency_s, comm_s_per_token = allreduce_terms(layers, hidden_size, tp,
+                                                       allreduce_gb_per_s, allreduce_latency_us)
+    # prefill of one request: causal attention sums context 1..L, about L^2 / 2 token-pairs;
+    # the GEMMs run at the weights' precision, attention at the KV cache's
+    prefill_compute_s = (2 * active_params_b * 1e9 * input_tokens / flops_per_s
+                         + prefill_attention_flops / attention_flops_per_s) / tp / prefill_efficiency
+    return StepTerms(
+        fixed_weight_bytes=fixed_weight_bytes, expert_weight_bytes=expert_weight_bytes,
+        experts=experts, experts_per_token=experts_per_token,
+        weight_read_s_per_byte=weight_read_s_per_byte,
+        gemm_compute_s_per_token=2 * active_params_b * 1e9 / tp / (flops_per_s * compute_efficiency),
+        attention_s_per_sequence=attention,
+        slowdown=slowdown_of(tp_overhead_per_doubling, tp),
+        step_overhead_s=step_overhead_ms / 1000, comm_latency_s=comm_latency_s,
+        comm_s_per_token=comm_s_per_token,
+        prefill_compute_s=prefill_compute_s,
+        input_tokens=input_tokens, output_tokens=output_tokens)
+
+
+def step_weight_bytes(t: StepTerms, tokens_in_step: Num) -> Num:
+    """Weight bytes a step over ``tokens_in_step`` tokens reads (whole model, before TP split):
+    the fixed weights plus every expert the tokens touch (:func:`experts_touched_of`)."""
+    return t.fixed_weight_bytes + t.expert_weight_bytes * experts_touched_of(
+        t.experts, t.experts_per_token, tokens_in_step)
+
+
+def decode_step_s(t: StepTerms, batch: Num) -> Num:
+    """One decode step at ``batch`` sequences, seconds: the weight GEMMs take the longer of
+    reading the weights and computing 2 x active params per token; attention kernels run between
+    them, so their time adds; then TP slowdown, the fixed overhead and the all-reduces."""
+    gemm_s = np.maximum(step_weight_bytes(t, batch) * t.weight_read_s_per_byte,
+                        batch * t.gemm_compute_s_per_token)
+    return ((gemm_s + batch * t.attention_s_per_sequence) * t.slowdown + t.step_overhead_s
+            + t.comm_latency_s + batch * t.comm_s_per_token)
+
+
+def prefill_alone_s(t: StepTerms) -> Num:
+    """Prefill of one request on its own, seconds (compute-bound, at least one read of the
+    weights); 0 without a prompt (e.g. llama-bench tg)."""
+    alone = (np.maximum(t.prefill_compute_s,
+                        step_weight_bytes(t, t.input_tokens) * t.weight_read_s_per_byte)
+             * t.slowdown + t.comm_latency_s + t.input_tokens * t.comm_s_per_token)
+    return np.where(np.asarray(t.input_tokens) > 0, alone, 0.0)
+
+
+def batched_prefill_s(t: StepTerms, batch: Num) -> Num:
+    """A request's prefill time when the prefills of ``batch`` concurrent requests are batched
+    (chunked prefill / in-flight batching): one read of the weights serves them all, so its
+    share is 1 / batch; seconds, 0 without a prompt."""
+    with np.errstate(invalid="ignore"):
+        shared = (step_weight_bytes(t, batch * t.input_tokens) * t.weight_read_s_per_byte / batch)
+        out = (np.maximum(t.prefill_compute_s, shared) * t.slowdown + t.comm_latency_s / batch
+               + t.input_tokens * t.comm_s_per_token)
+    return np.where(np.asarray(t.input_tokens) > 0, out, 0.0)
+
+
+def tpot_s_of(decode_step: Num, prefill_per_request: Num, batch: Num, output_tokens: Num) -> Num:
+    """Time per output token a user sees: a decode step plus their share of the prefills
+    interleaved into the batch (B requests' prefills spread over ``output_tokens`` steps)."""
+    return decode_step + batch * prefill_per_request / output_tokens
+
+
+def ttft_s_of(prefill_alone: Num, decode_step: Num) -> Num:
+    """Time to first token: the request's prefill plus waiting for the running step."""
+    return prefill_alone + decode_step
 
 
 @dataclass(frozen=True)
@@ -302,15 +431,14 @@ class ThroughputCurve:
 
     @cached_property
     def tpot_s(self) -> np.ndarray:
-        """Time per output token a user sees: a decode step plus their share of the prefills
-        interleaved into the batch (B requests' prefills spread over ``output_tokens`` steps)."""
+        """Time per output token a user sees (:func:`tpot_s_of`)."""
         prefill = self.prefill_s if self.batched_prefill_s is None else self.batched_prefill_s
-        return self.decode_step_s + self.batch * prefill / self.output_tokens
+        return tpot_s_of(self.decode_step_s, prefill, self.batch, self.output_tokens)
 
     @cached_property
     def ttft_s(self) -> np.ndarray:
-        """Time to first token: the request's prefill plus waiting for the running step."""
-        return self.prefill_s + self.decode_step_s
+        """Time to first token (:func:`ttft_s_of`)."""
+        return ttft_s_of(self.prefill_s, self.decode_step_s)
 
     @cached_property
     def burst_ttft_s(self) -> np.ndarray:
@@ -339,64 +467,92 @@ class ThroughputCurve:
         return self.output_tokens_per_s / self.output_tokens
 
 
+def model_step_numbers(model: ModelSpec, precision: str, kv_dtype: str, input_tokens: int,
+                       output_tokens: int) -> dict[str, float]:
+    """The model's numbers :func:`step_terms` needs at a precision, KV dtype and request shape
+    (one home for both the scalar curve and the vectorised evaluation, which calls the three
+    parts at their own granularity)."""
+    return {**model_weight_numbers(model, precision),
+            **model_kv_numbers(model, kv_dtype, input_tokens, output_tokens),
+            **model_shape_numbers(model, input_tokens, output_tokens)}
+
+
+def decode_context_tokens(input_tokens: float, output_tokens: float) -> float:
+    """Average context over a request's decode: input + output / 2."""
+    return input_tokens + output_tokens / 2
+
+
+def model_weight_numbers(model: ModelSpec, precision: str) -> dict[str, float]:
+    """Weight bytes a step reads, split as :func:`weight_read_split` does."""
+    fixed, per_expert = weight_read_split(model, precision)
+    return {"fixed_weight_bytes": fixed, "expert_weight_bytes": per_expert}
+
+
+def model_kv_numbers(model: ModelSpec, kv_dtype: str, input_tokens: int,
+                     output_tokens: int) -> dict[str, float]:
+    """One sequence's KV cache at the mean decode context, bytes (whole model)."""
+    ctx = decode_context_tokens(input_tokens, output_tokens)
+    return {"kv_bytes_per_sequence": float(kv_cache_bytes(model, ctx, kv_dtype))}
+
+
+def model_shape_numbers(model: ModelSpec, input_tokens: int,
+                        output_tokens: int) -> dict[str, float]:
+    """The model's shape and attention FLOPs at the request shape (no precision involved)."""
+    ctx = decode_context_tokens(input_tokens, output_tokens)
+    return {
+        "experts": float(model.experts), "experts_per_token": float(model.experts_per_token),
+        "active_params_b": model.active_params_b,
+        "attention_flops_per_sequence": float(attention_flops_per_token(model, ctx)),
+        "prefill_attention_flops": float(attention_flops_per_token(model, input_tokens / 2))
+        * input_tokens,
+        "layers": float(model.layers), "hidden_size": float(model.hidden_size),
+        "kv_splits": float(kv_splits_over_tp(model)),
+    }
+
+
+def gpu_step_numbers(gpu: GpuSpec, precision: str, profile: EngineProfile) -> dict[str, float]:
+    """The GPU's and engine's numbers :func:`step_terms` needs at a precision (``flops_per_s``
+    inf where the GPU publishes no tensor peak; ``allreduce_gb_per_s`` NaN = no term)."""
+    peak = peak_tflops(gpu, precision)
+    bandwidth = allreduce_gb_per_s(profile, gpu)
+    return {
+        "flops_per_s": peak * 1e12 if peak is not None else math.inf,
+        "bytes_per_s": gpu.mem_bandwidth_gb_per_s * GB,
+        "kv_bandwidth_efficiency": profile.bandwidth_efficiency,
+        "weight_bandwidth_efficiency": profile.weight_bandwidth_efficiency(
+            weight_only_on(gpu, precision)),
+        "compute_efficiency": profile.compute_efficiency,
+        "prefill_efficiency": profile.prefill_efficiency,
+        "step_overhead_ms": profile.step_overhead_ms,
+        "tp_overhead_per_doubling": profile.tp_overhead_per_doubling,
+        "allreduce_gb_per_s": math.nan if bandwidth is None else bandwidth,
+        "allreduce_latency_us": profile.allreduce_latency_us,
+    }
+
+
+def gpu_attention_numbers(gpu: GpuSpec, kv_dtype: str) -> dict[str, float]:
+    """Attention runs at the KV cache's precision (FP8 attention kernels with an FP8 cache,
+    16-bit otherwise), not at the weights' (FP4 or int4 weights do not make attention FP4):
+    the tensor peak it uses, FLOP/s (inf where none is published)."""
+    peak = peak_tflops(gpu, "fp8" if kv_dtype == "fp8" else "fp16")
+    return {"attention_flops_per_s": peak * 1e12 if peak is not None else math.inf}
+
+
 def throughput_curve(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int,
                      profile: EngineProfile, input_tokens: int, output_tokens: int,
                      max_batch: int, kv_dtype: str = "fp16") -> ThroughputCurve:
     """Decode step time for every batch 1..max_batch and the prefill time of one request."""
-    peak = peak_tflops(gpu, precision)
-    if peak is None and input_tokens > 0:
+    if peak_tflops(gpu, precision) is None and input_tokens > 0:
         raise CannotEstimateError(f"{gpu.name} has no published tensor FLOPS for {precision}: "
                                   "prefill time cannot be estimated")
-    # no compute peak (Apple publishes none): decode is taken as memory-bound, prefill needs a peak
-    flops_per_s = peak * 1e12 if peak is not None else math.inf
-    # attention runs at the KV cache's precision (FP8 attention kernels with an FP8 cache,
-    # 16-bit otherwise), not at the weights' (FP4 or int4 weights do not make attention FP4)
-    attn_peak = peak_tflops(gpu, "fp8" if kv_dtype == "fp8" else "fp16")
-    attn_flops_per_s = attn_peak * 1e12 if attn_peak is not None else math.inf
-    bytes_per_s = gpu.mem_bandwidth_gb_per_s * GB
-    slow = tp_slowdown(profile, tp)
+    terms = step_terms(**model_step_numbers(model, precision, kv_dtype, input_tokens,
+                                            output_tokens),
+                       **gpu_step_numbers(gpu, precision, profile),
+                       **gpu_attention_numbers(gpu, kv_dtype), tp=tp,
+                       input_tokens=input_tokens, output_tokens=output_tokens)
     batch = np.arange(1, max(1, max_batch) + 1, dtype=float)
-
-    # an MLA latent is held whole on every GPU; KV heads are split over the TP group
-    kv_read_s_per_byte = 1 / (tp if kv_splits_over_tp(model) else 1) / (
-        bytes_per_s * profile.bandwidth_efficiency)
-    weight_read_s_per_byte = 1 / tp / (
-        bytes_per_s * profile.weight_bandwidth_efficiency(weight_only_on(gpu, precision)))
-    # decode: average context over the output is input + output / 2
-    ctx = input_tokens + output_tokens / 2
-    # weight GEMMs: the longer of reading the weights and computing 2 x active params per token
-    weights = weight_bytes_read(model, precision, batch)
-    gemm_s = np.maximum(weights * weight_read_s_per_byte,
-                        batch * 2 * model.active_params_b * 1e9 / tp
-                        / (flops_per_s * profile.compute_efficiency))
-    # attention kernels read the batch's KV cache; they run between the GEMMs, so their time
-    # adds to the GEMMs' rather than hiding under their compute
-    kv_bytes = batch * kv_cache_bytes(model, ctx, kv_dtype)
-    attention_s = np.maximum(kv_bytes * kv_read_s_per_byte,
-                             batch * attention_flops_per_token(model, ctx) / tp
-                             / (attn_flops_per_s * profile.compute_efficiency))
-    comm_latency_s, comm_s_per_token = allreduce_cost(model, profile, tp, gpu)
-    step_s = ((gemm_s + attention_s) * slow + profile.step_overhead_ms / 1000
-              + comm_latency_s + batch * comm_s_per_token)
-
-    # prefill of one request: causal attention sums context 1..L, about L^2 / 2 token-pairs
-    prefill_compute = (2 * model.active_params_b * 1e9 * input_tokens / flops_per_s
-                       + attention_flops_per_token(model, input_tokens / 2) * input_tokens
-                       / attn_flops_per_s) / tp / profile.prefill_efficiency
-    prefill_mem = weight_bytes_read(model, precision, input_tokens) * weight_read_s_per_byte
-    # no prompt (input_tokens = 0, e.g. llama-bench tg): no prefill pass at all
-    prefill_comm_s = comm_latency_s + input_tokens * comm_s_per_token
-    prefill_s = (max(prefill_compute, prefill_mem) * slow + prefill_comm_s
-                 if input_tokens > 0 else 0.0)
-    # B concurrent requests' prefills are batched (chunked prefill / in-flight batching): one
-    # read of the weights serves them all, so a request's share of it is 1 / B
-    shared_mem = (weight_bytes_read(model, precision, batch * input_tokens) * weight_read_s_per_byte
-                  / batch)
-    batched_prefill_s = (np.maximum(prefill_compute, shared_mem) * slow
-                         + comm_latency_s / batch + input_tokens * comm_s_per_token
-                         if input_tokens > 0 else np.zeros_like(batch))
-    return ThroughputCurve(batch, step_s, prefill_s, output_tokens, input_tokens,
-                           batched_prefill_s)
+    return ThroughputCurve(batch, decode_step_s(terms, batch), float(prefill_alone_s(terms)),
+                           output_tokens, input_tokens, batched_prefill_s(terms, batch))
 
 
 BatchLimit = Literal["memory", "tpot_slo", "ttft_slo", "engine_cap", "unmet", "given"]

@@ -56,6 +56,24 @@ def replicas_needed(peak_rps: float, replica_rps: float, target_utilization: flo
     return max(min_replicas, needed)
 
 
+def raw_replicas_of(peak_rps: float, replica_rps: np.ndarray,
+                    target_utilization: float) -> np.ndarray:
+    """:func:`raw_replicas` for an array of replica capacities (requests/s, all positive)."""
+    return peak_rps / (np.asarray(replica_rps) * target_utilization)
+
+
+def replicas_needed_of(raw: np.ndarray, min_replicas: int) -> np.ndarray:
+    """:func:`replicas_needed` from :func:`raw_replicas_of` (callers rule out ``raw`` above
+    :data:`MAX_REPLICAS` first, as the scalar function raises there)."""
+    return np.maximum(min_replicas, np.ceil(np.minimum(raw, MAX_REPLICAS) - 1e-9)).astype(np.int64)
+
+
+def nodes_needed_of(replicas: np.ndarray, gpus_per_node: np.ndarray, tp: np.ndarray) -> np.ndarray:
+    """:func:`nodes_needed` for arrays (every ``tp`` within its node)."""
+    per_node = gpus_per_node // tp
+    return np.ceil(replicas / per_node).astype(np.int64)  # exact: small whole numbers
+
+
 def replicas_per_node(gpus_per_node: int, tp: int) -> int:
     """Replicas of ``tp`` GPUs each that one node holds."""
     return gpus_per_node // tp

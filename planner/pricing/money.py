@@ -11,10 +11,12 @@ incomplete instead of treating the line as 0.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from planner.pricing.resolver import MissingReason, PriceKey, PriceResolver, PriceStatus
@@ -156,3 +158,23 @@ def cents(amount: float | None) -> float | None:
 def monthly_from_hourly(price_usd_per_hour: float) -> float:
     """A month (730 h) of an hourly price; works on numbers and arrays alike."""
     return price_usd_per_hour * HOURS_PER_MONTH
+
+
+def node_cost_terms(lines_without_nodes: Sequence[CostLine], lines_one_node: Sequence[CostLine],
+                    lines_one_base_node: Sequence[CostLine]) -> tuple[float, float, float]:
+    """(fixed USD, USD per node, USD more per node kept on a base pool) of a target whose cost
+    lines grow linearly with its nodes, from its lines priced at 0 nodes, at 1 node and at 1
+    node that is a base node (a spot option's regular pool; the same as 1 node elsewhere);
+    NaN for all three when a line is unknown."""
+    fixed, one, base = (total_usd(lines_without_nodes), total_usd(lines_one_node),
+                        total_usd(lines_one_base_node))
+    if fixed is None or one is None or base is None:
+        return math.nan, math.nan, math.nan
+    return fixed, one - fixed, base - one
+
+
+def usd_at_nodes(fixed_usd: np.ndarray, per_node_usd: np.ndarray, nodes: np.ndarray,
+                 per_base_node_usd: np.ndarray, base_nodes: np.ndarray) -> np.ndarray:
+    """Cost (USD) of ``nodes`` nodes, ``base_nodes`` of them on a base pool, of targets with
+    :func:`node_cost_terms` (NaN stays NaN)."""
+    return fixed_usd + per_node_usd * nodes + per_base_node_usd * base_nodes

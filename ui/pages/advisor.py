@@ -41,6 +41,7 @@ PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 KEY = "adv."  # widget keys
 SAVED = "advisor_saved_space"  # the person's last search space: widgets are forgotten off the page
 ADDED = "advisor_added"  # what the last "Add to comparison" did, shown once
+RERUN_APP = "advisor_rerun_app"  # an option was added from inside the search fragment
 PICK = KEY + "pick"
 TABLE = KEY + "table"
 SENSITIVITY_CHOICE = KEY + "sensitivity"
@@ -90,10 +91,13 @@ def scenario_floor(scenario: Scenario) -> int:
 
 def search_form(catalog: Catalog,
                 scenario: Scenario | None = None) -> tuple[SearchSpace | None, int, str | None]:
-    """The search-space form; (space, how many to show, problem) from the last submitted values."""
+    """The search-space controls; (space, how many to show, problem) from their current values.
+    There is no button: every change searches again (the advisor answers in well under a second,
+    and a space searched before is served from the cache)."""
     regions = sorted({p.region for p in catalog.prices})
-    with st.form("adv_form", border=True, enter_to_submit=False):
-        st.markdown("**Search space**: what the advisor may choose from")
+    with st.container(border=True, key="adv_space"):
+        st.markdown("**Search space**: what the advisor may choose from; results follow every "
+                    "change")
         c1, c2, c3 = st.columns(3)
         with c1:
             st.multiselect("Models", list(catalog.models) + list(catalog.api_models),
@@ -124,8 +128,6 @@ def search_form(catalog: Catalog,
                             help="A shorter context leaves more memory for the KV cache.")
             st.toggle("Include own hardware", key=_seed("local"))
             st.toggle("Include hosted APIs", key=_seed("api"))
-        st.form_submit_button("Find options", type="primary", icon=":material/search:",
-                              key=KEY + "search")
     ss = st.session_state
     values = {name: ss[KEY + name] for name in DEFAULTS}
     ss[SAVED] = values
@@ -256,6 +258,7 @@ def add_to_draft(draft: dict[str, Any], dep: Deployment) -> str | None:
 def _add(dep: Deployment) -> None:
     label = add_to_draft(state.draft(), dep)
     st.session_state[ADDED] = label
+    st.session_state[RERUN_APP] = True
 
 
 def _add_controls(rows: list[dict], space: SearchSpace, catalog: Catalog,
@@ -358,8 +361,7 @@ def _tradeoffs(result: AdvisorResult, scenario: Scenario) -> None:
 
 def _results(space: SearchSpace, top: int, catalog: Catalog, scenario: Scenario) -> None:
     try:
-        with st.spinner("Searching the option space…"):
-            result, seconds = cached.advise(scenario.workload, space, top)
+        result, seconds = cached.advise(scenario.workload, space, top)
     except PlannerError as exc:
         st.error(f"The advisor cannot search this space: {escape_md(str(exc))}",
                  icon=":material/block:")
@@ -367,9 +369,10 @@ def _results(space: SearchSpace, top: int, catalog: Catalog, scenario: Scenario)
     ranked = result.ranked
     with st.container(horizontal=True, key="adv_metrics"):
         st.metric("Options evaluated", f"{result.options_evaluated:,}", border=True)
-        st.metric("Meet the SLOs, fully priced", f"{len(ranked):,}", border=True)
+        st.metric("Meet the SLOs, fully priced", f"{result.viable_options:,}", border=True)
         st.metric("Search time", f"{seconds:.2f} s", border=True,
-                  help="Time the engine took; the same search again is served from the cache.")
+                  help="Time the engine took to evaluate the whole space (one vectorised pass); "
+                       "the same search again is served from the cache.")
         if not ranked.empty:
             st.metric("Cheapest", f"{usd(ranked.iloc[0]['monthly_cost_usd'])}/month", border=True)
     if ranked.empty:
@@ -444,17 +447,27 @@ def _break_evens(scenario: Scenario) -> None:
                "traffic the cheaper per month is also the cheaper per token.")
 
 
+@st.fragment
+def _search(catalog: Catalog, scenario: Scenario) -> None:
+    """The search space and its answer: a change to the space reruns only this part (the
+    sidebar and the comparison below stay as they are); adding an option reruns the app so the
+    sidebar, the share link and the comparison show it."""
+    if st.session_state.pop(RERUN_APP, False):
+        st.rerun(scope="app")
+    space, top, problem = search_form(catalog, scenario)
+    if problem:
+        st.warning(escape_md(problem), icon=":material/tune:")
+    elif space is not None:
+        _results(space, top, catalog, state.current_scenario())
+
+
 def main() -> None:
     scenario = state.current_scenario()
     catalog = cached.catalog()
     st.title("Advisor", anchor=False)
     st.caption(f"The cheapest deployments for the workload of **{escape_md(scenario.name)}** "
                f"(edit it in the sidebar): {escape_md(workload_text(scenario))}.")
-    space, top, problem = search_form(catalog, scenario)
-    if problem:
-        st.warning(escape_md(problem), icon=":material/tune:")
-    elif space is not None:
-        _results(space, top, catalog, scenario)
+    _search(catalog, scenario)
     st.header("Your comparison", anchor=False)
     st.caption("The options of the current scenario (sidebar, Compare page).")
     _sensitivity(scenario)

@@ -1,0 +1,156 @@
+"""How fast the dashboard answers one person, measured in Chromium. Prints figures; asserts nothing.
+
+    python benchmarks/page_speed.py [--opens 5] [--edits 10]
+
+Starts ``streamlit run app.py`` on a free localhost port and drives Debian's headless Chromium
+with Playwright (never a downloaded browser):
+
+* **first open after start**: a new tab opens the app on a server that has served nothing yet;
+* **open to first numbers, warm**: a new tab (a new session) opens the app on the warmed
+  server; timed from navigation to the first monthly cost on the Compare page, and to the page
+  being settled (script finished, no skeleton);
+* **edit to new numbers**: the person types another "Requests per day" in the sidebar; timed
+  from the keypress to a monthly cost on the Compare page showing its new value;
+* **Advisor**: opening the page to its answer line, and a change of the search space (the
+  quality floor) to the new answer, with no button.
+
+The machine is shared, so the best and the median of several runs are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from browser_support import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    streamlit_server,
+    wait_for_app,
+)
+
+MAIN = '[data-testid="stMainBlockContainer"]'
+FIRST_COST = f'{MAIN} [data-testid="stMetric"] [data-testid="stMetricValue"]'
+TIMEOUT_MS = 120_000
+ANSWER_JS = """() => {
+    const text = document.querySelector('[data-testid="stMainBlockContainer"]')?.innerText || '';
+    const m = text.match(/Cheapest that meets the SLOs: ([^\\n]+)/);
+    return m ? m[1] : null;
+}"""
+
+
+def _settled(page) -> None:
+    wait_for_app(page, TIMEOUT_MS)
+
+
+COSTS_JS = """(sel) => [...document.querySelectorAll(sel)].map(e => e.innerText).join('|')"""
+
+
+def _costs(page) -> str:
+    """Every monthly cost on the page, as one string (an edit moves at least one of them)."""
+    return page.evaluate(COSTS_JS, FIRST_COST)
+
+
+def _open(browser, url: str) -> tuple[float, float, object]:
+    """(seconds to the first monthly cost, seconds to a settled page, the tab)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    start = time.perf_counter()
+    page.goto(url)
+    page.locator(FIRST_COST).first.wait_for(timeout=TIMEOUT_MS)
+    first = time.perf_counter() - start
+    _settled(page)
+    return first, time.perf_counter() - start, page
+
+
+def _edit(page, value: int) -> float:
+    """Type ``value`` as the requests per day; seconds until a monthly cost changes."""
+    before = _costs(page)
+    box = page.get_by_label("Requests per day")
+    box.fill(str(value))
+    start = time.perf_counter()
+    box.press("Enter")
+    page.wait_for_function(
+        f"""([sel, before]) => {{ const now = ({COSTS_JS})(sel);
+            return now && now !== before; }}""", arg=[FIRST_COST, before], timeout=TIMEOUT_MS)
+    seconds = time.perf_counter() - start
+    _settled(page)
+    return seconds
+
+
+def _advisor(page, url: str) -> tuple[float, float]:
+    """(seconds from opening the Advisor to its answer, seconds from a new quality floor to the
+    new answer)."""
+    start = time.perf_counter()
+    page.goto(f"{url}/advisor")
+    page.wait_for_function(ANSWER_JS, timeout=TIMEOUT_MS)
+    opened = time.perf_counter() - start
+    _settled(page)
+    before = page.evaluate(ANSWER_JS)
+    slider = page.locator(f'{MAIN} [data-testid="stSlider"] [role="slider"]').first
+    slider.focus()
+    start = time.perf_counter()
+    for _ in range(70):  # 0 -> 70: the keyboard moves the floor one point per press
+        slider.press("ArrowRight")
+    page.wait_for_function(
+        f"(before) => {{ const now = ({ANSWER_JS})(); return now && now !== before; }}",
+        arg=before, timeout=TIMEOUT_MS)
+    changed = time.perf_counter() - start
+    _settled(page)
+    return opened, changed
+
+
+def _summary(name: str, values: list[float]) -> str:
+    return (f"  {name}: best {min(values):.2f} s, median {statistics.median(values):.2f} s "
+            f"({len(values)} runs)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--opens", type=int, default=5)
+    parser.add_argument("--edits", type=int, default=10)
+    args = parser.parse_args()
+    if not CHROMIUM.exists():
+        sys.exit(f"{CHROMIUM} not found: install Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with streamlit_server() as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                     headless=True)
+        try:
+            first, settled, page = _open(browser, url)
+            print(f"first open after start: first numbers {first:.2f} s, settled {settled:.2f} s")
+            page.context.close()
+            firsts, settles = [], []
+            for _ in range(args.opens):
+                first, settled, page = _open(browser, url)
+                firsts.append(first)
+                settles.append(settled)
+                page.context.close()
+            print("open to first numbers (warm server, new session each time):")
+            print(_summary("first monthly cost shown", firsts))
+            print(_summary("page settled", settles))
+            _, _, page = _open(browser, url)
+            edits = [_edit(page, 150_000 + 25_000 * (i % 7) + 1_000 * i)
+                     for i in range(args.edits)]
+            print("edit to new numbers (requests per day typed in the sidebar, Compare page):")
+            print(_summary("new monthly cost shown", edits))
+            opened, changed = zip(*(_advisor(page, url) for _ in range(3)), strict=True)
+            print("Advisor (no button):")
+            print(_summary("open to the answer", list(opened)))
+            print(_summary("quality floor 0 -> 70 to the new answer", list(changed)))
+            page.context.close()
+        finally:
+            browser.close()
+
+
+if __name__ == "__main__":
+    main()
