@@ -601,3 +601,78 @@ def test_finding_15_stale_snapshot_temp_files_are_cleaned_up(tmp_path):
         snapshot, snapshots.render_snapshot(snap.header, snap.rows, snap.newline), snap.content)
     assert not stale.exists() and fresh.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([snapshot.name, fresh.name])
+
+
+# --- 9: Markdown injection: every user string rendered as Markdown is escaped --------------------
+
+HOSTILE_MD = "![p](http://127.0.0.1:9/x.png)"  # an image every viewer's browser would fetch
+
+
+def _markdown_texts(at) -> list[tuple[str, str]]:
+    """(element type, text) of every string the front end renders as Markdown: bodies of
+    markdown, alerts, headings, captions; metric labels and deltas; widget and expander labels
+    and help texts. Code blocks, plain text, tables and charts are not Markdown."""
+    out: list[tuple[str, str]] = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        kind = type(proto).__name__ if proto is not None else ""
+        if proto is not None and kind not in ("Code", "Text", "Arrow", "PlotlyChart", "Json"):
+            for name in ("body", "label", "delta", "help", "placeholder"):
+                value = getattr(proto, name, None)
+                if isinstance(value, str) and value:
+                    out.append((kind, value))
+            expandable = getattr(proto, "expandable", None)
+            if expandable is not None and getattr(expandable, "label", ""):
+                out.append((kind, expandable.label))
+        children = getattr(node, "children", None) or {}
+        for child in (children.values() if isinstance(children, dict) else children):
+            walk(child)
+
+    walk(at._tree)
+    return out
+
+
+def _unescaped(texts: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    # the page's own links (Methodology's sources) are fine; the hostile image and link are not
+    return [(k, t[:160]) for k, t in texts if "](http://127.0.0.1:9" in t or "![p]" in t]
+
+
+def test_finding_09_hostile_labels_and_names_render_escaped_on_every_page():
+    from streamlit.testing.v1 import AppTest
+
+    from ui.presets import default_scenario
+
+    scenario = default_scenario()
+    deps = list(scenario.deployments)
+    deps[0] = deps[0].model_copy(update={"label": HOSTILE_MD})
+    hostile = scenario.model_copy(update={"name": HOSTILE_MD, "deployments": tuple(deps)})
+    query = encode_scenario(hostile)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    texts = _markdown_texts(at)
+    assert any("png" in t for _, t in texts), ("the hostile label is on the page", texts[:20])
+    assert _unescaped(texts) == []
+    for page in ("capacity", "advisor", "deploy", "catalog", "methodology"):
+        at.switch_page(f"ui/pages/{page}.py").run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert _unescaped(_markdown_texts(at)) == [], page
+
+
+def test_finding_09_upload_messages_are_escaped():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["upload_error"] = f"{HOSTILE_MD}.yaml: model {HOSTILE_MD} is unknown"
+    at.run()
+    errors = [e.value for e in at.error]
+    assert any("png" in e for e in errors), errors
+    assert _unescaped(_markdown_texts(at)) == []
+    at.session_state["upload_error"] = None
+    at.session_state["upload_note"] = f"Loaded {HOSTILE_MD}.json: scenario '{HOSTILE_MD}'."
+    at.run()
+    assert any("png" in s.value for s in at.success)
+    assert _unescaped(_markdown_texts(at)) == []

@@ -15,6 +15,7 @@ from planner.api import (
     to_query_string,
 )
 from ui import state
+from ui.format import escape_md
 
 VIEW_PARAM = "view"  # ?...&view=summary opens the read-only summary for readers
 SUMMARY_VIEW = "summary"
@@ -94,7 +95,9 @@ def render_upload(catalog) -> None:
                      help="The same format as the 'Download scenario (JSON)' button and the "
                           "files in examples/.")
     if st.session_state.get(UPLOAD_ERROR):
-        st.error(f"Not loaded — {st.session_state[UPLOAD_ERROR]}. The current scenario is "
-                 "unchanged.", icon="📄")
+        # the file name, the scenario's name and the model ids in the message are the
+        # uploader's text: escaped, so no Markdown (remote images, links) is rendered from it
+        st.error(f"Not loaded — {escape_md(st.session_state[UPLOAD_ERROR])}. The current "
+                 "scenario is unchanged.", icon="📄")
     elif st.session_state.get(UPLOAD_NOTE):
-        st.success(st.session_state[UPLOAD_NOTE], icon="📄")
+        st.success(escape_md(st.session_state[UPLOAD_NOTE]), icon="📄")
