@@ -201,7 +201,13 @@ def test_fine_tune_once_and_serve_monthly(deploy, catalog):
 
 
 def test_a_missing_price_shows_as_missing_never_zero():
-    at = run_page(DEPLOY)
+    scenario = default_scenario()  # On-prem moved to a site with no known electricity tariff
+    on_prem = scenario.deployments[2]
+    moved = on_prem.model_copy(update={"target": on_prem.target.model_copy(
+        update={"region": "uksouth"})})
+    scenario = scenario.model_copy(update={"deployments": (
+        *scenario.deployments[:2], moved, *scenario.deployments[3:])})
+    at = run_page(DEPLOY, encode_scenario(scenario))
     at.selectbox(key="ft.deployment").set_value("On-prem").run()
     no_problems(at)
     shown = metrics(at)
@@ -209,8 +215,8 @@ def test_a_missing_price_shows_as_missing_never_zero():
     assert shown["First 12 months"] == "price missing"
     assert shown["Serving On-prem (per month)"] == "price missing"
     [lines] = [d.value for d in at.dataframe if "Cost line" in d.value.columns]
-    hardware = lines[lines["Cost line"].str.startswith("Hardware")].iloc[0]
-    assert hardware["Amount (USD)"] == "price missing" and hardware["Price status"] == "missing"
+    power = lines[lines["Cost line"].str.startswith("Electricity")].iloc[0]
+    assert power["Amount (USD)"] == "price missing" and power["Price status"] == "missing"
     assert "12-month total unknown — price missing" in texts(at)
     assert "$0" not in " ".join(shown.values())
 
