@@ -29,14 +29,24 @@ if summary.is_summary_view():  # a reader's link: the answer only, no editor, pr
     summary.render(catalog)
     st.stop()
 
-page = st.navigation([
+PAGES = [
     st.Page("ui/pages/compare.py", title="Compare", icon=":material/balance:", default=True),
     st.Page("ui/pages/capacity.py", title="Capacity", icon=":material/memory:"),
     st.Page("ui/pages/advisor.py", title="Advisor", icon=":material/travel_explore:"),
     st.Page("ui/pages/deploy.py", title="Deploy & fine-tune", icon=":material/rocket_launch:"),
     st.Page("ui/pages/catalog.py", title="Catalog", icon=":material/table_view:"),
     st.Page("ui/pages/methodology.py", title="Methodology", icon=":material/menu_book:"),
-], position="top")
+]
+page = st.navigation(PAGES, position="top")
+
+# On a phone the top navigation folds into an unlabelled icon: a labelled row of page links
+# instead, shown only on narrow screens.
+st.html("<style>.st-key-phone_menu { display: none; } @media (max-width: 640px) { "
+        ".st-key-phone_menu { display: flex; } }</style>")
+with st.container(key="phone_menu", horizontal=True, gap="small"):
+    st.markdown("**Pages:**")
+    for item in PAGES:
+        st.page_link(item, label=item.title, icon=item.icon)
 
 with st.sidebar:
     st.caption(f"Costs in {snapshot_currency(catalog)}, the price snapshot's currency.")

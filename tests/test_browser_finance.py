@@ -19,6 +19,7 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORT_BOT = ROOT / "examples" / "support-bot.json"
 MAIN = '[data-testid="stMainBlockContainer"]'
+LOADED_TIMEOUT_MS = 180_000  # Compare sweeps traffic for its charts: slow on a busy machine
 
 # Glide's data grid (st.dataframe) draws its cells on a canvas: record every text drawn so a
 # test can read what a person sees, including the placeholder of an empty cell.
@@ -41,7 +42,7 @@ def pdf_pages(data: bytes) -> int:
 def test_summary_link_renders_without_the_editor_and_prints_to_pdf(page, app_url):
     query = to_query_string(encode_scenario(load_scenario(SUPPORT_BOT)))
     page.goto(f"{app_url}/?{query}&view=summary")
-    wait_for_app(page)
+    wait_for_app(page, LOADED_TIMEOUT_MS)
     main = page.locator(MAIN)
     text = main.inner_text()
     assert "support-bot — cost summary" in text
@@ -67,7 +68,7 @@ def test_summary_link_renders_without_the_editor_and_prints_to_pdf(page, app_url
     # the edit link opens the full planner on the same scenario
     page.emulate_media(media="screen")
     page.goto(href)
-    wait_for_app(page)
+    wait_for_app(page, LOADED_TIMEOUT_MS)
     assert page.locator('[data-testid="stSidebar"] [data-testid="stNumberInput"]').count() >= 1
 
 
@@ -75,7 +76,7 @@ def test_summary_link_renders_without_the_editor_and_prints_to_pdf(page, app_url
 def test_no_table_cell_reads_none(page, app_url, path):
     page.add_init_script(RECORD_CANVAS_TEXT)
     page.goto(f"{app_url}/{path}")
-    wait_for_app(page)
+    wait_for_app(page, LOADED_TIMEOUT_MS)
     grids = page.locator('[data-testid="stDataFrame"]')
     grids.first.wait_for(timeout=DEFAULT_TIMEOUT_MS)
     for i in range(grids.count()):  # draw every grid: scroll it into view
@@ -96,10 +97,25 @@ def test_no_table_cell_reads_none(page, app_url, path):
 
 def test_refresh_button_absent_unless_the_operator_allows_it(page, app_url):
     page.goto(f"{app_url}/catalog")
-    wait_for_app(page)
+    wait_for_app(page, LOADED_TIMEOUT_MS)
     page.get_by_role("tab", name="Prices").click()
-    wait_for_app(page)
+    wait_for_app(page, LOADED_TIMEOUT_MS)
     main = page.locator(MAIN)
     main.get_by_text("scheduled job writes a new snapshot").wait_for(timeout=DEFAULT_TIMEOUT_MS)
     assert page.get_by_role("button", name="Refresh from the Azure Retail Prices API").count() == 0
     assert "Age of oldest price" in main.inner_text()  # the status, for everyone
+
+
+def test_phones_get_a_labelled_page_menu(page, app_url):
+    page.set_viewport_size({"width": 420, "height": 900})
+    page.goto(f"{app_url}/methodology")
+    wait_for_app(page, LOADED_TIMEOUT_MS)
+    menu = page.locator(".st-key-phone_menu")
+    assert menu.is_visible() and "Pages:" in menu.inner_text()
+    menu.get_by_role("link", name="Catalog").click()
+    page.wait_for_url(re.compile(r"/catalog"), timeout=DEFAULT_TIMEOUT_MS)
+    wait_for_app(page, LOADED_TIMEOUT_MS)
+    assert "Catalog" in page.locator(f"{MAIN} h1").first.inner_text()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.wait_for_timeout(300)
+    assert not page.locator(".st-key-phone_menu").is_visible()  # desktop: the top navigation

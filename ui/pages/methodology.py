@@ -34,6 +34,28 @@ SOURCES = {
 }
 
 
+GLOSSARY = """
+#### Words used on these pages
+- **TTFT — time to first token**: how long a person waits before the first word of an answer
+  appears (prefill of the prompt plus queueing), in milliseconds.
+- **TPOT — time per output token**: the time between two words (tokens) of an answer once it
+  is streaming, in milliseconds; 100 ms is about 10 tokens a second, faster than reading.
+- **TP — tensor parallel**: how many GPUs one copy of the model is split across (1, 2, 4 or 8).
+  "2 copies × tensor parallel 2" is 4 GPUs. A larger split fits bigger models and answers faster,
+  but costs more GPUs per copy.
+- **KV cache**: the memory a GPU keeps for every request in flight (the attention keys and values
+  of its tokens so far). It grows with the context length and the number of concurrent requests,
+  so it, with the weights, sets how many requests one copy can serve at once (the batch).
+- **Batch**: requests one copy of the model serves at the same time.
+- **Replica**: one running copy of the model; **node**: one VM or machine holding GPUs.
+- **Pricing plans**: *pay-as-you-go* (by the hour, no commitment), *spot* (spare capacity at a
+  discount, can be taken back at 30 s notice), *1- or 3-year reservation* and *savings plan*
+  (a discount for committing to a year or three).
+- **Per 1M output tokens**: the monthly cost divided by the output tokens served in the month;
+  the *busy share* leaves out what idle capacity costs.
+"""
+
+
 def main() -> None:
     profiles = cached.profiles()
     k = methodology_constants()
@@ -49,6 +71,7 @@ def main() -> None:
           "throughput is printed by the same script." if check else
         "not recorded (run `benchmarks/energy_check.py --write`).")
     st.title("Methodology", anchor=False)
+    st.markdown(GLOSSARY)
     st.markdown(f"""
 Every figure follows one pipeline: **workload → memory fit → throughput at the SLOs → replicas →
 GPUs → nodes → cost lines → totals → energy and CO2**. Each step is a small function of the
