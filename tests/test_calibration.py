@@ -308,11 +308,18 @@ def test_calibration_is_deterministic_and_matches_the_shipped_file(catalog):
 def test_burst_ttft_is_the_whole_batch_prefill(catalog):
     # B requests submitted together all wait for one prefill pass over the B prompts: at batch 1
     # it is one request's prefill; at batch 64 (compute-bound prefill) it is 64 times longer
-    curve = throughput_curve(catalog.models["llama-3.1-8b"], catalog.gpus["h100-sxm"], "fp8", 1,
-                             load_profiles()["tensorrt-llm"], 1024, 128, 64, "fp8")
+    model, profile = catalog.models["llama-3.1-8b"], load_profiles()["tensorrt-llm"]
+    curve = throughput_curve(model, catalog.gpus["h100-sxm"], "fp8", 1, profile, 1024, 128, 64,
+                             "fp8")
     assert curve.burst_ttft_s[0] == pytest.approx(curve.prefill_s, rel=1e-9)
     assert curve.burst_ttft_s[63] == pytest.approx(64 * curve.batched_prefill_s[63], rel=1e-9)
-    assert curve.burst_ttft_s[63] == pytest.approx(64 * curve.prefill_s, rel=0.05)
+    # one pass: 64 prompts' compute, but the step's fixed cost once
+    fixed_s = profile.step_overhead_ms / 1000 + model.layers * profile.layer_overhead_us * 1e-6
+    assert curve.burst_ttft_s[63] == pytest.approx(64 * (curve.prefill_s - fixed_s) + fixed_s,
+                                                   rel=0.05)
+    # a request alone in the engine waits for no running step: its TTFT is its prefill
+    assert curve.ttft_s[0] == pytest.approx(curve.prefill_s)
+    assert curve.ttft_s[1] == pytest.approx(curve.prefill_s + curve.decode_step_s[1])
 
 
 def test_throughput_json_has_range_and_burst_ttft(capsys):

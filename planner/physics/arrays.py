@@ -85,7 +85,7 @@ class SloBatch:
 def _ok(t: StepTerms, batch: np.ndarray, ttft_slo_ms: float, tpot_slo_ms: float) -> np.ndarray:
     step = decode_step_s(t, batch)
     tpot_ms = tpot_s_of(step, batched_prefill_s(t, batch), batch, t.output_tokens) * 1000
-    ttft_ms = ttft_s_of(prefill_alone_s(t), step) * 1000
+    ttft_ms = ttft_s_of(prefill_alone_s(t), step, batch) * 1000
     return (tpot_ms <= tpot_slo_ms) & (ttft_ms <= ttft_slo_ms)
 
 
@@ -110,6 +110,6 @@ def slo_batch(t: StepTerms, memory_max_batch: np.ndarray, engine_max_batch: np.n
     at = np.maximum(lo, 1).astype(float)
     step = decode_step_s(t, at)
     tpot_s = tpot_s_of(step, batched_prefill_s(t, at), at, t.output_tokens)
-    ttft_s = ttft_s_of(prefill_alone_s(t), step)
+    ttft_s = ttft_s_of(prefill_alone_s(t), step, at)
     requests_per_s = at / tpot_s / t.output_tokens
     return SloBatch(lo, meets, tpot_s * 1000, ttft_s * 1000, requests_per_s)

@@ -17,7 +17,8 @@ Mapping a row to the model
   automatically be set to FP8 as well"), 16-bit otherwise.
 * ``ttft_ms`` at a batch > 1 is a static batch submitted at once: the whole batch's prefill
   (:attr:`planner.physics.throughput.ThroughputCurve.burst_ttft_s`).
-* Batch: the row's batch; when empty ("max load", the saturated regime) the largest batch whose KV
+* Batch: the row's batch (at most what the KV cache holds: beyond it the engine queues the rest);
+  when empty ("max load", the saturated regime) the largest batch whose KV
   cache fits, capped by the engine's concurrency limit in that benchmark (:data:`MAX_LOAD_BATCH`).
 * ``output_tokens_per_s_total``: the replica's end-to-end output tokens/s (prefill included) x
   ``gpu_count / tp``. That is the number of data-parallel replicas when ``gpu_count > tp`` and the
@@ -109,7 +110,8 @@ NOMINAL_DECODE_LENGTHS = (0, 512)
 
 FACTOR_NAMES = ("bandwidth_efficiency", "quantized_bandwidth_efficiency", "compute_efficiency",
                 "prefill_efficiency", "step_overhead_ms", "tp_overhead_per_doubling",
-                "allreduce_gb_per_s", "allreduce_latency_us", "allreduce_link_efficiency")
+                "allreduce_gb_per_s", "allreduce_latency_us", "allreduce_link_efficiency",
+                "layer_overhead_us")
 BOUNDS: dict[str, tuple[float, float]] = {
     "bandwidth_efficiency": (0.05, 1.0),
     "quantized_bandwidth_efficiency": (0.05, 1.0),
@@ -122,8 +124,12 @@ BOUNDS: dict[str, tuple[float, float]] = {
     # bound the max-load rows alone trade the per-step overhead for an all-reduce latency of 90 us+
     "allreduce_latency_us": (0.0, 50.0),
     "allreduce_link_efficiency": (0.05, 1.0),
+    "layer_overhead_us": (0.0, 200.0),
 }
-# Which factors each engine's data can identify; the others keep their prior.
+# Which factors each engine's data can identify; the others keep their prior. layer_overhead_us
+# (fixed cost per layer per step) is fitted on TensorRT-LLM's batch-1 to max-load rows and on
+# llama.cpp's; vLLM, with two NVIDIA publications of one or two models each, takes TensorRT-LLM's
+# (SHARED_FACTORS) - fitting it on vLLM's own rows made held-out vLLM errors worse.
 # * tensorrt-llm: batch 1 to max load, TP 1-8, 16-bit and FP8 (no int8/int4 rows).
 # * llama.cpp: batch 1 and TP 1 only (decode never reaches the compute bound, no TP), F16/Q8/Q4.
 # * vllm: five batch-1, TP-1 rows of one model on one GPU (Qwen2.5-7B on A100): the bandwidth,
@@ -131,22 +137,26 @@ BOUNDS: dict[str, tuple[float, float]] = {
 #   separate a quantised-read efficiency from the overhead, so it stays equal to the 16-bit one.
 FITTED_FACTORS: dict[str, tuple[str, ...]] = {
     "tensorrt-llm": ("bandwidth_efficiency", "compute_efficiency", "prefill_efficiency",
-                     "step_overhead_ms", "allreduce_link_efficiency", "allreduce_latency_us"),
+                     "step_overhead_ms", "allreduce_link_efficiency", "allreduce_latency_us",
+                     "layer_overhead_us"),
     "vllm": ("bandwidth_efficiency", "prefill_efficiency", "step_overhead_ms"),
     # vLLM on AMD GPUs (ROCm kernels, RCCL) is another software stack: its own profile
     # (planner.physics.throughput.profile_key), fitted on MI300X rows from batch 1 to 256.
     "vllm@rocm": ("bandwidth_efficiency", "compute_efficiency", "prefill_efficiency",
                   "step_overhead_ms"),
     "llama.cpp": ("bandwidth_efficiency", "quantized_bandwidth_efficiency", "prefill_efficiency",
-                  "step_overhead_ms"),
+                  "step_overhead_ms", "layer_overhead_us"),
 }
 
-# Factors an engine without data of its own takes from another engine's fit: vLLM has no TP data;
+# Factors an engine without data of its own takes from another engine's fit (applied before the
+# receiving engine is fitted, so its own factors are fitted around them): vLLM has no TP data;
 # its tensor-parallel all-reduces run over the same NVLink with NCCL/custom all-reduce kernels as
 # TensorRT-LLM's, so it uses TensorRT-LLM's fitted all-reduce bandwidth and latency.
 SHARED_FACTORS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "vllm": ("tensorrt-llm", ("allreduce_link_efficiency", "allreduce_latency_us")),
-    "vllm@rocm": ("tensorrt-llm", ("allreduce_link_efficiency", "allreduce_latency_us")),
+    "vllm": ("tensorrt-llm", ("allreduce_link_efficiency", "allreduce_latency_us",
+                              "layer_overhead_us")),
+    "vllm@rocm": ("tensorrt-llm", ("allreduce_link_efficiency", "allreduce_latency_us",
+                                   "layer_overhead_us")),
 }
 
 
@@ -346,9 +356,12 @@ def setup_for(m: Measurement, catalog: Catalog) -> Setup | str:
                 f"({mem.weights_gb:.1f} GB weights per GPU of {mem.usable_gb:.1f} GB usable)")
     cap = memory_cap(mem, inp, out)
     if m.batch is not None:
-        batch = m.batch
-        if batch > cap:
-            notes.append(f"batch {batch} exceeds the planner's memory cap {cap}")
+        # more requests than the KV cache holds: the engine runs what is resident and queues the
+        # rest, so the achieved figures are those of the resident batch
+        batch = min(m.batch, max(cap, 1))
+        if m.batch > cap:
+            notes.append(f"batch {m.batch} exceeds the planner's memory cap {cap}: predicted at "
+                         f"the resident batch {batch}")
     else:
         engine_cap = MAX_LOAD_BATCH[m.engine]
         batch = max(1, min(cap, engine_cap))
@@ -542,6 +555,9 @@ def fit_profiles(measurements: Sequence[Measurement], catalog: Catalog,
     for engine in sorted(used):
         rows, names = used[engine], FITTED_FACTORS[engine]
         base = profiles.get(engine) or replace(profiles[engine.split("@", 1)[0]], name=engine)
+        donor, shared = SHARED_FACTORS.get(engine, ("", ()))
+        if donor in per_engine:  # donors sort before their receivers: fit with their values
+            base = replace(base, **{f: getattr(profiles[donor], f) for f in shared})
         lo = np.array([BOUNDS[f][0] for f in names])
         hi = np.array([BOUNDS[f][1] for f in names])
         x0 = np.clip([_factor(base, f) for f in names], lo, hi)
@@ -617,6 +633,9 @@ def cross_validate(measurements: Sequence[Measurement], catalog: Catalog,
 
 KFOLD_K = 5
 
+# Engine versions of profiles that have no prior of their own (the data's versions).
+PROFILE_VERSIONS = {"vllm@rocm": "not stated (Oracle OCI MI300X blog, 2024-10-10)"}
+
 
 def kfold_groups(measurements: Sequence[Measurement], k: int = KFOLD_K,
                  seed: int = 0) -> Callable[[Measurement], str]:
@@ -635,8 +654,8 @@ INTERVAL_METHOD = (
     "ratios measured / predicted of output tokens/s, each predicted by a fit that left its "
     "publication out; per regime cell (engine x GPU vendor, batch 1 vs loaded, TP 1 vs > 1, "
     "backing off to coarser cells below min_points) the 5th and 95th percentiles "
-    "(quantile_span 0.90, chosen as the narrowest span whose leave-one-publication-out "
-    "coverage is 75-85 %)")
+    "(quantile_span 0.90 and min_points 8, read off a small grid so that the "
+    "leave-one-publication-out coverage is 75-85 %)")
 
 
 def _regime_of(m: Measurement, catalog: Catalog) -> tuple[str, ...]:
@@ -738,6 +757,7 @@ def calibrate(catalog: Catalog, path: Path = MEASUREMENTS_FILE,
     for name in sorted(fitted):
         p = asdict(fitted[name])
         p.pop("name")
+        p["version"] = PROFILE_VERSIONS.get(name, p["version"])
         for f in FACTOR_NAMES:
             if p[f] is not None:
                 p[f] = round(p[f], 6)

@@ -14,8 +14,13 @@ to published measurements by ``python -m planner calibrate`` (see planner/physic
 ``python -m planner validate``); every factor is physical (a share of a datasheet peak, a per-step
 overhead), never a per-point fudge.
 
-Known limits of the structure: tensor-parallel communication has one bandwidth per engine (no
-interconnect per GPU), so PCIe-only parts are not told apart from NVLink ones; a GPU without a
+Every engine step (a decode step or a prefill pass) pays a fixed cost: a per-step overhead and a
+per-layer one (kernel launches), so a request alone in the engine still costs more than its bytes.
+Tensor-parallel all-reduces run at the engine's share of each GPU's own link (NVLink or PCIe).
+Time to first token has two readings: ``ttft_s`` (one request arriving into a running batch) and
+``burst_ttft_s`` (B requests submitted at once wait for the whole batch's prefill).
+
+Known limits of the structure: a GPU without a
 published tensor peak (Apple) can be predicted only without a prompt (decode taken as
 memory-bound); MoE routing is taken as uniform. The history of structural changes made during
 calibration is recorded in ``data/benchmarks/README.md``.
@@ -71,6 +76,9 @@ class EngineProfile:
     # direction) the all-reduce ring reaches; when set it replaces allreduce_gb_per_s on GPUs
     # whose link is known, so NVLink 4, NVLink 5 and PCIe parts each get their own bandwidth
     allreduce_link_efficiency: float | None = None
+    # per engine step and layer: kernel launches and synchronisation that do not shrink with the
+    # bytes read (a deep model pays more fixed time per step than a shallow one), microseconds
+    layer_overhead_us: float = 0.0
     # engine version the factors describe (the publications' versions, see the profile source)
     version: str = ""
 
@@ -90,15 +98,20 @@ DEFAULT_PROFILES: dict[str, EngineProfile] = {
     "vllm": EngineProfile("vllm", 0.70, 0.50, 0.55, 3.0, 0.0, ENGINES["vllm"].default_max_batch,
                           "prior; max_num_seqs default 256 (vLLM engine arguments)",
                           allreduce_gb_per_s=200.0, allreduce_latency_us=10.0,
-                          allreduce_link_efficiency=0.5),
+                          allreduce_link_efficiency=0.5,
+                          version="0.6.3 (QwenLM speed benchmark); not stated by the RTX 4090 blog"),
     "tensorrt-llm": EngineProfile("tensorrt-llm", 0.80, 0.60, 0.65, 1.5, 0.0,
                                   ENGINES["tensorrt-llm"].default_max_batch, "prior",
                                   allreduce_gb_per_s=200.0, allreduce_latency_us=10.0,
-                                  allreduce_link_efficiency=0.5),
+                                  allreduce_link_efficiency=0.5,
+                                  version="0.9.0, 0.13.0, 0.17 (C++ engines) and 0.20 (PyTorch "
+                                          "backend) performance tables"),
     "llama.cpp": EngineProfile("llama.cpp", 0.65, 0.30, 0.35, 2.0, 0.15,
                                ENGINES["llama.cpp"].default_max_batch,
                                "prior; parallel slots are few in practice",
-                               quantized_bandwidth_efficiency=0.50),
+                               quantized_bandwidth_efficiency=0.50,
+                               version="2024 builds (llama-bench in PR #4766 and the "
+                                       "GPU-Benchmarks-on-LLM-Inference README)"),
 }
 assert set(DEFAULT_PROFILES) == {e.default_profile for e in ENGINES.values()}
 
@@ -132,6 +145,7 @@ PROFILE_FIELD_RANGES: dict[str, tuple[float, float]] = {
     "allreduce_link_efficiency": (1e-3, 1.0), "step_overhead_ms": (0.0, 10_000.0),
     "tp_overhead_per_doubling": (0.0, 10.0), "allreduce_gb_per_s": (1e-3, 1e6),
     "allreduce_latency_us": (0.0, 1e6), "max_batch": (1, 1_000_000),
+    "layer_overhead_us": (0.0, 1e6),
 }
 OPTIONAL_PROFILE_FIELDS = ("quantized_bandwidth_efficiency", "allreduce_gb_per_s",
                            "allreduce_link_efficiency")
@@ -321,7 +335,7 @@ class StepTerms:
     gemm_compute_s_per_token: Num  # 2 x active parameters FLOPs of one token, per GPU
     attention_s_per_sequence: Num  # one sequence's attention kernels at the mean decode context
     slowdown: Num  # tensor-parallel slowdown of compute and reads (>= 1)
-    step_overhead_s: Num
+    step_overhead_s: Num  # fixed cost of any engine step: per-step plus per-layer overhead
     comm_latency_s: Num  # all-reduce latency per step
     comm_s_per_token: Num  # all-reduce time per token in the step
     prefill_compute_s: Num  # one request's prefill FLOPs, per GPU
@@ -336,7 +350,7 @@ def step_terms(*, fixed_weight_bytes: Num, expert_weight_bytes: Num, experts: Nu
                attention_flops_per_s: Num, bytes_per_s: Num,
                kv_bandwidth_efficiency: Num, weight_bandwidth_efficiency: Num,
                compute_efficiency: Num, prefill_efficiency: Num, step_overhead_ms: Num,
-               tp_overhead_per_doubling: Num, allreduce_gb_per_s: Num, allreduce_latency_us: Num,
+               layer_overhead_us: Num, tp_overhead_per_doubling: Num, allreduce_gb_per_s: Num, allreduce_latency_us: Num,
                input_tokens: Num, output_tokens: Num) -> StepTerms:
     """The step-time coefficients from the model's, GPU's and engine's numbers (floats or arrays
     of one value per configuration; ``flops_per_s`` (the weights' precision) and
@@ -362,7 +376,10 @@ def step_terms(*, fixed_weight_bytes: Num, expert_weight_bytes: Num, experts: Nu
         gemm_compute_s_per_token=2 * active_params_b * 1e9 / tp / (flops_per_s * compute_efficiency),
         attention_s_per_sequence=attention,
         slowdown=slowdown_of(tp_overhead_per_doubling, tp),
-        step_overhead_s=step_overhead_ms / 1000, comm_latency_s=comm_latency_s,
+        # fixed cost of one engine step (a decode step or a prefill pass): scheduling, sampling
+        # and the per-layer kernel launches
+        step_overhead_s=step_overhead_ms / 1000 + layers * layer_overhead_us * 1e-6,
+        comm_latency_s=comm_latency_s,
         comm_s_per_token=comm_s_per_token,
         prefill_compute_s=prefill_compute_s,
         input_tokens=input_tokens, output_tokens=output_tokens)
@@ -387,10 +404,11 @@ def decode_step_s(t: StepTerms, batch: Num) -> Num:
 
 def prefill_alone_s(t: StepTerms) -> Num:
     """Prefill of one request on its own, seconds (compute-bound, at least one read of the
-    weights); 0 without a prompt (e.g. llama-bench tg)."""
+    weights, and the fixed cost of an engine step); 0 without a prompt (e.g. llama-bench tg)."""
     alone = (np.maximum(t.prefill_compute_s,
                         step_weight_bytes(t, t.input_tokens) * t.weight_read_s_per_byte)
-             * t.slowdown + t.comm_latency_s + t.input_tokens * t.comm_s_per_token)
+             * t.slowdown + t.step_overhead_s + t.comm_latency_s
+             + t.input_tokens * t.comm_s_per_token)
     return np.where(np.asarray(t.input_tokens) > 0, alone, 0.0)
 
 
@@ -400,7 +418,8 @@ def batched_prefill_s(t: StepTerms, batch: Num) -> Num:
     share is 1 / batch; seconds, 0 without a prompt."""
     with np.errstate(invalid="ignore"):
         shared = (step_weight_bytes(t, batch * t.input_tokens) * t.weight_read_s_per_byte / batch)
-        out = (np.maximum(t.prefill_compute_s, shared) * t.slowdown + t.comm_latency_s / batch
+        out = (np.maximum(t.prefill_compute_s, shared) * t.slowdown
+               + (t.step_overhead_s + t.comm_latency_s) / batch
                + t.input_tokens * t.comm_s_per_token)
     return np.where(np.asarray(t.input_tokens) > 0, out, 0.0)
 
@@ -411,9 +430,11 @@ def tpot_s_of(decode_step: Num, prefill_per_request: Num, batch: Num, output_tok
     return decode_step + batch * prefill_per_request / output_tokens
 
 
-def ttft_s_of(prefill_alone: Num, decode_step: Num) -> Num:
-    """Time to first token: the request's prefill plus waiting for the running step."""
-    return prefill_alone + decode_step
+def ttft_s_of(prefill_alone: Num, decode_step: Num, batch: Num) -> Num:
+    """Time to first token of one request arriving into a running batch of ``batch``: its
+    prefill plus waiting for the running decode step; at batch 1 nothing else runs, so its
+    prefill alone."""
+    return prefill_alone + np.where(np.asarray(batch) > 1, decode_step, 0.0)
 
 
 @dataclass(frozen=True)
@@ -438,7 +459,7 @@ class ThroughputCurve:
     @cached_property
     def ttft_s(self) -> np.ndarray:
         """Time to first token (:func:`ttft_s_of`)."""
-        return ttft_s_of(self.prefill_s, self.decode_step_s)
+        return ttft_s_of(self.prefill_s, self.decode_step_s, self.batch)
 
     @cached_property
     def burst_ttft_s(self) -> np.ndarray:
@@ -524,6 +545,7 @@ def gpu_step_numbers(gpu: GpuSpec, precision: str, profile: EngineProfile) -> di
         "compute_efficiency": profile.compute_efficiency,
         "prefill_efficiency": profile.prefill_efficiency,
         "step_overhead_ms": profile.step_overhead_ms,
+        "layer_overhead_us": profile.layer_overhead_us,
         "tp_overhead_per_doubling": profile.tp_overhead_per_doubling,
         "allreduce_gb_per_s": math.nan if bandwidth is None else bandwidth,
         "allreduce_latency_us": profile.allreduce_latency_us,
@@ -646,12 +668,13 @@ def memory_cap(mem: MemoryBreakdown, input_tokens: int, output_tokens: int) -> i
 
 INTERVAL_LEVEL = 0.80  # share of unseen measurements the range is meant to cover
 # The range spans the 5th-95th percentiles of held-out measured / predicted ratios in a regime
-# cell: the narrowest of the spans tried (80, 85, 90, 95 %) whose leave-one-publication-out
-# coverage lands in 75-85 % (benchmarks/crossval_throughput.py). A held-out publication's ratios
-# spread wider than the other publications' held-out ratios, so the nominal span is wider than
-# the coverage it buys; the span is the one tuned number of the interval.
+# cell (cells with fewer than INTERVAL_MIN_POINTS ratios back off to coarser ones). Span and
+# minimum were read off a small grid (spans 80-95 %, minima 5-20; benchmarks/crossval_throughput.py
+# prints the result): a held-out publication's ratios spread wider than the other publications'
+# held-out ratios, so an 80 % span covered only ~70 % of unseen publications' points, and 90 %
+# with 8 points covers ~77-83 %. These two are the only tuned numbers of the interval.
 INTERVAL_QUANTILE_SPAN = 0.90
-INTERVAL_MIN_POINTS = 12  # fewest held-out ratios a regime cell needs before it is used
+INTERVAL_MIN_POINTS = 8  # fewest held-out ratios a regime cell needs before it is used
 
 
 def gpu_vendor(gpu: GpuSpec) -> str:
