@@ -350,7 +350,8 @@ def step_terms(*, fixed_weight_bytes: Num, expert_weight_bytes: Num, experts: Nu
                attention_flops_per_s: Num, bytes_per_s: Num,
                kv_bandwidth_efficiency: Num, weight_bandwidth_efficiency: Num,
                compute_efficiency: Num, prefill_efficiency: Num, step_overhead_ms: Num,
-               layer_overhead_us: Num, tp_overhead_per_doubling: Num, allreduce_gb_per_s: Num, allreduce_latency_us: Num,
+               layer_overhead_us: Num, tp_overhead_per_doubling: Num, allreduce_gb_per_s: Num,
+               allreduce_latency_us: Num,
                input_tokens: Num, output_tokens: Num) -> StepTerms:
     """The step-time coefficients from the model's, GPU's and engine's numbers (floats or arrays
     of one value per configuration; ``flops_per_s`` (the weights' precision) and
