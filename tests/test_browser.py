@@ -144,3 +144,30 @@ def test_tampered_link_explains_itself(page, app_url):
     assert list(monthly_costs(page)) == ["Mine"]
     page.wait_for_url(re.compile(r"rpd=100000"), timeout=DEFAULT_TIMEOUT_MS)  # repaired link
     full_height_screenshot(page, "tampered-link")
+
+
+def test_own_hardware_tco_from_a_link_and_its_editor_defaults(page, app_url):
+    from planner.io.sharelink import encode_scenario, to_query_string
+    from ui.presets import default_scenario
+
+    page.goto(app_url)
+    wait_for_app(page)
+    before = dollars(monthly_costs(page)["On-prem"])
+    scenario = default_scenario()
+    on_prem = scenario.deployments[2]
+    colo = on_prem.model_copy(update={"target": on_prem.target.model_copy(update={
+        "hosting": "colocation", "staff_hours_per_month": 10.0, "staff_usd_per_hour": 80.0})})
+    scenario = scenario.model_copy(update={"deployments": (
+        *scenario.deployments[:2], colo, *scenario.deployments[3:])})
+    page.goto(f"{app_url}/?{to_query_string(encode_scenario(scenario))}")
+    wait_for_app(page)
+    after = dollars(monthly_costs(page)["On-prem"])
+    # 2 workstations x 0.81 kW (360 W host + 450 W RTX 4090) x $184.06/kW-month (CBRE) + 10 h x $80
+    assert after == pytest.approx(before + 2 * 0.81 * 184.06 + 800, abs=2)
+    page.locator('[data-testid="stExpander"] summary').filter(has_text="On-prem").first.click()
+    wait_for_app(page)
+    support = page.locator('input[aria-label="Support and maintenance per year (share of price)"]')
+    support.wait_for(timeout=DEFAULT_TIMEOUT_MS)
+    assert support.get_attribute("placeholder") == "default 0.1"  # data/onprem_costs.csv
+    staff = page.locator('input[aria-label="Staff hours per month"]')
+    assert float(staff.input_value()) == pytest.approx(10.0)
