@@ -54,6 +54,8 @@ def test_summary_view_is_read_only_and_complete():
     assert list(frame.index) == ["SLM", "LLM", "★ On-prem", "API"]
     assert frame.loc["API", "Monthly cost"] == "$1,460"
     assert frame.loc["API", "Next 12 months"] == "$17,520"  # 12 x $1,460
+    assert frame.loc["API", "Monthly range"] == "$1,460"  # list prices: no range
+    assert " – " in frame.loc["★ On-prem", "Monthly range"]  # the calibrated throughput interval
     assert "None" not in frame.to_string()
     # the price dates older than 90 days are warned beside the option they affect
     stale = [w.value.replace("\\", "") for w in at.warning if "days old" in w.value]

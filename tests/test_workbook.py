@@ -51,6 +51,13 @@ def test_cli_writes_the_five_sheets(tmp_path, support_bot):
     cheapest = [r["Option"] for r in summary if r["Cheapest"] == "yes"]
     assert cheapest == [support_bot.cheapest_label]
     assert api["Per 1M output tokens (USD)"] == pytest.approx(1.2)
+    # $1,460 buys 4.87M input + 1.22M output tokens a month: $0.24 per 1M tokens
+    assert api["Per 1M tokens, input + output (USD)"] == pytest.approx(0.24)
+    for row, plan in zip(summary, support_bot.deployments, strict=True):  # the plan's range
+        low, high = plan.monthly_cost_range_usd
+        assert (row["Monthly cost, low (USD)"], row["Monthly cost, high (USD)"]) == (
+            pytest.approx(low, abs=0.005), pytest.approx(high, abs=0.005))
+        assert low <= row["Monthly cost (USD)"] <= high + 0.005
     assert wb["Summary"]["H2"].number_format == USD_FORMAT
     for name in SHEETS:
         assert wb[name].freeze_panes in ("A2", "B2"), name

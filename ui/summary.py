@@ -53,6 +53,14 @@ def is_summary_view() -> bool:
     return st.query_params.get(share.VIEW_PARAM) == share.SUMMARY_VIEW
 
 
+def _range_text(bounds: list[float] | None) -> str:
+    """'$310 – $415' (the throughput model's calibrated interval), or '—' without one."""
+    if not bounds:
+        return "—"
+    low, high = bounds
+    return usd(low) if usd(low) == usd(high) else f"{usd(low)} – {usd(high)}"
+
+
 def totals_table(result: PlanResult, scenario: Scenario, catalog: Catalog) -> pd.DataFrame:
     """One row per option, as text ('—' where unknown): it prints as a plain HTML table."""
     rows = []
@@ -64,6 +72,7 @@ def totals_table(result: PlanResult, scenario: Scenario, catalog: Catalog) -> pd
             "Runs on": target_text(dep, plan, catalog),
             "Monthly cost": usd(plan.monthly_cost_usd),
             "Next 12 months": usd(year),
+            "Monthly range": _range_text(plan.monthly_cost_range_usd),
             "Per 1M output tokens": usd(plan.cost_per_million_output_tokens_usd),
             "Status": status_text(plan),
         })

@@ -90,8 +90,10 @@ def _usd_columns(header: Sequence[str], small: Sequence[str] = ()) -> dict[str, 
 
 SUMMARY_HEADER = ["Option", "Model", "Target kind", "VM size or machine", "Region", "Plan",
                   "Status", "Monthly cost (USD)", f"{MONTHS}-month cost (USD)",
-                  "Per 1M output tokens (USD)", "Per 1,000 requests (USD)", "GPUs", "Nodes",
-                  "Cheapest", "What is missing or why not"]
+                  "Monthly cost, low (USD)", "Monthly cost, high (USD)",
+                  "Per 1M output tokens (USD)", "Per 1M tokens, input + output (USD)",
+                  "Per 1,000 requests (USD)", "GPUs", "Nodes", "Cheapest",
+                  "What is missing or why not"]
 
 
 def summary_rows(result: PlanResult) -> list[list[Any]]:
@@ -101,9 +103,11 @@ def summary_rows(result: PlanResult) -> list[list[Any]]:
         missing = "; ".join(line.name for line in plan.cost_lines if line.amount_usd is None)
         why = option_status_text(plan)
         note = missing if plan.fits and missing else ("" if why == "ok" else why)
+        low, high = plan.monthly_cost_range_usd or (None, None)
         rows.append([plan.label, plan.model_name, *placement_cells(plan), why,
-                     cents(plan.monthly_cost_usd), cents(year),
-                     plan.cost_per_million_output_tokens_usd, plan.cost_per_thousand_requests_usd,
+                     cents(plan.monthly_cost_usd), cents(year), cents(low), cents(high),
+                     plan.cost_per_million_output_tokens_usd, plan.cost_per_million_tokens_usd,
+                     plan.cost_per_thousand_requests_usd,
                      plan.gpus, plan.nodes, "yes" if plan.label == result.cheapest_label else "",
                      note])
     return rows
@@ -210,6 +214,7 @@ def plan_workbook(result: PlanResult, share_link: str | None = None) -> bytes:
     ws.title = SHEETS[0]
     _write_table(ws, SUMMARY_HEADER, summary_rows(result),
                  _usd_columns(SUMMARY_HEADER, small=("Per 1M output tokens (USD)",
+                                                     "Per 1M tokens, input + output (USD)",
                                                      "Per 1,000 requests (USD)")))
     ws = wb.create_sheet(SHEETS[1])
     lines = [row for plan in result.deployments for row in cost_line_rows(plan)]
