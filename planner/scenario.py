@@ -186,11 +186,32 @@ def capped_problems(lines: list[str], limit: int = MAX_ERROR_CHARS) -> str:
     return "; ".join(out)
 
 
+def _boolean_path(data: Any, path: str = "") -> str | None:
+    """The path of the first true/false in ``data`` (a scenario has no yes/no fields, so a
+    boolean is always a mistake: pydantic would read ``true`` as the number 1)."""
+    if isinstance(data, bool):
+        return path or "(scenario)"
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found = _boolean_path(value, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+    elif isinstance(data, list | tuple):
+        for i, value in enumerate(data):
+            found = _boolean_path(value, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
 def scenario_from_dict(data: Any) -> Scenario:
     """Validate a parsed scenario; raises ScenarioError naming every bad field."""
     if not isinstance(data, dict):
         raise ScenarioError("a scenario must be an object with 'workload' and 'deployments'")
     try:
+        boolean = _boolean_path(data)
+        if boolean:
+            raise ScenarioError(f"{boolean}: true/false is not a value here (give a number)")
         return Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(describe_validation_error(exc)) from exc

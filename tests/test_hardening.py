@@ -676,3 +676,115 @@ def test_finding_09_upload_messages_are_escaped():
     at.run()
     assert any("png" in s.value for s in at.success)
     assert _unescaped(_markdown_texts(at)) == []
+
+
+# --- 11: tiny positive inputs on the command line ----------------------------------------------
+
+def test_finding_11_finetune_mfu_and_epochs_are_bounded():
+    from pydantic import ValidationError
+
+    from planner.pipeline.finetune import FinetuneJob
+
+    for field, value in (("mfu", 1e-320), ("mfu", 0.001), ("epochs", 5e-324),
+                         ("amortization_years", 1e-300)):
+        with pytest.raises(ValidationError, match=field):
+            FinetuneJob(model="llama-3-8b", dataset_examples=1000, tokens_per_example=500,
+                        vm_sku="Standard_NC24ads_A100_v4", **{field: value})
+    done = _cli("finetune", "--model", "llama-3-8b", "--examples", "1000",
+                "--tokens-per-example", "500", "--vm-sku", "Standard_NC24ads_A100_v4",
+                "--mfu", "1e-320")
+    _one_line_error(done, "mfu")
+
+
+# --- 16: labels that differ only in case export to the same KAITO names ---------------------------
+
+def test_finding_16_case_only_label_clash_is_refused(catalog):
+    from planner.io.kaito import ExportError, kaito_export, nodepool_export
+
+    data = {"name": "t", "workload": {"requests_per_day": 100_000}, "deployments": [
+        {"label": label, "model": "phi-3-mini-4k",
+         "target": {"kind": "azure", "vm_sku": "Standard_NC24ads_A100_v4", "region": "eastus"}}
+        for label in ("SLM", "slm")]}
+    scenario = scenario_from_dict(data)
+    result = plan_scenario(scenario, catalog)
+    for plan in result.deployments:
+        for export in (kaito_export, nodepool_export):
+            with pytest.raises(ExportError, match="same Workspace name"):
+                export(plan, scenario, catalog)
+    single = scenario_from_dict({**data, "deployments": data["deployments"][:1]})
+    kaito_export(plan_scenario(single, catalog).deployments[0], single, catalog)
+
+
+# --- 17: terminal control characters never reach the terminal ------------------------------------
+
+def test_finding_17_control_characters_are_stripped():
+    from planner.io.render import printable, to_table
+    from planner.pricing.azure_api.errors import one_line
+
+    hostile = "ok\x1b]0;title\x07\x1b[2J\x9b31m\r\x08done"
+    assert printable(hostile) == "ok]0;title[2J31mdone"
+    assert "\x1b" not in to_table([{"label": hostile}]) and "title" in to_table([{"label": hostile}])
+    assert "\x1b" not in one_line("HTTP 500: \x1b[31mboom\x1b[0m") and "boom" in one_line("\x1bboom")
+    assert printable("tab\tand\nnewline") == "tab\tand\nnewline"
+
+
+def test_finding_17_cli_errors_and_tables_on_a_terminal_are_clean(tmp_path):
+    """The plan table (labels) through a pseudo-terminal, and an error naming a hostile file."""
+    import pty
+
+    scenario = default_data()
+    scenario["name"] = "n\x1b[2Jame"
+    scenario["deployments"][0]["label"] = "SLM\x1b]0;pwned\x07"
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(scenario))
+    leader, follower = pty.openpty()
+    done = subprocess.run([sys.executable, "-m", "planner", "plan", "--scenario", str(path)],
+                          cwd=ROOT, stdout=follower, stderr=subprocess.PIPE, timeout=120)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    out = b"".join(chunks)
+    assert done.returncode == 0, done.stderr
+    assert b"SLM]0;pwned" in out and b"\x1b" not in out and b"\x07" not in out
+    bad = tmp_path / "bad\x1b[31m.json"
+    bad.write_text('{"deployments": [{"label": "\\u001b[2J", "model": "nope", '
+                   '"target": {"kind": "api"}}]}')
+    done = _cli("plan", "--scenario", str(bad))
+    assert done.returncode == 2 and "\x1b" not in done.stderr, done.stderr
+
+
+# --- 18: silently accepted nonsense --------------------------------------------------------------
+
+@pytest.mark.parametrize("args, words", [
+    (["advise", "--top", "-1"], "--top"),
+    (["advise", "--precisions", "fp64"], "unknown fp64"),
+    (["throughput", "--model", "llama-3.1-8b", "--gpu", "a100-80gb-sxm", "--precision", "fp16",
+      "--context-tokens", "-1"], "--context-tokens"),
+    (["throughput", "--model", "llama-3.1-8b", "--gpu", "a100-80gb-sxm", "--precision", "fp16",
+      "--input-tokens", "100000000000"], "--input-tokens"),
+    (["throughput", "--model", "llama-3.1-8b", "--gpu", "a100-80gb-sxm", "--precision", "fp16",
+      "--input-tokens", "1000000", "--output-tokens", "100000"], "exceeds the 131,072-token"),
+], ids=["top", "precisions", "context", "input", "too-long"])
+def test_finding_18_nonsense_arguments_are_refused(args, words):
+    done = _cli(*args)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-1500:]
+    assert words in done.stderr.strip().splitlines()[-1], done.stderr
+
+
+def test_finding_18_true_is_not_a_number_in_a_scenario():
+    data = default_data()
+    data["workload"]["requests_per_day"] = True
+    with pytest.raises(ScenarioError, match=r"workload\.requests_per_day: true/false"):
+        scenario_from_dict(data)
+    data = default_data()
+    data["deployments"][0]["tp"] = True
+    with pytest.raises(ScenarioError, match=r"deployments\[0\]\.tp"):
+        scenario_from_dict(data)

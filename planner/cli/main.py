@@ -126,6 +126,27 @@ def _csv_list(text: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip()) if text else ()
 
 
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``."""
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {value[:40]!r}") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,}, got {number:,}")
+        return number
+    return parse
+
+
+def _known(values: tuple[str, ...], choices: Sequence[str], option: str) -> tuple[str, ...]:
+    unknown = [v for v in values if v not in choices]
+    if unknown:
+        raise ScenarioError(f"{option}: unknown {', '.join(unknown)}; choose from "
+                            f"{', '.join(choices)}")
+    return values
+
+
 def cmd_advise(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
@@ -142,7 +163,8 @@ def cmd_advise(args: argparse.Namespace) -> int:
             models=_csv_list(args.models), min_mmlu=args.min_mmlu,
             regions=_csv_list(args.regions) or ("eastus",),
             plans=_csv_list(args.plans) or ("payg", "spot", "reserved-1y", "reserved-3y"),
-            precisions=_csv_list(args.precisions) or PRECISIONS, engine=args.engine,
+            precisions=_known(_csv_list(args.precisions), PRECISIONS, "--precisions")
+            or PRECISIONS, engine=args.engine,
             include_local=not args.no_local, include_api=not args.no_api,
             context_tokens=args.context_tokens)
     except ValidationError as exc:
@@ -206,15 +228,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", required=True, choices=PRECISIONS)
     p.add_argument("--tp", type=int, default=None, choices=TP_DEGREES,
                    help="tensor-parallel degree (default: smallest that fits)")
-    p.add_argument("--batch", type=int, default=None,
+    p.add_argument("--batch", type=_bounded_int(1, 100_000), default=None,
                    help="concurrent requests (default: largest that fits, capped by the engine)")
-    p.add_argument("--input-tokens", type=int, default=800)
-    p.add_argument("--output-tokens", type=int, default=200)
+    p.add_argument("--input-tokens", type=_bounded_int(1, 1_000_000), default=800)
+    p.add_argument("--output-tokens", type=_bounded_int(1, 100_000), default=200)
     p.add_argument("--engine", default="vllm", choices=ENGINE_IDS)
     p.add_argument("--kv-cache-dtype", default=None, choices=KV_DTYPES,
                    help="default: the engine's default for the precision (FP8 for "
                         "TensorRT-LLM FP8/FP4 builds, else 16-bit)")
-    p.add_argument("--context-tokens", type=int, default=None, help="max model length served")
+    p.add_argument("--context-tokens", type=_bounded_int(1, 10_000_000), default=None,
+                   help="max model length served")
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(handler=cmd_throughput)
 
@@ -229,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("advise", help="search every option for the scenario's workload")
     p.add_argument("--scenario", type=Path, default=None,
                    help="scenario whose workload to serve (default: the default workload)")
-    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--top", type=_bounded_int(1, 1000), default=10)
     p.add_argument("--models", help="comma-separated model ids (default: all)")
     p.add_argument("--min-mmlu", type=float, default=None, help="quality floor, MMLU 5-shot")
     p.add_argument("--regions", help="comma-separated Azure regions (default: eastus)")
@@ -237,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "reserved-3y)")
     p.add_argument("--precisions", help="comma-separated precisions (default: all)")
     p.add_argument("--engine", default="vllm", choices=ENGINE_IDS)
-    p.add_argument("--context-tokens", type=int, default=None,
+    p.add_argument("--context-tokens", type=_bounded_int(1, 10_000_000), default=None,
                    help="max model length the servers accept (default: each model's maximum)")
     p.add_argument("--no-local", action="store_true", help="leave out local hardware")
     p.add_argument("--no-api", action="store_true", help="leave out hosted APIs")
@@ -253,14 +276,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _PrintableStream:
+    """A terminal's text stream that drops control characters (escape sequences in a label or
+    a server's error body would otherwise drive the terminal); files and pipes get the bytes
+    as they are."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from planner.io.render import printable
+
+        self._stream.write(printable(text))
+        return len(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if sys.stdout.isatty() and not isinstance(sys.stdout, _PrintableStream):
+        sys.stdout = _PrintableStream(sys.stdout)  # type: ignore[assignment]
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
         return handler(args)
     except PlannerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from planner.io.render import printable
+
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0

@@ -151,6 +151,18 @@ def nodepool_name(label: str) -> str:
     return alnum[:NODEPOOL_NAME_MAX]
 
 
+def name_clash(label: str, labels: list[str]) -> str | None:
+    """Another label among ``labels`` whose Workspace name, selector label value or node-pool
+    name equals ``label``'s (``SLM`` and ``slm`` do), or None."""
+    mine = (workspace_name(label), label_value(label), nodepool_name(label))
+    for other in labels:
+        if other != label and any(a == b for a, b in zip(
+                mine, (workspace_name(other), label_value(other), nodepool_name(other)),
+                strict=True)):
+            return other
+    return None
+
+
 # --- shared context ----------------------------------------------------------------------------
 
 
@@ -173,6 +185,13 @@ def _azure_context(plan: DeploymentPlan, scenario: Scenario, catalog: Catalog) -
     if "kaito" not in module_for(dep.target).DEPLOY_EXPORTS:
         raise ExportError(f"deployment {plan.label!r} runs on a {dep.target.kind} target: KAITO "
                           "manifests and node pools are exported for Azure deployments only")
+    clash = name_clash(plan.label, [d.label for d in scenario.deployments
+                                    if "kaito" in module_for(d.target).DEPLOY_EXPORTS])
+    if clash is not None:
+        raise ExportError(f"labels {comment_text(plan.label)!r} and {comment_text(clash)!r} export "
+                          f"to the same Workspace name {workspace_name(plan.label)}, selector "
+                          "label or node pool: rename one so their resources do not overwrite "
+                          "each other")
     if not plan.fits or plan.nodes is None or plan.tp is None or plan.gpus_per_node is None:
         raise ExportError(f"deployment {plan.label!r} has no node plan to export: {fit_text(plan)}")
     sku = catalog.skus.get(dep.target.vm_sku)

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,6 +19,15 @@ def spreadsheet_safe(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` without terminal control characters (C0 but tab and newline, DEL, C1): an escape
+    sequence in a label or a server's error body never reaches the terminal."""
+    return _CONTROL.sub("", text)
 
 
 def cell_text(value: Any, digits: int = 6) -> str:
@@ -89,7 +99,7 @@ def to_table(records: Sequence[Mapping[str, Any]], columns: Sequence[str] | None
     def clip(text: str) -> str:
         return text if len(text) <= max_width else text[: max_width - 1] + "…"
 
-    rows = [[clip(cell_text(rec.get(c))) for c in cols] for rec in records]
+    rows = [[clip(printable(cell_text(rec.get(c)))) for c in cols] for rec in records]
     widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(cols)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))

@@ -76,7 +76,15 @@ def estimate_throughput(catalog: Catalog, *, model_id: str, gpu_id: str, precisi
                    burst_ttft_ms=None)
         return out
     mem = fit.memory
+    request_tokens = input_tokens + output_tokens
+    context = min(context_tokens or model.max_context_tokens, model.max_context_tokens)
+    if request_tokens > context:
+        raise ScenarioError(f"a request of {request_tokens:,} tokens exceeds the {context:,}-token "
+                            f"context of {model.name}")
     cap = memory_cap(mem, input_tokens, output_tokens)
+    if cap < 1:
+        raise ScenarioError(f"one request of {request_tokens:,} tokens does not fit the KV cache "
+                            f"left on {gpu.name} at tensor parallel {mem.tp}")
     # more concurrent requests than the KV cache holds: the engine runs what is resident and
     # queues the rest, so the figures are those of the resident batch
     resident = max(1, min(cap, profile.max_batch))

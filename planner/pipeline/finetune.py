@@ -102,7 +102,7 @@ class FinetuneJob(BaseModel):
     method: Method = "lora"
     dataset_examples: int = Field(ge=1, le=1_000_000_000)
     tokens_per_example: int = Field(ge=1, le=1_000_000, description="average, prompt + answer")
-    epochs: float = Field(default=3.0, gt=0, le=100)
+    epochs: float = Field(default=3.0, ge=0.01, le=100)
     precision: TrainPrecision = "bf16"
     vm_sku: str | None = Field(default=None, min_length=1, max_length=64)
     nodes: int = Field(default=1, ge=1, le=1000, description="Azure VMs of vm_sku")
@@ -110,10 +110,11 @@ class FinetuneJob(BaseModel):
     pricing: PricingPlan = "payg"
     hardware: str | None = Field(default=None, min_length=1, max_length=64)
     machines: int = Field(default=1, ge=1, le=1000, description="local machines of hardware")
-    amortization_years: float = Field(default=3.0, gt=0, le=15)
+    amortization_years: float = Field(default=3.0, ge=0.25, le=15)
     lora_rank: int = Field(default=16, ge=1, le=4096)
     lora_targets: LoraTargets = "all-linear"
-    mfu: float = Field(default=DEFAULT_MFU, gt=0, le=1)
+    mfu: float = Field(default=DEFAULT_MFU, ge=0.01, le=1,
+                       description="model FLOPs utilisation, 1 % to 100 % of the dense peak")
     micro_batch_size: int = Field(default=1, ge=1, le=4096)
     max_seq_tokens: int | None = Field(default=None, ge=1, le=1_000_000,
                                        description="longest sequence; default tokens_per_example")

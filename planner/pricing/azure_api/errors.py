@@ -6,6 +6,7 @@ or one kind (offline, HTTP status, malformed answer, unsafe paging, empty result
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlsplit
 
 from planner.errors import PlannerError, PriceApiError
@@ -43,9 +44,13 @@ class SnapshotWriteError(PlannerError):
     """The snapshot could not be written safely (nothing was replaced)."""
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def one_line(text: str, limit: int = 200) -> str:
-    """Collapse whitespace so an error message stays on one line, at most ``limit`` chars."""
-    flat = " ".join(text.split())
+    """Collapse whitespace so an error message stays on one line, at most ``limit`` chars, with
+    terminal control characters (escape sequences from a server's body) removed."""
+    flat = " ".join(_CONTROL.sub("", text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
