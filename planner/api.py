@@ -66,6 +66,7 @@ from planner.pipeline.finetune import (
     estimate_finetune,
 )
 from planner.pipeline.plan import DeploymentPlan, PlanResult, plan_scenario
+from planner.pipeline.traffic import hourly_requests_from_csv
 from planner.pricing import azure_api as price_refresh
 from planner.pricing.money import (
     COST_KINDS,
@@ -84,7 +85,9 @@ from planner.registry import (
     PLAN_NAMES,
     PRECISIONS,
     PRICING_PLANS,
+    SCALING_POLICIES,
     TP_DEGREES,
+    TRAFFIC_SHAPES,
 )
 from planner.scenario import (
     MAX_DEPLOYMENTS,
@@ -180,9 +183,11 @@ __all__ = [
     "PRICES_FILE",
     "PRICING_PLANS",
     "REJECT_TEXT",
+    "SCALING_POLICIES",
     "TARGET_KINDS",
     "TARGET_TITLES",
     "TP_DEGREES",
+    "TRAFFIC_SHAPES",
     "AdvisorResult",
     "BreakEven",
     "CannotEstimateError",
@@ -241,6 +246,7 @@ __all__ = [
     "gpu_runs_precision",
     "hardware_of",
     "has_scenario_params",
+    "hourly_requests_from_csv",
     "is_self_hosted",
     "kaito_export",
     "known_usd_by_kind",

@@ -18,11 +18,15 @@ from planner.api import (
     ENGINES,
     MAX_DEPLOYMENTS,
     PRECISIONS,
+    SCALING_POLICIES,
     TARGET_KINDS,
     TARGET_TITLES,
     TP_DEGREES,
+    TRAFFIC_SHAPES,
     Catalog,
+    PlannerError,
     gpu_runs_precision,
+    hourly_requests_from_csv,
     module_for,
 )
 from ui import draft as drafts
@@ -167,6 +171,40 @@ def _workload(w: dict[str, Any]) -> None:
         "Target utilisation at peak (%)", min_value=5.0, max_value=100.0, step=5.0,
         format="%.0f", key=k, help="Headroom: replicas run at most this busy at peak."),
         to_widget=_fraction_to_percent, from_widget=_percent_to_fraction)
+    _traffic_shape(w)
+
+
+SHAPE_NAMES = {"flat": "flat (sized for the peak all day)", "business-hours": "business hours",
+               "consumer-evening": "consumer, evening peak", "follow-the-sun": "follow the sun",
+               "custom": "custom (your hourly CSV)"}
+SCALING_NAMES = {"fixed": "fixed (peak nodes all day)", "autoscale": "cluster autoscaler",
+                 "scale-to-zero": "scale to zero (dev/test)"}
+
+
+def _traffic_shape(w: dict[str, Any]) -> None:
+    """Traffic over the day: a preset shape, or 24 hourly values from an uploaded CSV."""
+    shapes = [s for s in TRAFFIC_SHAPES if s != "custom" or w.get("hourly_requests")]
+    shape = _bind("shape", w.get("traffic_shape", "flat"), lambda k: st.selectbox(
+        "Traffic over the day", shapes, key=k, format_func=SHAPE_NAMES.__getitem__,
+        help="Preset shapes are stated assumptions (see the Methodology page); upload an hourly "
+             "CSV for your own. The peak factor above still sets the busiest moment."),
+        options=shapes)
+    w["traffic_shape"] = shape
+    if shape != "custom":
+        w["hourly_requests"] = None
+    w["utc_offset_hours"] = _bind("tz", w.get("utc_offset_hours", 0), lambda k: st.number_input(
+        "Time zone of the shape (hours from UTC)", min_value=-12, max_value=14, step=1, key=k))
+    upload = st.file_uploader("Hourly traffic (CSV: hour,requests for hours 0-23)", type=["csv"],
+                              key=state.WIDGET_PREFIX + "hourly_csv")
+    seen = state.WIDGET_PREFIX + "hourly_csv_seen"
+    if upload is not None and st.session_state.get(seen) != upload.file_id:  # a new file
+        st.session_state[seen] = upload.file_id
+        try:
+            values = hourly_requests_from_csv(upload.getvalue().decode("utf-8", errors="replace"))
+        except PlannerError as exc:
+            st.error(escape_md(str(exc)), icon=":material/schedule:")
+        else:
+            w["traffic_shape"], w["hourly_requests"] = "custom", values
 
 
 def _live(dep_id: int, field: str, fallback: Any) -> Any:
@@ -334,6 +372,11 @@ def _self_hosted(dep: dict[str, Any], catalog: Catalog) -> None:
     dep["engine"] = _bind(f"{i}.engine", dep["engine"], lambda k: st.selectbox(
         "Serving engine", list(ENGINE_IDS), key=k, format_func=lambda e: ENGINES[e].name),
         options=list(ENGINE_IDS))
+    dep["scaling"] = _bind(f"{i}.scaling", dep.get("scaling", "fixed"), lambda k: st.selectbox(
+        "Scaling", list(SCALING_POLICIES), key=k, format_func=SCALING_NAMES.__getitem__,
+        help="Autoscaled options hold the nodes each hour of the traffic shape needs, added a "
+             "measured lead time ahead; fixed holds the peak's nodes all day."),
+        options=list(SCALING_POLICIES))
 
 
 def _advanced(dep: dict[str, Any], catalog: Catalog) -> None:
@@ -349,4 +392,11 @@ def _advanced(dep: dict[str, Any], catalog: Catalog) -> None:
     dep["context_tokens"] = _bind(f"{i}.ctx", dep["context_tokens"], lambda k: st.number_input(
         "Max context per request (tokens)", min_value=1, max_value=10_000_000, value=None,
         step=1024, key=k, placeholder="the model's maximum"))
+    if dep.get("scaling", "fixed") != "fixed":
+        dep["min_nodes"] = _bind(f"{i}.minn", dep.get("min_nodes"), lambda k: st.number_input(
+            "Autoscaler: fewest nodes", min_value=0, max_value=1000, value=None, step=1, key=k,
+            placeholder="the nodes min replicas need"))
+        dep["max_nodes"] = _bind(f"{i}.maxn", dep.get("max_nodes"), lambda k: st.number_input(
+            "Autoscaler: most nodes", min_value=1, max_value=1000, value=None, step=1, key=k,
+            placeholder="the peak's nodes"))
     _target_fields(dep, catalog, advanced=True)
