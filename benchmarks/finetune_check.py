@@ -63,6 +63,32 @@ def report(mfu: float) -> list[str]:
     return lines
 
 
+def leave_one_run_out(mfu: float) -> list[str]:
+    """A fitted fine-tuning MFU checked by leave-one-run-out: each fine-tuning run's time is
+    predicted at the median MFU the other fine-tuning runs imply (same method where another run
+    of that method exists, else all methods), so the error is implied_i / fitted - 1."""
+    import statistics
+
+    runs = [c for c in check_runs(load_catalog(), mfu=mfu)
+            if c.kind == "fine-tuning" and c.implied_mfu is not None]
+    lines = ["leave-one-run-out, fine-tuning MFU fitted on the other runs:"]
+    errors = []
+    for c in runs:
+        same = [o.implied_mfu for o in runs if o is not c and o.method == c.method]
+        pool = same or [o.implied_mfu for o in runs if o is not c]
+        fitted = statistics.median(pool)
+        err = c.implied_mfu / fitted - 1
+        errors.append(err)
+        lines.append(f"  {c.id:28} {c.method:6} implied MFU {c.implied_mfu:.1%}, fitted on "
+                     f"{len(pool)} other {'same-method ' if same else ''}run(s) {fitted:.1%}: "
+                     f"time error {err:+.0%}")
+    med = median_abs_error(errors)
+    lines.append(f"  median |error| of time, leave-one-run-out: "
+                 f"{'n/a' if med is None else f'{med:.0%}'} over {len(errors)} runs "
+                 f"(at the fixed {mfu:.0%} MFU: see above)")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mfu", type=float, default=DEFAULT_MFU)
@@ -73,6 +99,9 @@ def main() -> int:
         print()
         for line in report(LOW_MFU)[-4:]:
             print(f"(at low MFU) {line}")
+    print()
+    for line in leave_one_run_out(args.mfu):
+        print(line)
     implied, measured = lora_speedup_check()
     print(f"\nLoRA speed-up over full fine-tuning: 4NT formula {implied:.2f}x, LoRA paper "
           f"(GPT-3 175B, V100) {measured:.2f}x -> formula error {implied / measured - 1:+.0%}")

@@ -330,3 +330,16 @@ def test_cli_finetune_table_and_errors(capsys):
     assert main(["finetune", "--model", "llama-2-7b", "--examples", "10",
                  "--tokens-per-example", "300", "--vm-sku", "Standard_NC4as_T4_v3"]) == 2
     assert "cannot train in bf16" in capsys.readouterr().err
+
+
+def test_qlora_paged_optimizer_lets_65b_fit_one_48gb_gpu(catalog):
+    # QLoRA (Dettmers et al. 2023): "finetune a 65B parameter model on a single 48GB GPU", with
+    # paged optimizers evicting the adapters' Adam states to CPU RAM (data/finetune_runs.csv row
+    # guanaco-65b-qlora): the planner counts those states as paged, so the run fits
+    from planner.pipeline.finetune import check_runs
+
+    (run,) = [c for c in check_runs(catalog) if c.id == "guanaco-65b-qlora"]
+    assert run.reported_fits and run.predicted_fits
+    lora = finetune_memory(7e9, "lora", 1e7, 1, 24, 0)
+    qlora = finetune_memory(7e9, "qlora", 1e7, 1, 24, 0)
+    assert qlora.paged_to_cpu_gb == pytest.approx(12 * 1e7 / GB) and lora.paged_to_cpu_gb == 0

@@ -76,6 +76,11 @@ WEIGHT_BYTES = {"bf16": 2.0, "fp16": 2.0}
 FULL_GRADIENT_BYTES = 2.0
 ADAM_MIXED_PRECISION_BYTES = 12.0  # fp32 master weights + Adam m + Adam v (ZeRO K = 12)
 ADAPTER_BYTES_PER_PARAM = 2.0 + 2.0 + 12.0
+ADAPTER_OPTIMIZER_BYTES_PER_PARAM = 12.0  # the Adam part of the adapters' bytes
+# QLoRA (Dettmers et al. 2023, section 3): "Paged Optimizers ... use the NVIDIA unified memory
+# feature which does automatic page-to-page transfers between the CPU and GPU ... the optimizer
+# states are automatically evicted to CPU RAM when the GPU runs out-of-memory"; the paper trains
+# a 65B model on one 48 GB GPU. The planner counts a QLoRA job's adapter optimizer states as paged.
 QLORA_BYTES_PER_PARAM = (4 + 0.127) / 8  # NF4 + double-quantised constants (QLoRA section 3)
 ACTIVATION_BYTES_PER_TOKEN_HIDDEN = 34.0  # Korthikanti et al. 2022 eq. 1, flash attention
 CHECKPOINT_BYTES_PER_TOKEN_HIDDEN = 2.0  # one bf16 layer input per layer when checkpointing
@@ -159,6 +164,9 @@ class FinetuneMemory(BaseModel):
     gpu_mem_gb: float
     usable_gb: float
     sharded_over_gpus: int
+    # QLoRA's paged optimizer: the adapters' Adam states live in paged (unified) memory that is
+    # evicted to CPU RAM when the GPU runs short, so they are not counted in total_gb
+    paged_to_cpu_gb: float = 0.0
 
 
 class FinetuneEstimate(BaseModel):
@@ -286,14 +294,16 @@ def finetune_memory(params: float, method: str, trainable_params: float, gpus: i
         per_param = QLORA_BYTES_PER_PARAM if method == "qlora" else WEIGHT_BYTES[precision]
         weights, gradients, optimizer = params * per_param, 0.0, 0.0
         adapters = trainable_params * ADAPTER_BYTES_PER_PARAM
+    paged = (trainable_params * ADAPTER_OPTIMIZER_BYTES_PER_PARAM / shards / GB
+             if method == "qlora" else 0.0)
     parts = [b / shards / GB for b in (weights, gradients, optimizer, adapters)]
     activations = activations_bytes / GB
-    total = sum(parts) + activations + FRAMEWORK_OVERHEAD_GB
+    total = sum(parts) + activations + FRAMEWORK_OVERHEAD_GB - paged
     return FinetuneMemory(
         weights_gb=parts[0], gradients_gb=parts[1], optimizer_gb=parts[2], adapters_gb=parts[3],
         activations_gb=activations, overhead_gb=FRAMEWORK_OVERHEAD_GB, total_gb=total,
         gpu_mem_gb=gpu_mem_gb, usable_gb=gpu_mem_gb * TRAINING_MEMORY_FRACTION,
-        sharded_over_gpus=shards)
+        sharded_over_gpus=shards, paged_to_cpu_gb=paged)
 
 
 # --- the estimate -------------------------------------------------------------------------------
