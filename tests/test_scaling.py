@@ -147,3 +147,13 @@ def test_share_link_round_trips_shape_and_policy(catalog):
         assert messages == [] and decoded == s
     assert "shape=business-hours" in to_query_string(encode_scenario(scenario))
     assert "scale_autoscale~minn_1" in to_query_string(encode_scenario(scenario))
+
+
+def test_az_export_uses_the_autoscaler_bounds_of_the_policy(catalog):
+    from planner.io.kaito import nodepool_export
+
+    scenario = load_scenario(ROOT / "examples/support-bot-business-hours.json")
+    plan = plan_scenario(scenario, catalog).deployments[0]
+    export = nodepool_export(plan, scenario, catalog)
+    assert export.min_count == 1  # the example's min_nodes, not min_replicas' 2
+    assert export.max_count == plan.scaling.max_nodes == 2
