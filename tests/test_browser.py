@@ -96,8 +96,8 @@ def test_edit_download_and_share(page, app_url):
     download = download_info.value
     assert download.suggested_filename == "support-bot-comparison.xlsx"
     workbook = openpyxl.load_workbook(io.BytesIO(download.path().read_bytes()))
-    assert workbook.sheetnames == ["Summary", "Cost lines", "12-month projection", "Assumptions",
-                                   "Scenario"]
+    assert workbook.sheetnames == ["Summary", "Cost lines", "12-month projection",
+                                   "Energy and CO2", "Assumptions", "Scenario"]
     assert workbook["Summary"]["A5"].value == "API"
     assert workbook["Summary"]["H5"].value == pytest.approx(7300, abs=0.01)
 

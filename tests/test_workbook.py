@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from planner.io.workbook import SHEETS, USD_FORMAT, plan_workbook
@@ -100,3 +101,19 @@ def test_user_text_never_becomes_a_formula(catalog, prefix):
                 if isinstance(cell.value, str) and cell.value.startswith(("'=", "'+", "'-", "'@")):
                     assert cell.data_type == "s"
     assert wb["Summary"]["A2"].value == f"'{prefix}HYPERLINK(\"http://evil\")"
+
+
+def test_amounts_in_another_currency_say_so(support_bot):
+    """A snapshot in EUR (lines priced in EUR): headers and number formats name EUR, never $."""
+    deployments = [p.model_copy(update={"cost_lines": [
+        line.model_copy(update={"currency": "EUR"}) for line in p.cost_lines]})
+        for p in support_bot.deployments]
+    result = support_bot.model_copy(update={"deployments": deployments})
+    from planner.io.export import plan_csv
+
+    table = pd.read_csv(io.StringIO(plan_csv(result)), comment="#")
+    assert "Monthly amount (EUR)" in table.columns and "Monthly amount (USD)" not in table.columns
+    wb = openpyxl.load_workbook(io.BytesIO(plan_workbook(result)))
+    header = [c.value for c in wb["Summary"][1]]
+    assert "Monthly cost (EUR)" in header and not any("USD" in h for h in header)
+    assert wb["Summary"]["H2"].number_format == '#,##0.00 "EUR"'

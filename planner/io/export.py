@@ -45,6 +45,17 @@ OPTION_COLUMN = "Option"
 SIGNIFICANT_DIGITS = 6  # quantities and unit prices: enough to recompute a cent on any line
 
 
+def result_currency(result: PlanResult) -> str:
+    """The currency the plan's amounts are in (the price snapshot's; USD when nothing is priced)."""
+    return next((line.currency for plan in result.deployments for line in plan.cost_lines),
+                "USD")
+
+
+def in_currency(header: str, currency: str) -> str:
+    """A header naming USD, relabelled for amounts in ``currency``."""
+    return header.replace("(USD", f"({currency}")
+
+
 def significant(value: float | None, digits: int = SIGNIFICANT_DIGITS) -> float | None:
     """``value`` to ``digits`` significant digits for a file (None stays None)."""
     return None if value is None else float(f"{value:.{digits}g}")
@@ -107,7 +118,8 @@ def plan_csv(result: PlanResult, share_link: str | None = None) -> str:
     for line in comment_lines(result, share_link):
         out.write(line + "\n")
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
-    writer.writerow(COLUMNS)
+    currency = result_currency(result)
+    writer.writerow([in_currency(c, currency) for c in COLUMNS])
     for plan in result.deployments:
         for row in cost_line_rows(plan):
             writer.writerow(["" if v is None else spreadsheet_safe(v) for v in row])

@@ -24,7 +24,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from planner.io.energy_export import ENERGY_COLUMNS, all_energy_rows
-from planner.io.export import COLUMNS, cost_line_rows, placement_cells
+from planner.io.export import (
+    COLUMNS,
+    cost_line_rows,
+    in_currency,
+    placement_cells,
+    result_currency,
+)
 from planner.io.render import spreadsheet_safe
 from planner.io.wording import (
     ASSUMPTION_STATUS_TEXT,
@@ -84,8 +90,13 @@ def _write_table(ws: Worksheet, header: Sequence[str], rows: Iterable[Sequence[A
     ws.freeze_panes = "B2" if pin_first_column else "A2"
 
 
-def _usd_columns(header: Sequence[str], small: Sequence[str] = ()) -> dict[str, str]:
-    return {h: (USD_SMALL_FORMAT if h in small else USD_FORMAT) for h in header if "USD" in h}
+def _usd_columns(header: Sequence[str], small: Sequence[str] = (),
+                 currency: str = "USD") -> dict[str, str]:
+    """Number formats of the money columns: $ for USD, the ISO code after the number otherwise."""
+    big, little = ((USD_FORMAT, USD_SMALL_FORMAT) if currency == "USD" else
+                   (f'#,##0.00 "{currency}"', f'#,##0.0000 "{currency}"'))
+    return {in_currency(h, currency): (little if h in small else big) for h in header
+            if "USD" in h}
 
 
 SUMMARY_HEADER = ["Option", "Model", "Target kind", "VM size or machine", "Region", "Plan",
@@ -212,18 +223,23 @@ def plan_workbook(result: PlanResult, share_link: str | None = None) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = SHEETS[0]
-    _write_table(ws, SUMMARY_HEADER, summary_rows(result),
+    cur = result_currency(result)
+
+    def relabel(header: Sequence[str]) -> list[str]:
+        return [in_currency(h, cur) for h in header]
+
+    _write_table(ws, relabel(SUMMARY_HEADER), summary_rows(result),
                  _usd_columns(SUMMARY_HEADER, small=("Per 1M output tokens (USD)",
                                                      "Per 1M tokens, input + output (USD)",
-                                                     "Per 1,000 requests (USD)")))
+                                                     "Per 1,000 requests (USD)"), currency=cur))
     ws = wb.create_sheet(SHEETS[1])
     lines = [row for plan in result.deployments for row in cost_line_rows(plan)]
-    formats = _usd_columns(COLUMNS, small=("Unit price (USD per unit)",))
+    formats = _usd_columns(COLUMNS, small=("Unit price (USD per unit)",), currency=cur)
     formats["Quantity (per month)"] = NUMBER_FORMAT
-    _write_table(ws, COLUMNS, lines, formats)
+    _write_table(ws, relabel(COLUMNS), lines, formats)
     ws = wb.create_sheet(SHEETS[2])
     header, rows = projection_rows(result)
-    _write_table(ws, header, rows, _usd_columns(header))
+    _write_table(ws, relabel(header), rows, _usd_columns(header, currency=cur))
     ws = wb.create_sheet(SHEETS[3])
     number_columns = [c for c in ENERGY_COLUMNS if c.startswith(("kWh", "kg CO2e"))]
     _write_table(ws, ENERGY_COLUMNS, all_energy_rows(result),
