@@ -86,7 +86,10 @@ def key_text(target: ApiTarget) -> str:
 
 def describe(target: ApiTarget, catalog: Catalog, model_id: str) -> str:
     api = catalog.api_models.get(model_id)
-    return f"the {api.provider} API" if api else "a hosted API"
+    if api is None:
+        return "a hosted API"
+    # never "… serverless API (MaaS) API": the provider's name may already say it is an API
+    return f"the {api.provider}" if "API" in api.provider else f"the {api.provider} API"
 
 
 def placement(target: ApiTarget, catalog: Catalog) -> Placement:
