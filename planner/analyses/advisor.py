@@ -106,6 +106,8 @@ class AdvisorResult:
     min_mmlu: float | None = None  # the quality floor applied (None = any quality)
     viable_options: int = 0  # meet the SLOs with every price known
     search_seconds: float = 0.0
+    azure_seconds: float = 0.0  # of which: the vectorised pass over the Azure space
+    scalar_plan_seconds: float = 0.0  # and the plans made one by one (own machines, APIs, top)
     evaluation: Evaluation | None = None  # the Azure space as flat arrays (every viable option)
 
     def azure_rows(self, indexes: np.ndarray) -> pd.DataFrame:
@@ -344,6 +346,7 @@ def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 
             in_context.append(model_id)
     ev = evaluate_azure(in_context, space, workload, catalog, profiles, floor,
                         kaito_exclusions(space, catalog))
+    azure_done = time.perf_counter()
     for (sku, gpu, why), n in ev.excluded.items():
         if n:
             rejected[(f"{sku} ({gpu})", why)] += n
@@ -359,8 +362,10 @@ def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 
     threshold = (float(np.partition(ranked_costs, LOCAL_THRESHOLD_RANK - 1)[
         LOCAL_THRESHOLD_RANK - 1]) if len(ranked_costs) >= LOCAL_THRESHOLD_RANK else math.inf)
     unplanned = [0]
+    scalar_start = time.perf_counter()
     other_rows = _local_and_api(models, space, workload, catalog, rejected, profiles, resolver,
                                 floor, threshold, unplanned)
+    scalar_s = time.perf_counter() - scalar_start
     for r in other_rows:  # group_key's text, built per row (few rows)
         r["group"] = "|".join("" if r[c] is None else str(r[c]) for c in GROUP_COLUMNS)
     others = pd.DataFrame(other_rows)
@@ -393,8 +398,10 @@ def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 
         ranked["pareto_cost_latency"] = pareto_front(ranked["monthly_cost_usd"],
                                                      ranked["tpot_ms"].fillna(np.inf))
     viable = len(cost) + len(others) + unplanned[0]
+    plans_start = time.perf_counter()
     top_plans = [plan_deployment(deployment_for(row, space), workload, catalog, profiles, resolver)
                  for row in ranked.head(top).to_dict("records")] if not ranked.empty else []
+    scalar_s += time.perf_counter() - plans_start
     items = sorted(rejected.items())
     rej = pd.DataFrame({"family": [f for (f, _), _ in items], "reason": [r for (_, r), _ in items],
                         "options": [n for _, n in items]}) if items else pd.DataFrame()
@@ -403,7 +410,8 @@ def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 
     return AdvisorResult(ranked=ranked, rejected=rej, options_evaluated=evaluated,
                          top_plans=top_plans, variants=variants, min_mmlu=floor,
                          viable_options=viable, search_seconds=time.perf_counter() - start,
-                         evaluation=ev)
+                         evaluation=ev, azure_seconds=azure_done - start,
+                         scalar_plan_seconds=scalar_s)
 
 
 def _cheapest_first(frame: pd.DataFrame) -> pd.DataFrame:
