@@ -74,7 +74,7 @@ def _open(browser, url: str) -> tuple[float, float, object]:
 def _edit(page, value: int) -> float:
     """Type ``value`` as the requests per day; seconds until a monthly cost changes."""
     before = _costs(page)
-    box = page.get_by_label("Requests per day")
+    box = page.get_by_role("spinbutton", name="Requests per day")
     box.fill(str(value))
     start = time.perf_counter()
     box.press("Enter")
@@ -95,7 +95,7 @@ def _advisor(page, url: str) -> tuple[float, float]:
     opened = time.perf_counter() - start
     _settled(page)
     before = page.evaluate(ANSWER_JS)
-    slider = page.locator(f'{MAIN} [data-testid="stSlider"] [role="slider"]').first
+    slider = page.locator(f'{MAIN} [data-testid="stSlider"] input[type="range"]').first
     slider.focus()
     start = time.perf_counter()
     for _ in range(70):  # 0 -> 70: the keyboard moves the floor one point per press
@@ -143,6 +143,7 @@ def main() -> None:
                      for i in range(args.edits)]
             print("edit to new numbers (requests per day typed in the sidebar, Compare page):")
             print(_summary("new monthly cost shown", edits))
+            print("", flush=True)
             opened, changed = zip(*(_advisor(page, url) for _ in range(3)), strict=True)
             print("Advisor (no button):")
             print(_summary("open to the answer", list(opened)))
