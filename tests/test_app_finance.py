@@ -146,3 +146,15 @@ def _fresh_caches():
     cached.reload_reference_data()
     yield
     cached.reload_reference_data()
+
+
+def test_editor_messages_say_what_to_type_where_not_field_names():
+    from ui.state import _readable
+
+    draft = {"deployments": [{"label": "SLM"}, {"label": "Own"}]}
+    assert _readable("deployments[0].target.vm_sku: unknown VM size 'x'", draft) == \
+        "deployment 1 ('SLM') → 'Azure VM size (node)': unknown VM size 'x'"
+    text = _readable("deployments[1].target.purchase_usd_per_machine: must be > 0", draft)
+    assert "purchase_usd_per_machine" not in text and "'Your quote per machine (USD)'" in text
+    assert _readable("workload.requests_per_day: too large", draft) == \
+        "workload → 'Requests per day': too large"

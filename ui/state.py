@@ -19,6 +19,7 @@ from planner.api import (
     ScenarioError,
     check_against_catalog,
     decode_params,
+    field_words,
     has_scenario_params,
     scenario_from_dict,
 )
@@ -99,7 +100,10 @@ def _readable(message: str, draft_data: dict[str, Any]) -> str:
         return f"deployment {i + 1} ('{label}') → "
 
     text = re.sub(r"deployments\[(\d+)\]\.?", name, message)
-    return text.replace("workload.", "workload → ")
+    text = text.replace("workload.", "workload → ")
+    for path, label in sorted(field_words().items(), key=lambda kv: -len(kv[0])):
+        text = re.sub(rf"(?<![\w.]){re.escape(path)}(?!\w)", f"'{label}'", text)
+    return text
 
 
 def commit_draft(catalog: Catalog) -> None:

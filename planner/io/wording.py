@@ -79,6 +79,18 @@ EXCLUDED_TEXT = ("Not in these numbers: managed disks, network egress, load bala
                  "monitoring for cloud options; staff, network and floor space for own hardware; "
                  "taxes, and discounts beyond the pricing plan chosen.")
 
+def field_words() -> dict[str, str]:
+    """Scenario field paths as the editor labels them ('target.vm_sku' -> 'Azure VM size
+    (node)', 'requests_per_day' -> 'Requests per day'), for messages that say what to type
+    where instead of naming a field."""
+    from planner.targets import MODULES
+
+    words = {f"target.{f.name}": f.label for m in MODULES.values() for f in m.EDITOR}
+    words.update({name: what for name, (what, _) in WORKLOAD_FIELD_TEXT.items()})
+    words.update(DEPLOYMENT_FIELD_TEXT)
+    return words
+
+
 NOT_APPLICABLE = "not applicable"
 UNKNOWN = "unknown"
 
