@@ -654,7 +654,7 @@ INTERVAL_METHOD = (
     "ratios measured / predicted of output tokens/s, each predicted by a fit that left its "
     "publication out; per regime cell (engine x GPU vendor, batch 1 vs loaded, TP 1 vs > 1, "
     "backing off to coarser cells below min_points) the 5th and 95th percentiles "
-    "(quantile_span 0.90 and min_points 8, read off a small grid so that the "
+    "(quantile_span 0.90 and min_points 30, read off a small grid so that the "
     "leave-one-publication-out coverage is 75-85 %)")
 
 
