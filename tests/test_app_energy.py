@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from planner.api import plan_scenario
@@ -32,7 +33,7 @@ def test_energy_chart_stacks_the_lines_and_shows_the_range(catalog):
     # the stacked kWh bars add up to each option's total
     kwh_bars = [t for t in fig.data if t.type == "bar" and t.xaxis == "x"]
     for i, plan in enumerate(planned):
-        assert sum(t.y[i] for t in kwh_bars) == plan.energy.kwh_per_month
+        assert sum(t.y[i] for t in kwh_bars) == pytest.approx(plan.energy.kwh_per_month, rel=1e-12)
 
 
 def test_methodology_quotes_the_energy_check():
