@@ -75,7 +75,10 @@ def test_advisor_page_answers(page, catalog):
     assert costs == sorted(costs)
     assert costs[0] == pytest.approx(expected.ranked.iloc[0]["monthly_cost_usd"])
     assert table["Option"].iloc[0].startswith("★ ")
-    assert {"TPOT (ms)", "TTFT (ms)", "MMLU (%)", "Per 1M output tokens (USD)"} <= set(table.columns)
+    assert {"time per output token (ms)", "time to first token (ms)", "tensor parallel", "MMLU (%)",
+            "Per 1M output tokens (USD)"} <= set(table.columns)
+    assert not {"TPOT (ms)", "TTFT (ms)", "TP"} & set(table.columns)
+    assert not table["Option"].str.contains(r"payg|reserved-\dy|savings-\dy").any()
     text = markdown_text(page)
     assert "Cheapest that meets the SLOs" in text and ":green-badge[cheapest]" in text
     # the scenario's own options: tornado, and a break-even sentence for every pair

@@ -20,6 +20,7 @@ from planner.api import (
     DeploymentPlan,
     EnergyKind,
     PlanResult,
+    advise_where_text,
     difference,
     known_usd_by_kind,
 )
@@ -242,7 +243,7 @@ def memory_breakdown(plan: DeploymentPlan) -> go.Figure:
              (f"KV cache (batch {plan.throughput.batch if plan.throughput else '?'})",
               mem.kv_cache_gb, "#f97316"),
              ("Runtime (activations, CUDA context)", mem.runtime_overhead_gb, "#9ca3af"),
-             ("NCCL buffers (TP ≥ 2)", mem.comm_buffers_gb, "#6b7280"),
+             ("NCCL buffers (tensor parallel 2 or more)", mem.comm_buffers_gb, "#6b7280"),
              ("Free", max(mem.free_gb, 0.0), "#e5e7eb")]
     fig = go.Figure()
     for name, value, colour in parts:
@@ -272,10 +273,11 @@ def batch_curve(curve: dict, plan: DeploymentPlan, tpot_slo_ms: float,
     fig.add_scatter(x=curve["batch"], y=curve["output_tokens_per_s"], name="output tokens/s",
                     line={"color": "#16a34a"}, secondary_y=True)
     fig.add_hline(y=tpot_slo_ms, line={"color": "#2563eb", "dash": "dash", "width": 1},
-                  annotation_text=f"TPOT SLO {tpot_slo_ms:g} ms", annotation_position="top left")
+                  annotation_text=f"time per output token target {tpot_slo_ms:g} ms",
+                  annotation_position="top left")
     if ttft_slo_ms <= max(curve["ttft_ms"]) * 1.5:
         fig.add_hline(y=ttft_slo_ms, line={"color": "#9333ea", "dash": "dash", "width": 1},
-                      annotation_text=f"TTFT SLO {ttft_slo_ms:g} ms",
+                      annotation_text=f"time to first token target {ttft_slo_ms:g} ms",
                       annotation_position="bottom left")
     if plan.throughput:
         fig.add_vline(x=plan.throughput.batch, line={"color": "#111827", "width": 1})
@@ -294,12 +296,13 @@ def batch_curve(curve: dict, plan: DeploymentPlan, tpot_slo_ms: float,
 
 def _option_text(row: dict) -> str:
     """Hover text of one advisor option."""
-    where = str(row.get("where") or "")
+    where = advise_where_text(row)
     precision = f" {row['precision']}" if isinstance(row.get("precision"), str) else ""
     parts = [f"<b>{plain(str(row['model']))}</b>{precision} · {plain(where)}",
              f"{usd(row['monthly_cost_usd'])}/month"]
     if _known(row.get("tpot_ms")):
-        parts.append(f"TPOT {row['tpot_ms']:,.0f} ms · TTFT {row['ttft_ms']:,.0f} ms")
+        parts.append(f"time per output token {row['tpot_ms']:,.0f} ms · "
+                     f"time to first token {row['ttft_ms']:,.0f} ms")
     if _known(row.get("mmlu_5shot")):
         parts.append(f"MMLU {row['mmlu_5shot']:g}")
     return "<br>".join(parts)
@@ -455,7 +458,7 @@ def pareto_cost_latency(ranked: pd.DataFrame, mine: list[dict] | None = None,
                         tpot_slo_ms: float | None = None) -> go.Figure:
     """Monthly cost against time per output token (lower is better)."""
     return pareto(ranked, y="tpot_ms", flag="pareto_cost_latency",
-                  title="Cost vs latency: the cheapest way to each TPOT",
+                  title="Cost vs latency: the cheapest way to each time per output token",
                   y_title="time per output token (ms)", y_unit="ms", mine=mine,
                   slo=tpot_slo_ms, lower_is_better=True)
 

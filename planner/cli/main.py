@@ -152,7 +152,8 @@ def cmd_advise(args: argparse.Namespace) -> int:
 
     from planner.analyses.advisor import OUTPUT_COLUMNS, SearchSpace, advise
     from planner.catalog import load_catalog
-    from planner.io.wording import REJECT_TEXT
+    from planner.io.render import to_table
+    from planner.io.wording import ADVISE_TABLE_HEADERS, REJECT_TEXT, advise_table_records
     from planner.scenario import describe_validation_error, load_scenario, scenario_from_dict
 
     scenario = (load_scenario(args.scenario) if args.scenario else
@@ -170,8 +171,8 @@ def cmd_advise(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         raise ScenarioError("search options: " + describe_validation_error(exc)) from exc
     result = advise(scenario.workload, space, load_catalog(), top=args.top)
-    rows = result.ranked.head(args.top)[OUTPUT_COLUMNS].to_dict("records") \
-        if not result.ranked.empty else []
+    ranked = result.ranked.head(args.top) if not result.ranked.empty else None
+    rows = ranked[OUTPUT_COLUMNS].to_dict("records") if ranked is not None else []
     if args.format == "json":
         sys.stdout.write(render_json({
             "options_evaluated": result.options_evaluated,
@@ -187,7 +188,8 @@ def cmd_advise(args: argparse.Namespace) -> int:
         sys.stdout.write(f"{result.options_evaluated:,} options evaluated in "
                          f"{result.search_seconds:.2f} s; {result.viable_options:,} meet the SLOs "
                          "with a known price\n\n")
-        sys.stdout.write(render(rows, "table", columns=OUTPUT_COLUMNS))
+        table = advise_table_records(ranked.to_dict("records")) if ranked is not None else []
+        sys.stdout.write(to_table(table, list(ADVISE_TABLE_HEADERS.values()), max_width=60))
         if not result.rejected.empty:
             by_reason = result.rejected.groupby("reason")["options"].sum().sort_values(
                 ascending=False)

@@ -19,6 +19,8 @@ from planner.pipeline.plan import DeploymentPlan, Fit
 from planner.pipeline.sizing import MAX_REPLICAS
 from planner.pricing.money import CostKind
 from planner.pricing.resolver import MissingReason, PriceStatus
+from planner.registry import PLAN_NAMES
+from planner.targets import TARGET_TITLES
 
 C = FindingCode
 
@@ -74,6 +76,49 @@ ASSUMPTION_STATUS_TEXT: dict[str, str] = {
     "estimate": "estimate", "quoted": "list price", "estimated": "estimate",
     "missing": "price missing",
 }
+
+# Latency and parallelism in plain words: column headers and the tooltips that explain them
+TPOT_HEADER = "time per output token (ms)"
+TTFT_HEADER = "time to first token (ms)"
+TP_HEADER = "tensor parallel"
+TPOT_HELP = ("Time per output token (TPOT): milliseconds between two generated tokens of one reply, "
+             "at the option's batch; lower streams faster.")
+TTFT_HELP = ("Time to first token (TTFT): milliseconds from sending a request to the first token "
+             "of the reply, including the prompt's processing.")
+TP_HELP = ("Tensor parallel: how many GPUs share one copy of the model, each holding a slice of "
+           "every layer; 2 means each replica spans two GPUs.")
+
+# The advise command's text table: field -> header (the CSV and JSON keep the field names)
+ADVISE_TABLE_HEADERS: dict[str, str] = {
+    "model": "model", "kind": "runs on", "where": "where", "precision": "precision",
+    "tp": TP_HEADER, "batch": "batch", "replicas": "replicas", "nodes": "nodes",
+    "monthly_cost_usd": "monthly cost (USD)", "tpot_ms": TPOT_HEADER, "ttft_ms": TTFT_HEADER,
+    "mmlu_5shot": "MMLU (%)", "mmlu_pro": "MMLU-Pro (%)",
+    "pareto_cost_quality": "cost-quality frontier", "pareto_cost_latency": "cost-latency frontier",
+    "variants": "variants", "other_precisions": "also at",
+}
+
+
+def advise_where_text(row: dict) -> str:
+    """Where an advised option runs, with the plan's full name: 'Standard_NC4as_T4_v3 (eastus,
+    pay-as-you-go)' for an Azure VM row, the row's own ``where`` otherwise."""
+    if row.get("plan") in PLAN_NAMES and row.get("sku") and row.get("region"):
+        return f"{row['sku']} ({row['region']}, {PLAN_NAMES[row['plan']]})"
+    return str(row.get("where") or "")
+
+
+def advise_table_records(rows: list[dict]) -> list[dict]:
+    """Advised option rows (ranked-frame records) keyed by :data:`ADVISE_TABLE_HEADERS`, plan
+    names in full, for the text table."""
+    def cell(row: dict, key: str) -> object:
+        if key == "where":
+            return advise_where_text(row)
+        if key == "kind":
+            return TARGET_TITLES.get(row["kind"], row["kind"])
+        return row.get(key)
+
+    return [{ADVISE_TABLE_HEADERS[k]: cell(r, k) for k in ADVISE_TABLE_HEADERS} for r in rows]
+
 
 EXCLUDED_TEXT = ("Not in these numbers: managed disks, network egress, load balancer and "
                  "monitoring for cloud options; staff, network and floor space for own hardware; "

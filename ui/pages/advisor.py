@@ -21,6 +21,12 @@ from planner.api import (
     PRICING_PLANS,
     REJECT_TEXT,
     TARGET_TITLES,
+    TP_HEADER,
+    TP_HELP,
+    TPOT_HEADER,
+    TPOT_HELP,
+    TTFT_HEADER,
+    TTFT_HELP,
     AdvisorResult,
     Catalog,
     Deployment,
@@ -186,12 +192,12 @@ def ranked_table(rows: list[dict], plans: list[DeploymentPlan], catalog: Catalog
                       "estimated" if rests_on_estimate(plan) else "list / your figure"),
             "MMLU (%)": _mmlu_text(row.get("mmlu_5shot")),
             "MMLU-Pro (%)": _mmlu_text(row.get("mmlu_pro")),
-            "TPOT (ms)": _number(row.get("tpot_ms")),
-            "TTFT (ms)": _number(row.get("ttft_ms")),
+            TPOT_HEADER: _number(row.get("tpot_ms")),
+            TTFT_HEADER: _number(row.get("ttft_ms")),
             cur("Per 1M output tokens (USD)"): plan.cost_per_million_output_tokens_usd if plan else None,
             "GPUs": plan.gpus if plan else None,
             "Nodes": _number(row.get("nodes")),
-            "TP": _number(row.get("tp")),
+            TP_HEADER: _number(row.get("tp")),
             "Batch": _number(row.get("batch")),
             "Runs on": TARGET_TITLES.get(row["kind"], row["kind"]),
             "Pareto frontier": ", ".join(frontier),
@@ -207,7 +213,10 @@ def _column_config() -> dict:
         "Option": st.column_config.TextColumn(width=330),
         cur("Monthly cost (USD)"): st.column_config.NumberColumn(format=money_fmt("dollar")),
         cur("Per 1M output tokens (USD)"): st.column_config.NumberColumn(format=money_fmt("$%.3f")),
-        "TPOT (ms)": one, "TTFT (ms)": one, "Nodes": one, "TP": one, "Batch": one, "GPUs": one,
+        TPOT_HEADER: st.column_config.NumberColumn(format="%.0f", help=TPOT_HELP),
+        TTFT_HEADER: st.column_config.NumberColumn(format="%.0f", help=TTFT_HELP),
+        TP_HEADER: st.column_config.NumberColumn(format="%.0f", help=TP_HELP),
+        "Nodes": one, "Batch": one, "GPUs": one,
         "MMLU (%)": st.column_config.TextColumn(
             help="MMLU 5-shot at the option's precision: the published score where the weights are "
                  "as the vendor ships them or a published evaluation of that precision exists; "
@@ -216,7 +225,8 @@ def _column_config() -> dict:
             help="MMLU-Pro as the vendor published it (settings differ between vendors: see the "
                  "Catalog page's sources)."),
         "Pareto frontier": st.column_config.TextColumn(
-            help="No other option is both cheaper and better on quality (MMLU) or latency (TPOT)."),
+            help="No other option is both cheaper and better on quality (MMLU) or latency (time "
+                 "per output token)."),
         "Price": st.column_config.TextColumn(
             help="'estimated': the monthly cost rests on a derived price (a reservation or savings "
                  "plan from a sibling's quoted discount, a machine priced from its components); "

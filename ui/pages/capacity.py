@@ -53,7 +53,7 @@ def _memory(plan: DeploymentPlan, scenario: Scenario) -> None:
          f"{mem.kv_cache_bytes_per_token / 1e3:,.0f} kB per token × "
          f"{w.input_tokens + w.output_tokens:,} tokens × batch"),
         ("Runtime overhead", mem.runtime_overhead_gb, "activations + CUDA context (KAITO, vLLM)"),
-        ("Communication buffers", mem.comm_buffers_gb, "NCCL, only when TP ≥ 2"),
+        ("Communication buffers", mem.comm_buffers_gb, "NCCL, only when tensor parallel is 2 or more"),
         ("Free", mem.free_gb, "left unused"),
     ]
     st.dataframe(pd.DataFrame(rows, columns=["Bucket", "GB", "How"]), hide_index=True, placeholder="—",
