@@ -9,7 +9,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from planner.io.export import COLUMNS, MONTHLY_COLUMN, OPTION_COLUMN, YEAR_COLUMN, plan_csv
+from planner.io.export import (
+    COLUMNS,
+    MONTHLY_COLUMN,
+    OPTION_COLUMN,
+    RANGE_HIGH_COLUMN,
+    RANGE_LOW_COLUMN,
+    YEAR_COLUMN,
+    plan_csv,
+)
 from planner.pipeline.plan import plan_scenario
 from planner.pricing.projection import serving_by_month
 from planner.scenario import load_scenario, scenario_from_dict
@@ -137,3 +145,28 @@ def test_an_option_that_does_not_fit_is_one_row_saying_so(catalog):
     row = table.iloc[0]
     assert pd.isna(row[MONTHLY_COLUMN]) and row["Status"].startswith("Llama 3.1 405B at fp16")
     assert "does not fit" in row["Status"]
+
+
+def test_each_row_carries_its_options_cost_range_in_cents(support_bot):
+    table = read(plan_csv(support_bot))
+    assert list(table.columns) == COLUMNS  # still one table
+    checked = 0
+    for plan in support_bot.deployments:
+        rows = table[table[OPTION_COLUMN] == plan.label]
+        if plan.monthly_cost_range_usd is None:
+            assert rows[RANGE_LOW_COLUMN].isna().all() and rows[RANGE_HIGH_COLUMN].isna().all()
+            continue
+        low, high = plan.monthly_cost_range_usd
+        # repeated, rounded to the cent, on every row of the option (not a pivot: one per option)
+        assert (rows[RANGE_LOW_COLUMN] == round(low, 2)).all()
+        assert (rows[RANGE_HIGH_COLUMN] == round(high, 2)).all()
+        assert rows[RANGE_LOW_COLUMN].iloc[0] <= rows[RANGE_HIGH_COLUMN].iloc[0]
+        checked += 1
+    assert checked >= 3
+    # the own-hardware option rests on the throughput estimate and its machine count moves
+    # within the interval: a real spread, not a point
+    onprem = table[table[OPTION_COLUMN] == "On-prem"].iloc[0]
+    assert onprem[RANGE_LOW_COLUMN] < onprem[RANGE_HIGH_COLUMN]
+    # the API option is billed per token at list prices: its range is its total
+    api = table[table[OPTION_COLUMN] == "API"].iloc[0]
+    assert api[RANGE_LOW_COLUMN] == api[RANGE_HIGH_COLUMN] == pytest.approx(1460.00, abs=0.01)

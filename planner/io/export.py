@@ -5,7 +5,8 @@ to read the amounts; ``pandas.read_csv(path, comment="#")`` skips it and reads o
 columns say what the row costs (option, model, where it runs, category = the cost line's kind),
 how it was worked out (quantity, unit, unit price, currency) and what it comes to (monthly and
 12-month amounts rounded to cents, price status and source). Totals per option are a pivot away:
-sum "Monthly amount (USD)" by "Option". A blank amount is unknown, never zero.
+sum "Monthly amount (USD)" by "Option". The option's monthly cost range (low, high) is repeated
+on each of its rows. A blank amount is unknown, never zero.
 
 Every text cell is quoted (so a ``#`` inside a label is data, not a comment) and neutralised
 against formula injection (see planner.io.render.spreadsheet_safe). The amounts come from
@@ -38,10 +39,13 @@ COLUMNS = [
     "Option", "Model", "Target kind", "VM size or machine", "Region", "Plan", "Category",
     "Cost line", "Quantity (per month)", "Unit", "Unit price (USD per unit)", "Currency",
     "Monthly amount (USD)", f"{MONTHS}-month amount (USD)", "Status", "Price date", "Source",
+    "Option monthly low (USD)", "Option monthly high (USD)",
 ]
 MONTHLY_COLUMN = "Monthly amount (USD)"
 YEAR_COLUMN = f"{MONTHS}-month amount (USD)"
 OPTION_COLUMN = "Option"
+RANGE_LOW_COLUMN = "Option monthly low (USD)"  # the option's range, repeated on each of its rows
+RANGE_HIGH_COLUMN = "Option monthly high (USD)"
 SIGNIFICANT_DIGITS = 6  # quantities and unit prices: enough to recompute a cent on any line
 
 
@@ -70,18 +74,28 @@ def placement_cells(plan: DeploymentPlan) -> list[str]:
             (where.plan if where else NOT_APPLICABLE)]
 
 
+def range_cells(plan: DeploymentPlan) -> list[float | None]:
+    """The option's monthly cost range (low, high) in USD, rounded to cents; blank (None) when
+    the option has no complete total."""
+    low, high = plan.monthly_cost_range_usd or (None, None)
+    return [cents(low), cents(high)]
+
+
 def cost_line_rows(plan: DeploymentPlan) -> Iterator[list[Any]]:
-    """One row per cost line of an option; one row saying why when it has none (does not fit)."""
+    """One row per cost line of an option; one row saying why when it has none (does not fit).
+    Each row ends with the option's monthly cost range (the same on all of the option's rows:
+    read it per option, never sum it)."""
     head = [plan.label, plan.model_name, *placement_cells(plan)]
+    tail = range_cells(plan)
     if not plan.cost_lines:
         yield [*head, NOT_APPLICABLE, "no cost lines", None, "", None, "", None, None,
-               fit_text(plan), "", ""]
+               fit_text(plan), "", "", *tail]
         return
     for line, year in zip(plan.cost_lines, line_year_usd(plan), strict=True):
         yield [*head, COST_KIND_TEXT[line.kind], line.name, significant(line.quantity), line.unit,
                significant(line.unit_price_usd), line.currency, cents(line.amount_usd),
                cents(year), PRICE_STATUS_TEXT[line.status],
-               str(line.price_as_of) if line.price_as_of else "", line.source]
+               str(line.price_as_of) if line.price_as_of else "", line.source, *tail]
 
 
 def one_line(text: str) -> str:
@@ -102,7 +116,9 @@ def comment_lines(result: PlanResult, share_link: str | None = None) -> list[str
         "One row per cost line per option. Monthly = one month of 730 hours; "
         f"{MONTHS}-month = the next {MONTHS} months (node lines follow the growth plan). Amounts "
         "are rounded to cents; a blank amount is unknown (never zero), so that option has no "
-        "complete total. Total per option: sum the monthly amounts by Option.",
+        "complete total. Total per option: sum the monthly amounts by Option. The two 'Option "
+        "monthly' columns repeat the option's monthly cost range (low to high: the throughput "
+        "model's 80 % interval) on each of its rows: read them once per option, never sum them.",
         EXCLUDED_TEXT,
     ]
     if share_link:
