@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from planner.catalog import DATA_DIR, DATA_DIR_ENV, PRICES_FILE
+from planner.catalog import DATA_DIR, DATA_DIR_ENV, PRICES_FILE, load_catalog
 from planner.io.sharelink import encode_scenario
 from planner.io.wording import EXCLUDED_TEXT
+from planner.pipeline.plan import plan_scenario
 from planner.scenario import load_scenario
-from ui.format import stale_price_dates
+from ui.format import stale_price_dates, usd
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -56,6 +57,16 @@ def test_summary_view_is_read_only_and_complete():
     assert frame.loc["API", "Next 12 months"] == "$17,520"  # 12 x $1,460
     assert frame.loc["API", "Monthly range"] == "$1,460"  # list prices: no range
     assert " – " in frame.loc["★ On-prem", "Monthly range"]  # the calibrated throughput interval
+    # each option's range sits right beside its monthly total and is the plan's own range
+    columns = list(frame.columns)
+    assert columns.index("Monthly range") == columns.index("Monthly cost") + 1
+    result = plan_scenario(load_scenario(SUPPORT_BOT), load_catalog())
+    for plan in result.deployments:
+        row = frame.loc[("★ " if plan.label == result.cheapest_label else "") + plan.label]
+        low, high = plan.monthly_cost_range_usd
+        assert row["Monthly range"] == (usd(low) if usd(low) == usd(high)
+                                        else f"{usd(low)} – {usd(high)}")
+    assert frame.loc["★ On-prem", "Monthly range"] == "$310 – $415"  # 309.86 and 415.05 a month
     assert "None" not in frame.to_string()
     # the price dates older than 90 days are warned beside the option they affect
     stale = [w.value.replace("\\", "") for w in at.warning if "days old" in w.value]

@@ -71,8 +71,8 @@ def totals_table(result: PlanResult, scenario: Scenario, catalog: Catalog) -> pd
             "Model": plan.model_name,
             "Runs on": target_text(dep, plan, catalog),
             "Monthly cost": usd(plan.monthly_cost_usd),
+            "Monthly range": _range_text(plan.monthly_cost_range_usd),  # beside the total
             "Next 12 months": usd(year),
-            "Monthly range": _range_text(plan.monthly_cost_range_usd),
             "Per 1M output tokens": usd(plan.cost_per_million_output_tokens_usd),
             "Status": status_text(plan),
         })
