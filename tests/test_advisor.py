@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import re
 import subprocess
 import sys
 
@@ -136,3 +137,19 @@ def test_ranked_azure_rows_cost_what_the_planner_says(catalog):
         assert plan.fits and plan.meets_slo, row
         assert plan.nodes == row["nodes"], row
         assert plan.monthly_cost_usd == pytest.approx(row["monthly_cost_usd"], rel=1e-9), row
+
+
+def test_advise_cli_table_speaks_plainly():
+    out = subprocess.run([sys.executable, "-m", "planner", "advise", "--scenario",
+                          "examples/support-bot.json", "--top", "40", "--no-local"],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    header = out.stdout.splitlines()[2]
+    for words in ("time per output token (ms)", "time to first token (ms)", "tensor parallel",
+                  "monthly cost (USD)"):
+        assert words in header
+    assert "tpot_ms" not in header and "ttft_ms" not in header
+    body = "\n".join(out.stdout.splitlines()[4:])
+    assert re.search(r"Standard_\w+ \(eastus, (pay-as-you-go|spot|\d-year (reservation|savings "
+                     r"plan))\)", body)
+    assert not re.search(r"\b(payg|reserved-\dy|savings-\dy)\b", body)
