@@ -160,7 +160,7 @@ def rests_on_estimate(plan: DeploymentPlan) -> bool:
 def headline(dep: Deployment, plan: DeploymentPlan, catalog: Catalog, cheapest: bool) -> str:
     """The answer for one deployment, in one sentence of Markdown.
 
-    'SLM — phi-3-mini-4k on 2 × Standard_NC24ads_A100_v4 (eastus, payg): $5,601/month,
+    'SLM — phi-3-mini-4k on 2 × Standard_NC24ads_A100_v4 (eastus, pay-as-you-go): $5,601/month,
     $4.60 per 1M output tokens'. Missing prices read 'price missing: …', never $0.
     """
     where = target_text(dep, plan, catalog)
