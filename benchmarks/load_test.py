@@ -416,7 +416,7 @@ async def act(name: str, page, run: Run, rng: random.Random, ctx: dict) -> tuple
     elif name == "share":
         await wait_idle(page, ctx)
         costs = await bounded(page.evaluate(COSTS_JS), ctx)
-        link = (await page.locator(f'{MAIN} [data-testid="stCode"]').inner_text(
+        link = (await page.locator(f'{MAIN} [data-testid="stCode"]').first.inner_text(
             timeout=timeout_ms(ctx))).strip()
         if not link.startswith(run.base_url + "/"):
             raise ActionFailed("wrong result", f"share link not on {run.base_url}: {link[:120]}")

@@ -19,7 +19,13 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 def open_uploader(page):
     page.get_by_text("Load a scenario file").click()
-    return page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    return scenario_input(page)
+
+
+def scenario_input(page):
+    """The scenario file's input (the editor has another uploader, for hourly traffic)."""
+    return page.get_by_role("region", name=re.compile("Scenario file")).get_by_test_id(
+        "stFileUploaderDropzoneInput")
 
 
 def test_upload_good_and_bad_scenario_files(page, app_url, tmp_path):
@@ -36,7 +42,7 @@ def test_upload_good_and_bad_scenario_files(page, app_url, tmp_path):
     assert "deployments[0].model" in sidebar and "unchanged" in sidebar
     assert "support-bot" in main.inner_text()
 
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+    scenario_input(page).set_input_files(
         str(EXAMPLES / "document-summarisation.yaml"))
     page.wait_for_url(re.compile(r"name=document-summarisation"), timeout=DEFAULT_TIMEOUT_MS)
     wait_for_app(page)
