@@ -54,7 +54,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -68,6 +67,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # planner and ui, for the share links (see share_query)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # load_common, a sibling
+
+from load_common import free_port, ms_text, percentile, share_query, stop_process_group  # noqa: E402
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
@@ -134,17 +137,6 @@ IDLE_JS = """() => {
 
 
 # --- measurements ----------------------------------------------------------------------------
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
 
 def summary(values: list[float]) -> dict:
     out: dict = {"n": len(values)}
@@ -265,25 +257,6 @@ class Sampler:
 
 # --- the server --------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def stop_process_group(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=8)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
-
-
 @contextlib.contextmanager
 def streamlit_server(timeout_s: float) -> Iterator[tuple[str, subprocess.Popen]]:
     """``streamlit run app.py`` on a free 127.0.0.1 port, in its own process group; yields (url,
@@ -345,18 +318,6 @@ class Run:
     current: dict[int, tuple[int, str]] = field(default_factory=dict)  # session: (iteration, action)
 
 
-def share_query(rpd: int) -> str:
-    """The share link's query string of the dashboard's default scenario at ``rpd`` requests per
-    day, written by the planner's own encoder."""
-    from planner.io.sharelink import encode_scenario, to_query_string
-    from ui.presets import default_scenario
-
-    scenario = default_scenario()
-    scenario = scenario.model_copy(update={
-        "workload": scenario.workload.model_copy(update={"requests_per_day": rpd})})
-    return to_query_string(encode_scenario(scenario))
-
-
 OPENS = ("load", "share")  # a fresh page: seconds of CPU for the front end's JavaScript
 
 
@@ -368,7 +329,7 @@ def action_deadline(name: str, run: Run) -> tuple[float, float]:
     return deadline, deadline - time.monotonic()
 
 
-def timeout_ms(ctx: dict) -> float:
+def timeoutms_text(ctx: dict) -> float:
     """What is left of the current action's time (Playwright wants at least a little)."""
     return max(100.0, (ctx["deadline"] - time.monotonic()) * 1000)
 
@@ -376,15 +337,15 @@ def timeout_ms(ctx: dict) -> float:
 async def bounded(awaitable, ctx: dict):
     """Await a Playwright call that takes no timeout of its own (evaluate, count, new_page), within
     what is left of the action's time."""
-    return await asyncio.wait_for(awaitable, timeout=timeout_ms(ctx) / 1000)
+    return await asyncio.wait_for(awaitable, timeout=timeoutms_text(ctx) / 1000)
 
 
 async def wait_idle(page, ctx: dict) -> None:
-    await page.wait_for_function(IDLE_JS, timeout=timeout_ms(ctx), polling=50)
+    await page.wait_for_function(IDLE_JS, timeout=timeoutms_text(ctx), polling=50)
 
 
 async def wait_answer(page, ctx: dict) -> None:
-    await page.wait_for_function(ANSWER_JS, timeout=timeout_ms(ctx), polling=50)
+    await page.wait_for_function(ANSWER_JS, timeout=timeoutms_text(ctx), polling=50)
 
 
 async def act(name: str, page, run: Run, rng: random.Random, ctx: dict) -> tuple[float, float]:
@@ -393,38 +354,38 @@ async def act(name: str, page, run: Run, rng: random.Random, ctx: dict) -> tuple
     start = time.perf_counter()
     if name == "load":
         url = run.base_url + "/" + (f"?{ctx['load_query']}" if ctx["load_query"] else "")
-        await page.goto(url, timeout=timeout_ms(ctx), wait_until="commit")
+        await page.goto(url, timeout=timeoutms_text(ctx), wait_until="commit")
         await wait_answer(page, ctx)
     elif name == "edit":
         before = await bounded(page.evaluate(COSTS_JS), ctx)
-        current = await page.locator(RPD_INPUT).input_value(timeout=timeout_ms(ctx))
+        current = await page.locator(RPD_INPUT).input_value(timeout=timeoutms_text(ctx))
         value = int(float(current or 0))
         while value == int(float(current or 0)):
             value = rng.randrange(5, 200) * 10_000
         box = page.locator(RPD_INPUT)
-        await box.fill(str(value), timeout=timeout_ms(ctx))
-        await box.press("Enter", timeout=timeout_ms(ctx))
-        await page.wait_for_function(COSTS_CHANGED_JS, arg=before, timeout=timeout_ms(ctx),
+        await box.fill(str(value), timeout=timeoutms_text(ctx))
+        await box.press("Enter", timeout=timeoutms_text(ctx))
+        await page.wait_for_function(COSTS_CHANGED_JS, arg=before, timeout=timeoutms_text(ctx),
                                      polling=50)
     elif name in PAGE_TITLES:
         link, title = PAGE_TITLES[name]
         await page.locator('[data-testid="stTopNavLink"]').filter(has_text=link).click(
-            timeout=timeout_ms(ctx))
-        await page.wait_for_function(TITLE_JS, arg=title, timeout=timeout_ms(ctx), polling=50)
+            timeout=timeoutms_text(ctx))
+        await page.wait_for_function(TITLE_JS, arg=title, timeout=timeoutms_text(ctx), polling=50)
         if name == "compare":
             await wait_answer(page, ctx)
     elif name == "share":
         await wait_idle(page, ctx)
         costs = await bounded(page.evaluate(COSTS_JS), ctx)
         link = (await page.locator(f'{MAIN} [data-testid="stCode"]').first.inner_text(
-            timeout=timeout_ms(ctx))).strip()
+            timeout=timeoutms_text(ctx))).strip()
         if not link.startswith(run.base_url + "/"):
             raise ActionFailed("wrong result", f"share link not on {run.base_url}: {link[:120]}")
         start = time.perf_counter()  # reading the link is not part of opening it
         tab = await bounded(page.context.new_page(), ctx)
         watch(tab, ctx)
         try:
-            await tab.goto(link, timeout=timeout_ms(ctx), wait_until="commit")
+            await tab.goto(link, timeout=timeoutms_text(ctx), wait_until="commit")
             await wait_answer(tab, ctx)
             result_ms = (time.perf_counter() - start) * 1000
             await wait_idle(tab, ctx)
@@ -750,10 +711,6 @@ def report(args, stats: Stats, m: dict, busy_before_start: float, load_before: f
     }
 
 
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
-
-
 def format_report(r: dict) -> list[str]:
     mode = (f"{r['iterations']} iterations (at most {r['duration_s']:g} s)" if r["iterations"]
             else f"{r['duration_s']:g} s")
@@ -773,9 +730,9 @@ def format_report(r: dict) -> list[str]:
     for name in (*ACTIONS, *GROUPS):
         s, i = r["latency"][name], r["idle_latency"][name]
         label = f"{name} ({ACTION_TEXT[name]})" if name in ACTION_TEXT else GROUP_TEXT[name]
-        lines.append(f"  {label:<44} {s['n']:>4} {_ms(s['p50_ms']):>7} {_ms(s['p90_ms']):>7} "
-                     f"{_ms(s['p95_ms']):>7} {_ms(s['p99_ms']):>7} {_ms(s['max_ms']):>7} | "
-                     f"{_ms(i['p50_ms']):>8} {_ms(i['p95_ms']):>9}")
+        lines.append(f"  {label:<44} {s['n']:>4} {ms_text(s['p50_ms']):>7} {ms_text(s['p90_ms']):>7} "
+                     f"{ms_text(s['p95_ms']):>7} {ms_text(s['p99_ms']):>7} {ms_text(s['max_ms']):>7} | "
+                     f"{ms_text(i['p50_ms']):>8} {ms_text(i['p95_ms']):>9}")
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(r["errors_by_kind"].items())) or "none"
     lines.append(f"errors: {r['errors']} ({kinds}); failed actions {r['failed_actions']} of "
                  f"{r['actions_attempted']} = error rate {100 * r['error_rate']:.1f}%")

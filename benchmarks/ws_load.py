@@ -51,7 +51,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -69,6 +68,9 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # planner and ui, for the share links (see share_query)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # load_common, a sibling
+
+from load_common import free_port, ms_text, percentile, share_query, stop_process_group  # noqa: E402
 
 ACTIONS = ("load", "edit", "capacity", "catalog", "compare")
 ITERATION = ("edit", "capacity", "catalog", "compare")
@@ -169,25 +171,6 @@ class RssSampler:
 
 # --- the server --------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def stop_process_group(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=8)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
-
-
 @contextlib.contextmanager
 def streamlit_server() -> Iterator[tuple[int, subprocess.Popen]]:
     """``streamlit run app.py`` on a free 127.0.0.1 port in its own process group; yields (port,
@@ -241,18 +224,6 @@ class Page:
     metrics: dict[str, str] = field(default_factory=dict)
     widgets: dict[str, str] = field(default_factory=dict)
     exceptions: list[str] = field(default_factory=list)
-
-
-def share_query(rpd: int) -> str:
-    """The share link's query string of the dashboard's default scenario at ``rpd`` requests per
-    day, written by the planner's own encoder."""
-    from planner.io.sharelink import encode_scenario, to_query_string
-    from ui.presets import default_scenario
-
-    scenario = default_scenario()
-    scenario = scenario.model_copy(update={
-        "workload": scenario.workload.model_copy(update={"requests_per_day": rpd})})
-    return to_query_string(encode_scenario(scenario))
 
 
 class Session:
@@ -478,17 +449,6 @@ def run_niced(nice: int, coroutine_factory) -> Stats:
     return box["stats"]
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
 def latency_summary(values: list[float]) -> dict:
     return {"n": len(values),
             "p50_ms": _round(percentile(values, 50)), "p95_ms": _round(percentile(values, 95)),
@@ -564,10 +524,6 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 # --- printing ----------------------------------------------------------------------------------
 
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
-
-
 def print_level(result: dict) -> None:
     ref, server = result["reference"], result["server"]
     print(f"\n{result['sessions']} sessions: {result['actions_completed']} of "
@@ -578,8 +534,8 @@ def print_level(result: dict) -> None:
     for action in (*ACTIONS, "in_page", "all"):
         s, r = result["latency"][action], ref["latency"][action]
         label = {"in_page": "in-page (edit, pages)", "all": "all actions"}.get(action, action)
-        print(f"  {label:<34}{s['n']:>5}{_ms(s['p50_ms']):>8}{_ms(s['p95_ms']):>8}"
-              f"{_ms(s['max_ms']):>8} | {_ms(r['p50_ms']):>8}{_ms(r['p95_ms']):>8}")
+        print(f"  {label:<34}{s['n']:>5}{ms_text(s['p50_ms']):>8}{ms_text(s['p95_ms']):>8}"
+              f"{ms_text(s['max_ms']):>8} | {ms_text(r['p50_ms']):>8}{ms_text(r['p95_ms']):>8}")
     ratio = result["ratio"]
     print(f"  ratio to the reference (1 session, fixed sequence): p50 x{ratio['p50_ms']}, "
           f"p95 x{ratio['p95_ms']}, edit p95 x{ratio['edit_p95_ms']}, "
@@ -590,7 +546,7 @@ def print_level(result: dict) -> None:
           f"peak {server['peak_rss_mb']:.0f} MB (VmHWM {server['hwm_mb']:.0f} MB), "
           f"~{server['mem_mb_per_session']:.1f} MB per open session")
     print(f"  machine busy {result['machine_busy_share']:.0%} during the window "
-          f"(warm-up open {_ms(result['warmup_ms'])} ms)")
+          f"(warm-up open {ms_text(result['warmup_ms'])} ms)")
     for e in result["first_errors"][:5]:
         print(f"    session {e['session']} {e['action']}: {e['kind']}: {e['message']}")
 
