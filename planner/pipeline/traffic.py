@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import lru_cache
 
 import numpy as np
 
@@ -53,16 +54,28 @@ def local_shape(workload: Workload) -> tuple[float, ...]:
     return PRESET_SHAPES[workload.traffic_shape]
 
 
+@lru_cache(maxsize=256)
+def _utc_weights(local: tuple[float, ...], utc_offset_hours: int) -> np.ndarray:
+    """24 UTC-hour weights (mean 1) of a local-time shape; read-only (cached, a plan asks often)."""
+    utc = np.roll(np.asarray(local, dtype=float), -utc_offset_hours)  # UTC u = local u + offset
+    weights = utc / utc.mean()
+    weights.flags.writeable = False
+    return weights
+
+
 def hourly_weights(workload: Workload) -> np.ndarray:
-    """Each UTC hour's traffic over the day's mean (24 values, mean 1)."""
-    local = np.asarray(local_shape(workload), dtype=float)
-    utc = np.roll(local, -workload.utc_offset_hours)  # UTC hour u = local hour u + offset
-    return utc / utc.mean()
+    """Each UTC hour's traffic over the day's mean (24 values, mean 1; a read-only array)."""
+    return _utc_weights(local_shape(workload), workload.utc_offset_hours)
 
 
 def shape_peak_factor(workload: Workload) -> float:
     """The shape's busiest hour over the day's mean (1 for a flat shape)."""
-    return float(hourly_weights(workload).max())
+    return _peak_of(local_shape(workload), workload.utc_offset_hours)
+
+
+@lru_cache(maxsize=256)
+def _peak_of(local: tuple[float, ...], utc_offset_hours: int) -> float:
+    return float(_utc_weights(local, utc_offset_hours).max())
 
 
 def peak_factor(workload: Workload) -> float:
