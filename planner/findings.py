@@ -41,6 +41,7 @@ class FindingCode(StrEnum):
     IDLE_POWER_ESTIMATED = "idle_power_estimated"
     CO2_NO_GRID = "co2_no_grid"
     API_ENERGY_UNPUBLISHED = "api_energy_unpublished"
+    API_BATCH_TURNAROUND = "api_batch_turnaround"
     SKU_RETIRED = "sku_retired"
     SEQUENCE_EXCEEDS_CONTEXT = "sequence_exceeds_context"
     MULTI_NODE_TRAINING = "multi_node_training"
@@ -84,6 +85,7 @@ CODES: dict[FindingCode, CodeSpec] = {
     C.BUSY_POWER_ESTIMATED: CodeSpec("info", ("gpu", "reference_gpu", "busy_w")),
     C.GRID_FROM_REGION_TABLE: CodeSpec("info", ("region",)),
     C.API_ENERGY_UNPUBLISHED: CodeSpec("info", ()),
+    C.API_BATCH_TURNAROUND: CodeSpec("info", ("hours",)),
     C.SKU_RETIRED: CodeSpec("warning", ("sku",)),
     C.SEQUENCE_EXCEEDS_CONTEXT: CodeSpec("warning", ("sequence_tokens", "context_tokens", "model")),
     C.MULTI_NODE_TRAINING: CodeSpec("info", ("units",)),

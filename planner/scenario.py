@@ -62,6 +62,10 @@ class Workload(BaseModel):
                                   description="month-on-month traffic growth, 0.1 = +10 %")
     target_utilization: float = Field(default=0.8, ge=0.05, le=1.0,
                                       description="share of a replica's capacity used at peak")
+    cached_input_share: float = Field(
+        default=0.0, ge=0, le=1,
+        description="hosted APIs: share of input tokens served from the provider's prompt cache "
+                    "(billed at the cached-input price); 0 = none")
     min_mmlu: float | None = Field(
         default=None, ge=0, le=100,
         description="the advisor's quality floor, MMLU 5-shot % at the served precision; "

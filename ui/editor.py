@@ -325,6 +325,7 @@ def _model_picker(dep: dict[str, Any], catalog: Catalog, label: str,
 
 def _hosted(dep: dict[str, Any], catalog: Catalog) -> None:
     _model_picker(dep, catalog, "Hosted model", _api_label)
+    _target_fields(dep, catalog, advanced=False)  # standard or Batch API
 
 
 def _target_fields(dep: dict[str, Any], catalog: Catalog, advanced: bool) -> None:

@@ -173,6 +173,12 @@ class ApiModel(Row):
     provider: str
     input_usd_per_million_tokens: float = Field(ge=0)
     output_usd_per_million_tokens: float = Field(ge=0)
+    cached_input_usd_per_million_tokens: float | None = Field(
+        default=None, ge=0, description="input tokens served from the prompt cache, USD per 1M; "
+                                        "None = not published (never 0)")
+    batch_discount: float | None = Field(
+        default=None, gt=0, lt=1, description="share off every token price on the Batch API "
+                                              "(0.5 = half price); None = no batch offer")
     retired: bool = False
     retires_on: dt.date | None = Field(default=None, description="retirement date (past if retired)")
     mmlu_5shot: float | None = Field(default=None, ge=0, le=100)

@@ -30,6 +30,7 @@ mmlu       advisor quality floor, MMLU % (0 = any; optional)     min_mmlu
 shape      traffic over the day (optional, default flat)         traffic_shape
 tz         the shape's UTC offset, hours (optional)              utc_offset_hours
 hours      custom shape: 24 values joined by ``;`` (optional)    hourly_requests
+cache      input share from the prompt cache, 0-1 (optional)     cached_input_share
 mkt        market-based carbon, g CO2e/kWh (optional)            market_gco2_per_kwh
 d          one deployment (below), repeatable, in order          deployments
 =========  ====================================================  ==============
@@ -44,7 +45,8 @@ and options, written only when they differ from the default, are ``name_value``:
 ``kv_fp8`` (KV-cache dtype), ``tp_2`` (tensor parallelism), ``ctx_8192`` (max context tokens),
 ``scale_autoscale`` / ``scale_scale-to-zero`` (scaling policy), ``minn_1`` / ``maxn_4`` (autoscaler
 node bounds), ``tier_free`` (AKS tier), ``sys_0`` (system nodes), ``pue_1.3``, ``kwh_0.12``
-(electricity USD/kWh) and ``buy_12000`` (USD per machine).
+(electricity USD/kWh), ``buy_12000`` (USD per machine) and ``type_batch`` (hosted API through
+the Batch API).
 
 ``~`` is the separator because URL encoders leave it alone, so links stay readable (``:`` and
 ``=`` would be percent-encoded). Inside a text field a literal ``%`` is written ``%25`` and a
@@ -98,7 +100,8 @@ WORKLOAD_PARAMS: dict[str, str] = {
 }
 # optional workload fields: written only when set, absent = the field's default (not reported)
 OPTIONAL_WORKLOAD_PARAMS: dict[str, str] = {"mmlu": "min_mmlu", "shape": "traffic_shape",
-                                            "tz": "utc_offset_hours", "hours": "hourly_requests"}
+                                            "tz": "utc_offset_hours", "hours": "hourly_requests",
+                                            "cache": "cached_input_share"}
 HOURS_SEP = ";"  # the 24 values of a custom shape: hours=5;3;2;...
 
 # deployment-level options (``name_value``); each target's own options are in its module's LINK

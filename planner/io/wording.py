@@ -30,6 +30,8 @@ MISSING_REASON_TEXT: dict[MissingReason, str] = {
     "other_currency": "the snapshot's price is in another currency",
     "not_in_catalog": "no price in the reference data: enter your own in the option's settings",
     "usage_unknown": "the quantity is unknown",
+    "not_published": "the provider publishes no such price for this model (none in the "
+                     "reference data)",
 }
 
 
@@ -37,7 +39,8 @@ COST_KIND_TEXT: dict[CostKind, str] = {
     "gpu_nodes": "GPU nodes", "hardware": "Hardware (written off)",
     "support": "Support and maintenance", "hosting": "Colocation", "electricity": "Electricity",
     "staff": "Staff time", "cluster": "AKS cluster management", "system_nodes": "AKS system nodes",
-    "input_tokens": "Input tokens", "output_tokens": "Output tokens", "training": "Training",
+    "input_tokens": "Input tokens", "cached_input_tokens": "Cached input tokens",
+    "output_tokens": "Output tokens", "training": "Training",
 }
 
 ENERGY_KIND_TEXT: dict[EnergyKind, str] = {
@@ -62,6 +65,8 @@ WORKLOAD_FIELD_TEXT: dict[str, tuple[str, str]] = {  # field -> (what it is, its
     "min_replicas": ("Replicas kept running, at least", "replicas"),
     "monthly_growth": ("Traffic growth per month", "fraction"),
     "target_utilization": ("Planned busy share of capacity", "fraction"),
+    "cached_input_share": ("Share of input tokens served from the prompt cache (hosted APIs)",
+                           "fraction"),
 }
 DEPLOYMENT_FIELD_TEXT: dict[str, str] = {
     "precision": "Weights precision", "engine": "Serving engine",
@@ -215,6 +220,9 @@ FINDING_TEXT: dict[FindingCode, Words] = {
                                          "2023 figure (no newer location-based row)"),
     C.API_ENERGY_UNPUBLISHED: lambda v: ("energy and CO2 of hosted APIs are not published by the "
                                          "provider"),
+    C.API_BATCH_TURNAROUND: lambda v: (f"Batch API: results arrive within {_n(v['hours'])} hours "
+                                       "(the provider's target turnaround), so only for offline "
+                                       "work, not for interactive traffic"),
     C.SKU_RETIRED: lambda v: f"{v['sku']} is retired",
     C.SEQUENCE_EXCEEDS_CONTEXT: lambda v: (f"sequences of {_n(v['sequence_tokens'])} tokens exceed "
                                            f"{v['model']}'s {_n(v['context_tokens'])}-token "

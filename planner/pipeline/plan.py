@@ -307,7 +307,8 @@ def _plan_hosted(dep: Deployment, workload: Workload, catalog: Catalog,
     module = module_for(dep.target)
     api = catalog.api_models[dep.model]
     requests = monthly_requests(workload)
-    usage = TokenUsage(requests * workload.input_tokens, requests * workload.output_tokens)
+    usage = TokenUsage(requests * workload.input_tokens, requests * workload.output_tokens,
+                       requests * workload.input_tokens * workload.cached_input_share)
     lines = price_components(module.cost_components(dep.target, usage, catalog, dep.model),
                              resolver)
     total = total_usd(lines)

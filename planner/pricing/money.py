@@ -23,10 +23,11 @@ from planner.pricing.resolver import MissingReason, PriceKey, PriceResolver, Pri
 from planner.units import HOURS_PER_MONTH, TOKENS_PER_MILLION
 
 CostKind = Literal["gpu_nodes", "hardware", "support", "hosting", "electricity", "staff",
-                   "cluster", "system_nodes", "input_tokens", "output_tokens", "training"]
+                   "cluster", "system_nodes", "input_tokens", "cached_input_tokens",
+                   "output_tokens", "training"]
 COST_KINDS: tuple[CostKind, ...] = ("gpu_nodes", "hardware", "support", "hosting", "electricity",
                                     "staff", "cluster", "system_nodes", "input_tokens",
-                                    "output_tokens", "training")
+                                    "cached_input_tokens", "output_tokens", "training")
 Period = Literal["month", "once"]
 
 

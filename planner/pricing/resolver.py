@@ -16,10 +16,12 @@ from typing import Literal
 from planner.catalog import Catalog
 
 PriceKind = Literal["vm", "platform", "hardware_purchase", "electricity", "api_input",
-                    "api_output", "onprem_rate"]
+                    "api_cached_input", "api_output", "onprem_rate"]
+ApiDirection = Literal["input", "cached_input", "output"]
+API_BATCH_PLAN = "batch"  # an API key's plan when the tokens go through the provider's Batch API
 PriceStatus = Literal["quoted", "estimated", "input", "missing"]
 MissingReason = Literal["no_row", "flagged_missing", "other_currency", "not_in_catalog",
-                        "usage_unknown"]
+                        "usage_unknown", "not_published"]
 CURRENCY = "USD"
 """Currency of every catalog price but the VM snapshot's (hardware, electricity, platform, API and
 on-premises rates are USD tables). A plan is priced in the snapshot's currency; a USD catalog price
@@ -42,8 +44,10 @@ class PriceKey:
         if self.kind == "onprem_rate":
             return self.item
         suffix = {"hardware_purchase": "purchase_usd", "electricity": "electricity",
-                  "api_input": "input", "api_output": "output"}.get(self.kind)
-        parts = [self.item, self.region, self.plan] if suffix is None else [self.item, suffix]
+                  "api_input": "input", "api_cached_input": "cached_input",
+                  "api_output": "output"}.get(self.kind)
+        parts = ([self.item, self.region, self.plan] if suffix is None
+                 else [self.item, suffix, self.plan])
         return "/".join(p for p in parts if p)
 
 
@@ -68,8 +72,10 @@ def onprem_rate_key(rate_id: str) -> PriceKey:
     return PriceKey("onprem_rate", rate_id)
 
 
-def api_key(api_id: str, direction: Literal["input", "output"]) -> PriceKey:
-    return PriceKey("api_input" if direction == "input" else "api_output", api_id)
+def api_key(api_id: str, direction: ApiDirection, batch: bool = False) -> PriceKey:
+    """An API's token price: list price, or the Batch API's (``batch``), per 1M tokens."""
+    return PriceKey(f"api_{direction}", api_id,  # type: ignore[arg-type]
+                    plan=API_BATCH_PLAN if batch else "")
 
 
 @dataclass(frozen=True)
@@ -181,11 +187,19 @@ def _api(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
     api = catalog.api_models.get(key.item)
     if api is None:
         return _missing("not_in_catalog")
-    value = (api.input_usd_per_million_tokens if key.kind == "api_input"
-             else api.output_usd_per_million_tokens)
+    value = {"api_input": api.input_usd_per_million_tokens,
+             "api_cached_input": api.cached_input_usd_per_million_tokens,
+             "api_output": api.output_usd_per_million_tokens}[key.kind]
+    if value is None:  # e.g. no cached-input price published: missing, never 0
+        return _missing("not_published", api.source)
+    if key.plan == API_BATCH_PLAN:
+        if api.batch_discount is None:
+            return _missing("not_published", api.source)
+        value = value * (1 - api.batch_discount)  # the Batch API's share off every token price
     return ResolvedPrice(value, "quoted", api.source, as_of=api.as_of)
 
 
 _FROM_CATALOG = {"vm": _vm, "platform": _platform, "hardware_purchase": _hardware,
-                 "electricity": _electricity, "api_input": _api, "api_output": _api,
+                 "electricity": _electricity, "api_input": _api, "api_cached_input": _api,
+                 "api_output": _api,
                  "onprem_rate": _onprem_rate}

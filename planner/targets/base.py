@@ -63,10 +63,12 @@ class NodeUsage:
 
 @dataclass(frozen=True)
 class TokenUsage:
-    """Tokens a hosted API bills in a month."""
+    """Tokens a hosted API bills in a month. ``input_tokens`` counts every input token,
+    ``cached_input_tokens`` the part of them served from the provider's prompt cache."""
 
     input_tokens: float
     output_tokens: float
+    cached_input_tokens: float = 0.0
 
 
 @dataclass(frozen=True)
