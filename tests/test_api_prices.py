@@ -168,3 +168,32 @@ def test_more_cache_never_costs_more(low, high):
     low, high = sorted((low, high))
     assert (_plan(catalog, share=high).monthly_cost_usd
             <= _plan(catalog, share=low).monthly_cost_usd * (1 + 1e-12))
+
+
+def test_dashboard_reads_and_edits_cache_share_and_batch():
+    """Under Streamlit's AppTest: a link with a cache share and a batch API option opens with
+    both in the editor, the plan shows the cached-input line, and switching back to standard
+    rewrites the link."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parent.parent / "app.py")
+    at = AppTest.from_file(app, default_timeout=30)
+    at.query_params.update({"rpd": "1000", "in": "1000", "out": "100", "cache": "0.4",
+                            "d": "API~gpt-4o-mini~fp16~vllm~api~type_batch"})
+    at = at.run()
+    at.session_state["exp.0"] = True
+    at.session_state["open.0"] = True
+    at = at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.number_input(key="w.cache").value == pytest.approx(40.0)
+    assert at.selectbox(key="w.0.dtype").value == "batch"
+    at.selectbox(key="w.0.dtype").set_value("standard").run()
+    assert not at.exception, [e.value for e in at.exception]
+    def param(name: str) -> str:  # one value, whether the test client keeps a list or a str
+        value = at.query_params[name]
+        return value if isinstance(value, str) else value[0]
+
+    assert param("d") == "API~gpt-4o-mini~fp16~vllm~api"
+    assert param("cache") == "0.4"

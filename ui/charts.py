@@ -39,13 +39,14 @@ KIND_NAMES: dict[CostKind, str] = {
     "support": "Support and maintenance", "hosting": "Colocation", "electricity": "Electricity",
     "staff": "Staff time",
     "cluster": "AKS management", "system_nodes": "AKS system nodes",
-    "input_tokens": "Input tokens", "output_tokens": "Output tokens", "training": "Training",
+    "input_tokens": "Input tokens", "cached_input_tokens": "Cached input tokens",
+    "output_tokens": "Output tokens", "training": "Training",
 }
 KIND_COLOURS: dict[CostKind, str] = {
     "gpu_nodes": "#2563eb", "hardware": "#0891b2", "support": "#0e7490", "hosting": "#65a30d",
     "electricity": "#ca8a04", "staff": "#db2777",
     "cluster": "#9ca3af", "system_nodes": "#6b7280", "input_tokens": "#f97316",
-    "output_tokens": "#c2410c", "training": "#7c3aed",
+    "cached_input_tokens": "#fdba74", "output_tokens": "#c2410c", "training": "#7c3aed",
 }
 
 

@@ -171,6 +171,11 @@ def _workload(w: dict[str, Any]) -> None:
         "Target utilisation at peak (%)", min_value=5.0, max_value=100.0, step=5.0,
         format="%.0f", key=k, help="Headroom: replicas run at most this busy at peak."),
         to_widget=_fraction_to_percent, from_widget=_percent_to_fraction)
+    w["cached_input_share"] = _bind("cache", w["cached_input_share"], lambda k: st.number_input(
+        "Input served from the prompt cache (%)", min_value=0.0, max_value=100.0, step=10.0,
+        format="%.0f", key=k, help="Hosted APIs only: this share of input tokens is billed at the "
+                                   "model's cached-input price."),
+        to_widget=_fraction_to_percent, from_widget=_percent_to_fraction)
     _traffic_shape(w)
 
 
