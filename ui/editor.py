@@ -186,8 +186,34 @@ SCALING_NAMES = {"fixed": "fixed (peak nodes all day)", "autoscale": "cluster au
                  "scale-to-zero": "scale to zero (dev/test)"}
 
 
+HOURLY_UPLOAD = state.WIDGET_PREFIX + "hourly_csv"
+HOURLY_SEEN = state.WIDGET_PREFIX + "hourly_csv_seen"
+HOURLY_ERROR = state.WIDGET_PREFIX + "hourly_csv_error"
+
+
+def _take_hourly_upload(w: dict[str, Any]) -> None:
+    """A newly uploaded hourly CSV becomes the draft's custom shape, and the shape picker is set
+    to it before it renders (so the picker shows what the scenario holds); a bad file changes
+    nothing and its one-line reason is kept for the uploader to show."""
+    ss = st.session_state
+    upload = ss.get(HOURLY_UPLOAD)
+    if upload is None or ss.get(HOURLY_SEEN) == upload.file_id:
+        return
+    ss[HOURLY_SEEN] = upload.file_id
+    try:
+        values = hourly_requests_from_csv(upload.getvalue().decode("utf-8", errors="replace"))
+    except PlannerError as exc:
+        ss[HOURLY_ERROR] = str(exc)
+        return
+    ss.pop(HOURLY_ERROR, None)
+    w["traffic_shape"], w["hourly_requests"] = "custom", values
+    picker = state.WIDGET_PREFIX + "shape"
+    ss[picker] = ss[state.SEED_PREFIX + picker] = "custom"
+
+
 def _traffic_shape(w: dict[str, Any]) -> None:
     """Traffic over the day: a preset shape, or 24 hourly values from an uploaded CSV."""
+    _take_hourly_upload(w)
     shapes = [s for s in TRAFFIC_SHAPES if s != "custom" or w.get("hourly_requests")]
     shape = _bind("shape", w.get("traffic_shape", "flat"), lambda k: st.selectbox(
         "Traffic over the day", shapes, key=k, format_func=SHAPE_NAMES.__getitem__,
@@ -199,17 +225,10 @@ def _traffic_shape(w: dict[str, Any]) -> None:
         w["hourly_requests"] = None
     w["utc_offset_hours"] = _bind("tz", w.get("utc_offset_hours", 0), lambda k: st.number_input(
         "Time zone of the shape (hours from UTC)", min_value=-12, max_value=14, step=1, key=k))
-    upload = st.file_uploader("Hourly traffic (CSV: hour,requests for hours 0-23)", type=["csv"],
-                              key=state.WIDGET_PREFIX + "hourly_csv")
-    seen = state.WIDGET_PREFIX + "hourly_csv_seen"
-    if upload is not None and st.session_state.get(seen) != upload.file_id:  # a new file
-        st.session_state[seen] = upload.file_id
-        try:
-            values = hourly_requests_from_csv(upload.getvalue().decode("utf-8", errors="replace"))
-        except PlannerError as exc:
-            st.error(escape_md(str(exc)), icon=":material/schedule:")
-        else:
-            w["traffic_shape"], w["hourly_requests"] = "custom", values
+    st.file_uploader("Hourly traffic (CSV: hour,requests for hours 0-23)", type=["csv"],
+                     key=HOURLY_UPLOAD)
+    if st.session_state.get(HOURLY_ERROR):
+        st.error(escape_md(st.session_state[HOURLY_ERROR]), icon=":material/schedule:")
 
 
 def _live(dep_id: int, field: str, fallback: Any) -> Any:
