@@ -40,13 +40,15 @@ KIND_NAMES: dict[CostKind, str] = {
     "staff": "Staff time",
     "cluster": "AKS management", "system_nodes": "AKS system nodes",
     "input_tokens": "Input tokens", "cached_input_tokens": "Cached input tokens",
-    "output_tokens": "Output tokens", "training": "Training",
+    "output_tokens": "Output tokens", "provisioned_throughput": "Provisioned throughput (PTU)",
+    "training": "Training",
 }
 KIND_COLOURS: dict[CostKind, str] = {
     "gpu_nodes": "#2563eb", "hardware": "#0891b2", "support": "#0e7490", "hosting": "#65a30d",
     "electricity": "#ca8a04", "staff": "#db2777",
     "cluster": "#9ca3af", "system_nodes": "#6b7280", "input_tokens": "#f97316",
-    "cached_input_tokens": "#fdba74", "output_tokens": "#c2410c", "training": "#7c3aed",
+    "cached_input_tokens": "#fdba74", "output_tokens": "#c2410c",
+    "provisioned_throughput": "#9a3412", "training": "#7c3aed",
 }
 
 

@@ -193,6 +193,30 @@ class ApiModel(Row):
         return self
 
 
+class ApiPtu(Row):
+    """A hosted model's provisioned-throughput sizing (Microsoft's PTU tables): tokens per
+    minute one PTU carries and the Global deployment's minimum and step, in PTUs."""
+
+    model_id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    input_tpm_per_ptu: float = Field(gt=0, description="input tokens per minute per PTU")
+    output_to_input_ratio: float = Field(gt=0, description="input tokens one output token counts as")
+    global_min_ptu: int | None = Field(default=None, ge=1, description="None = not published")
+    global_increment_ptu: int | None = Field(default=None, ge=1, description="None = not published")
+    price_id: str | None = Field(default=None, description="row of api_ptu_prices.csv with the "
+                                                            "hourly rate; None = no rate found")
+
+
+class ApiPtuPrice(Row):
+    """A price per PTU, USD per ``unit`` (PTU-hour, PTU-month, PTU-year)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    provider: str
+    deployment: Literal["global", "data_zone", "regional"]
+    term: Literal["hourly", "reservation_1_month", "reservation_1_year"]
+    usd_per_ptu: float = Field(gt=0)
+    unit: Literal["PTU-hour", "PTU-month", "PTU-year"]
+
+
 class GpuSpec(Row):
     """An accelerator's datasheet figures. TFLOPS are dense (no 2:4 sparsity)."""
 
@@ -452,6 +476,8 @@ class Catalog:
     grid_carbon: dict[str, GridCarbon] = field(default_factory=dict)  # region -> newest year
     embodied: dict[str, EmbodiedFactor] = field(default_factory=dict)
     water: dict[str, DatacenterWater] = field(default_factory=dict)
+    api_ptu: dict[str, ApiPtu] = field(default_factory=dict)  # model id -> PTU sizing
+    api_ptu_prices: dict[str, ApiPtuPrice] = field(default_factory=dict)
 
     @cached_property
     def price_index(self) -> dict[tuple[str, str, str], PriceRow]:
@@ -520,6 +546,8 @@ GPU_POWER_FILE = "gpu_power.csv"
 GRID_CARBON_FILE = "grid_carbon.csv"
 EMBODIED_FILE = "embodied_carbon.csv"
 WATER_FILE = "datacenter_water.csv"
+API_PTU_FILE = "api_ptu.csv"
+API_PTU_PRICES_FILE = "api_ptu_prices.csv"
 
 
 def gpu_power_of(rows: Iterable[GpuPowerRow]) -> dict[str, GpuPower]:
@@ -591,9 +619,13 @@ def load_catalog(data_dir: Path | None = None, prices_path: Path | None = None) 
     grid = newest_grid(load_rows(data_dir / GRID_CARBON_FILE, GridCarbon))
     embodied = _index(load_rows(data_dir / EMBODIED_FILE, EmbodiedFactor), EMBODIED_FILE)
     water = _index(load_rows(data_dir / WATER_FILE, DatacenterWater), WATER_FILE, key="region")
+    api_ptu = _index(load_rows(data_dir / API_PTU_FILE, ApiPtu), API_PTU_FILE, key="model_id")
+    api_ptu_prices = _index(load_rows(data_dir / API_PTU_PRICES_FILE, ApiPtuPrice),
+                            API_PTU_PRICES_FILE)
     catalog = Catalog(prices=tuple(prices), platform_prices=tuple(platform),  # type: ignore[arg-type]
                       data_dir=data_dir, quality_by_precision=quality, gpu_power=gpu_power,
-                      grid_carbon=grid, embodied=embodied, water=water, **tables)
+                      grid_carbon=grid, embodied=embodied, water=water, api_ptu=api_ptu,
+                      api_ptu_prices=api_ptu_prices, **tables)
     _cross_check(catalog, prices_file.name)
     return catalog
 
@@ -608,6 +640,12 @@ def _cross_check(catalog: Catalog, prices_name: str) -> None:
     clash = set(catalog.models) & set(catalog.api_models)
     if clash:
         raise DataError(f"model ids used by both models.csv and api_models.csv: {sorted(clash)}")
+    for ptu in catalog.api_ptu.values():
+        if ptu.model_id not in catalog.api_models:
+            raise DataError(f"{API_PTU_FILE}: unknown model_id {ptu.model_id!r}")
+        if ptu.price_id is not None and ptu.price_id not in catalog.api_ptu_prices:
+            raise DataError(f"{API_PTU_FILE}: {ptu.model_id} names unknown price_id "
+                            f"{ptu.price_id!r}")
     for gpu_id in catalog.gpu_power:
         if gpu_id not in catalog.gpus:
             raise DataError(f"{GPU_POWER_FILE}: unknown gpu_id {gpu_id!r}")

@@ -45,8 +45,8 @@ and options, written only when they differ from the default, are ``name_value``:
 ``kv_fp8`` (KV-cache dtype), ``tp_2`` (tensor parallelism), ``ctx_8192`` (max context tokens),
 ``scale_autoscale`` / ``scale_scale-to-zero`` (scaling policy), ``minn_1`` / ``maxn_4`` (autoscaler
 node bounds), ``tier_free`` (AKS tier), ``sys_0`` (system nodes), ``pue_1.3``, ``kwh_0.12``
-(electricity USD/kWh), ``buy_12000`` (USD per machine) and ``type_batch`` (hosted API through
-the Batch API).
+(electricity USD/kWh), ``buy_12000`` (USD per machine) and ``type_batch`` /
+``type_provisioned`` (hosted API through the Batch API, or on provisioned throughput units).
 
 ``~`` is the separator because URL encoders leave it alone, so links stay readable (``:`` and
 ``=`` would be percent-encoded). Inside a text field a literal ``%`` is written ``%25`` and a

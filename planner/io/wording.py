@@ -40,7 +40,8 @@ COST_KIND_TEXT: dict[CostKind, str] = {
     "support": "Support and maintenance", "hosting": "Colocation", "electricity": "Electricity",
     "staff": "Staff time", "cluster": "AKS cluster management", "system_nodes": "AKS system nodes",
     "input_tokens": "Input tokens", "cached_input_tokens": "Cached input tokens",
-    "output_tokens": "Output tokens", "training": "Training",
+    "output_tokens": "Output tokens", "provisioned_throughput": "Provisioned throughput (PTU)",
+    "training": "Training",
 }
 
 ENERGY_KIND_TEXT: dict[EnergyKind, str] = {

@@ -308,7 +308,10 @@ def _plan_hosted(dep: Deployment, workload: Workload, catalog: Catalog,
     api = catalog.api_models[dep.model]
     requests = monthly_requests(workload)
     usage = TokenUsage(requests * workload.input_tokens, requests * workload.output_tokens,
-                       requests * workload.input_tokens * workload.cached_input_share)
+                       requests * workload.input_tokens * workload.cached_input_share,
+                       peak_requests_per_s(workload.requests_per_day, peak_factor(workload)),
+                       workload.input_tokens, workload.output_tokens,
+                       workload.cached_input_share)
     lines = price_components(module.cost_components(dep.target, usage, catalog, dep.model),
                              resolver)
     total = total_usd(lines)

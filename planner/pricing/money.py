@@ -24,10 +24,11 @@ from planner.units import HOURS_PER_MONTH, TOKENS_PER_MILLION
 
 CostKind = Literal["gpu_nodes", "hardware", "support", "hosting", "electricity", "staff",
                    "cluster", "system_nodes", "input_tokens", "cached_input_tokens",
-                   "output_tokens", "training"]
+                   "output_tokens", "provisioned_throughput", "training"]
 COST_KINDS: tuple[CostKind, ...] = ("gpu_nodes", "hardware", "support", "hosting", "electricity",
                                     "staff", "cluster", "system_nodes", "input_tokens",
-                                    "cached_input_tokens", "output_tokens", "training")
+                                    "cached_input_tokens", "output_tokens", "provisioned_throughput",
+                                    "training")
 Period = Literal["month", "once"]
 
 

@@ -16,7 +16,7 @@ from typing import Literal
 from planner.catalog import Catalog
 
 PriceKind = Literal["vm", "platform", "hardware_purchase", "electricity", "api_input",
-                    "api_cached_input", "api_output", "onprem_rate"]
+                    "api_cached_input", "api_output", "api_ptu", "onprem_rate"]
 ApiDirection = Literal["input", "cached_input", "output"]
 API_BATCH_PLAN = "batch"  # an API key's plan when the tokens go through the provider's Batch API
 PriceStatus = Literal["quoted", "estimated", "input", "missing"]
@@ -45,7 +45,7 @@ class PriceKey:
             return self.item
         suffix = {"hardware_purchase": "purchase_usd", "electricity": "electricity",
                   "api_input": "input", "api_cached_input": "cached_input",
-                  "api_output": "output"}.get(self.kind)
+                  "api_output": "output", "api_ptu": "ptu"}.get(self.kind)
         parts = ([self.item, self.region, self.plan] if suffix is None
                  else [self.item, suffix, self.plan])
         return "/".join(p for p in parts if p)
@@ -76,6 +76,11 @@ def api_key(api_id: str, direction: ApiDirection, batch: bool = False) -> PriceK
     """An API's token price: list price, or the Batch API's (``batch``), per 1M tokens."""
     return PriceKey(f"api_{direction}", api_id,  # type: ignore[arg-type]
                     plan=API_BATCH_PLAN if batch else "")
+
+
+def api_ptu_key(api_id: str) -> PriceKey:
+    """A hosted model's provisioned-throughput rate, USD per PTU-hour (Global, hourly)."""
+    return PriceKey("api_ptu", api_id, plan="hourly")
 
 
 @dataclass(frozen=True)
@@ -199,7 +204,19 @@ def _api(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
     return ResolvedPrice(value, "quoted", api.source, as_of=api.as_of)
 
 
-_FROM_CATALOG = {"vm": _vm, "platform": _platform, "hardware_purchase": _hardware,
+def _api_ptu(catalog: Catalog, key: PriceKey) -> ResolvedPrice:
+    ptu = catalog.api_ptu.get(key.item)
+    if ptu is None:
+        return _missing("not_in_catalog")
+    price = catalog.api_ptu_prices.get(ptu.price_id) if ptu.price_id else None
+    if price is None:
+        return _missing("not_published", ptu.source)
+    status: PriceStatus = "estimated" if "usd_per_ptu" in price.unconfirmed else "quoted"
+    return ResolvedPrice(price.usd_per_ptu, status, price.source, as_of=price.as_of,
+                         note="unconfirmed: " + price.source if status == "estimated" else "")
+
+
+_FROM_CATALOG = {"api_ptu": _api_ptu, "vm": _vm, "platform": _platform, "hardware_purchase": _hardware,
                  "electricity": _electricity, "api_input": _api, "api_cached_input": _api,
                  "api_output": _api,
                  "onprem_rate": _onprem_rate}

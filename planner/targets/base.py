@@ -69,6 +69,10 @@ class TokenUsage:
     input_tokens: float
     output_tokens: float
     cached_input_tokens: float = 0.0
+    peak_requests_per_s: float = 0.0  # the busiest rate the deployment must absorb, requests/s
+    input_tokens_per_request: float = 0.0
+    output_tokens_per_request: float = 0.0
+    cached_input_share: float = 0.0  # share of input tokens served from the prompt cache
 
 
 @dataclass(frozen=True)
