@@ -29,6 +29,9 @@ PLAN_NAMES: dict[PricingPlan, str] = {
     "reserved-3y": "3-year reservation", "savings-1y": "1-year savings plan",
     "savings-3y": "3-year savings plan",
 }
+# Plans that commit to pay for the capacity whatever it is used for (1 or 3 years)
+COMMITMENT_PLANS: tuple[PricingPlan, ...] = ("reserved-1y", "reserved-3y", "savings-1y",
+                                             "savings-3y")
 
 # A workload's traffic over the day (planner.pipeline.traffic holds the preset shapes)
 TrafficShape = Literal["flat", "business-hours", "consumer-evening", "follow-the-sun", "custom"]

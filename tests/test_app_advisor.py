@@ -272,3 +272,26 @@ def test_frontier_labels_never_overlap(points):
         assert a[2] <= charts.PLOT_W_PX and a[3] <= charts.PLOT_H_PX
         for b in boxes[i + 1:]:
             assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])
+
+
+def test_commitment_plans_are_checked_against_autoscaled_payg(catalog):
+    """Reservations in the ranking get a short table beside the same option autoscaled on
+    pay-as-you-go, with the figures the engine's check computes."""
+    at = advisor_page()
+    at.multiselect(key="adv.plans").set_value(["reserved-1y"])
+    at.toggle(key="adv.local").set_value(False)
+    at.toggle(key="adv.api").set_value(False)
+    search(at)
+    no_problems(at)
+    tables = [d.value for d in at.dataframe]
+    checks = [t for t in tables if "pay-as-you-go, autoscaled (USD/month)" in t.columns]
+    assert len(checks) == 1
+    shown = checks[0]
+    expected = advise(default_scenario().workload,
+                      SearchSpace(plans=("reserved-1y",), include_local=False, include_api=False),
+                      catalog, top=10)
+    assert len(shown) == len(expected.commitment_checks) == 10
+    assert set(shown["commitment"]) == {"1-year reservation"}
+    assert shown["pay-as-you-go, autoscaled (USD/month)"].iloc[0] == pytest.approx(
+        expected.commitment_checks[0].payg_autoscaled_monthly_cost_usd)
+    assert "Commitment plans vs the same option autoscaled" in markdown_text(at)

@@ -91,6 +91,60 @@ class SearchSpace(BaseModel):
     group_variants: bool = True
 
 
+Cheaper = Literal["commitment", "payg_autoscaled", "same", "unknown"]
+
+
+class CommitmentCheck(BaseModel):
+    """A top option on a commitment plan against the same deployment on pay-as-you-go with the
+    cluster autoscaler following the traffic shape (issue: commitments vs autoscaled payg)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rank: int = Field(ge=1, description="the option's rank in the advisor's top list")
+    label: str
+    commitment_plan: PricingPlan
+    commitment_monthly_cost_usd: float | None  # None: a price is missing
+    commitment_node_hours_per_month: float | None
+    payg_autoscaled_monthly_cost_usd: float | None
+    payg_autoscaled_node_hours_per_month: float | None
+    payg_autoscaled_meets_slo: bool
+    cheaper: Cheaper
+
+
+def cheaper_of(commitment_usd: float | None, payg_usd: float | None) -> Cheaper:
+    """Which monthly cost (USD) is lower; 'unknown' when either is not known."""
+    if commitment_usd is None or payg_usd is None:
+        return "unknown"
+    if commitment_usd < payg_usd:
+        return "commitment"
+    return "payg_autoscaled" if payg_usd < commitment_usd else "same"
+
+
+def commitment_checks(deployments: list[Deployment], plans: list[DeploymentPlan],
+                      workload: Workload, catalog: Catalog, profiles: dict[str, EngineProfile],
+                      resolver: PriceResolver) -> list[CommitmentCheck]:
+    """For each planned deployment on a commitment plan, the same deployment re-planned on
+    pay-as-you-go with ``scaling="autoscale"`` (the target's module makes the payg twin)."""
+    out = []
+    for rank, (dep, plan) in enumerate(zip(deployments, plans, strict=True), start=1):
+        twin = module_for(dep.target).payg_counterpart(dep.target)
+        if twin is None:
+            continue
+        committed, payg_target = twin
+        payg = plan_deployment(dep.model_copy(update={"target": payg_target,
+                                                      "scaling": "autoscale"}),
+                               workload, catalog, profiles, resolver)
+        out.append(CommitmentCheck(
+            rank=rank, label=dep.label, commitment_plan=committed,
+            commitment_monthly_cost_usd=plan.monthly_cost_usd,
+            commitment_node_hours_per_month=plan.node_hours_per_month,
+            payg_autoscaled_monthly_cost_usd=payg.monthly_cost_usd,
+            payg_autoscaled_node_hours_per_month=payg.node_hours_per_month,
+            payg_autoscaled_meets_slo=payg.meets_slo,
+            cheaper=cheaper_of(plan.monthly_cost_usd, payg.monthly_cost_usd)))
+    return out
+
+
 @dataclass
 class AdvisorResult:
     """Ranked options, why the rest were rejected, and how big the space was."""
@@ -109,6 +163,8 @@ class AdvisorResult:
     azure_seconds: float = 0.0  # of which: the vectorised pass over the Azure space
     scalar_plan_seconds: float = 0.0  # and the plans made one by one (own machines, APIs, top)
     evaluation: Evaluation | None = None  # the Azure space as flat arrays (every viable option)
+    # every top plan on a commitment plan, against the same deployment autoscaled on payg
+    commitment_checks: list[CommitmentCheck] = field(default_factory=list)
 
     def azure_rows(self, indexes: np.ndarray) -> pd.DataFrame:
         """Viable Azure options ``indexes`` (into ``evaluation.options``) as ranked-frame rows."""
@@ -399,8 +455,11 @@ def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 
                                                      ranked["tpot_ms"].fillna(np.inf))
     viable = len(cost) + len(others) + unplanned[0]
     plans_start = time.perf_counter()
-    top_plans = [plan_deployment(deployment_for(row, space), workload, catalog, profiles, resolver)
-                 for row in ranked.head(top).to_dict("records")] if not ranked.empty else []
+    top_deployments = [deployment_for(row, space) for row in ranked.head(top).to_dict("records")] \
+        if not ranked.empty else []
+    top_plans = [plan_deployment(dep, workload, catalog, profiles, resolver)
+                 for dep in top_deployments]
+    checks = commitment_checks(top_deployments, top_plans, workload, catalog, profiles, resolver)
     scalar_s += time.perf_counter() - plans_start
     items = sorted(rejected.items())
     rej = pd.DataFrame({"family": [f for (f, _), _ in items], "reason": [r for (_, r), _ in items],
@@ -411,7 +470,7 @@ def advise(workload: Workload, space: SearchSpace, catalog: Catalog, top: int = 
                          top_plans=top_plans, variants=variants, min_mmlu=floor,
                          viable_options=viable, search_seconds=time.perf_counter() - start,
                          evaluation=ev, azure_seconds=azure_done - start,
-                         scalar_plan_seconds=scalar_s)
+                         scalar_plan_seconds=scalar_s, commitment_checks=checks)
 
 
 def _cheapest_first(frame: pd.DataFrame) -> pd.DataFrame:

@@ -153,7 +153,12 @@ def cmd_advise(args: argparse.Namespace) -> int:
     from planner.analyses.advisor import OUTPUT_COLUMNS, SearchSpace, advise
     from planner.catalog import load_catalog
     from planner.io.render import to_table
-    from planner.io.wording import ADVISE_TABLE_HEADERS, REJECT_TEXT, advise_table_records
+    from planner.io.wording import (
+        ADVISE_TABLE_HEADERS,
+        REJECT_TEXT,
+        advise_table_records,
+        commitment_check_text,
+    )
     from planner.scenario import describe_validation_error, load_scenario, scenario_from_dict
 
     scenario = (load_scenario(args.scenario) if args.scenario else
@@ -180,6 +185,7 @@ def cmd_advise(args: argparse.Namespace) -> int:
             "search_seconds": round(result.search_seconds, 4),
             "ranked": rows,
             "top_plans": [p.model_dump(mode="json") for p in result.top_plans],
+            "commitment_checks": [c.model_dump(mode="json") for c in result.commitment_checks],
             "rejected": result.rejected.to_dict("records"),
         }))
     elif args.format == "csv":
@@ -190,6 +196,11 @@ def cmd_advise(args: argparse.Namespace) -> int:
                          "with a known price\n\n")
         table = advise_table_records(ranked.to_dict("records")) if ranked is not None else []
         sys.stdout.write(to_table(table, list(ADVISE_TABLE_HEADERS.values()), max_width=60))
+        if result.commitment_checks:
+            sys.stdout.write("\ncommitment plans vs the same option autoscaled on "
+                             "pay-as-you-go:\n")
+            for check in result.commitment_checks:
+                sys.stdout.write(f"  {commitment_check_text(check)}\n")
         if not result.rejected.empty:
             by_reason = result.rejected.groupby("reason")["options"].sum().sort_values(
                 ascending=False)

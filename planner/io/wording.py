@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from planner.analyses.advisor import RejectReason
+from planner.analyses.advisor import CommitmentCheck, RejectReason
 from planner.findings import Finding, FindingCode, Value
 from planner.physics.energy import CarbonMethod, EnergyKind
 from planner.physics.memory import TpAttempt
@@ -124,6 +124,57 @@ def advise_table_records(rows: list[dict]) -> list[dict]:
         return row.get(key)
 
     return [{ADVISE_TABLE_HEADERS[k]: cell(r, k) for k in ADVISE_TABLE_HEADERS} for r in rows]
+
+
+# Which side of a commitment check costs less per month
+CHEAPER_TEXT: dict[str, str] = {
+    "commitment": "the commitment is cheaper",
+    "payg_autoscaled": "autoscaled pay-as-you-go is cheaper",
+    "same": "both cost the same",
+    "unknown": "cannot compare (a price is missing)",
+}
+COMMITMENT_CHECK_HEADERS: dict[str, str] = {
+    "rank": "rank", "label": "option", "commitment_plan": "commitment",
+    "commitment_monthly_cost_usd": "commitment (USD/month)",
+    "commitment_node_hours_per_month": "commitment node-hours/month",
+    "payg_autoscaled_monthly_cost_usd": "pay-as-you-go, autoscaled (USD/month)",
+    "payg_autoscaled_node_hours_per_month": "autoscaled node-hours/month",
+    "cheaper": "cheaper",
+}
+
+
+def _usd_text(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:,.0f}"
+
+
+def _hours_text(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:,.0f}"
+
+
+def commitment_check_text(check: CommitmentCheck) -> str:
+    """One line for a commitment check: 'rank 1 qwen3-4b ...: 3-year reservation $2,294/month
+    (1,460 node-hours) vs pay-as-you-go autoscaled $4,910/month (1,460 node-hours): the
+    commitment is cheaper'."""
+    slo = "" if check.payg_autoscaled_meets_slo else " (autoscaled misses the SLOs)"
+    return (f"rank {check.rank} {check.label}: {PLAN_NAMES[check.commitment_plan]} "
+            f"{_usd_text(check.commitment_monthly_cost_usd)}/month "
+            f"({_hours_text(check.commitment_node_hours_per_month)} node-hours) vs "
+            f"pay-as-you-go autoscaled {_usd_text(check.payg_autoscaled_monthly_cost_usd)}/month "
+            f"({_hours_text(check.payg_autoscaled_node_hours_per_month)} node-hours){slo}: "
+            f"{CHEAPER_TEXT[check.cheaper]}")
+
+
+def commitment_check_records(checks: list[CommitmentCheck]) -> list[dict]:
+    """Commitment checks keyed by :data:`COMMITMENT_CHECK_HEADERS`, plan and verdict in words."""
+    def cell(check: CommitmentCheck, key: str) -> object:
+        if key == "commitment_plan":
+            return PLAN_NAMES[check.commitment_plan]
+        if key == "cheaper":
+            return CHEAPER_TEXT[check.cheaper]
+        return getattr(check, key)
+
+    return [{COMMITMENT_CHECK_HEADERS[k]: cell(c, k) for k in COMMITMENT_CHECK_HEADERS}
+            for c in checks]
 
 
 EXCLUDED_TEXT = ("Not in these numbers: managed disks, network egress, load balancer and "

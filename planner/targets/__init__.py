@@ -20,6 +20,7 @@ provides:
 * ``key_text``, ``describe``: how it is written in exports and in sentences; ``placement``:
   its VM size or machine, region and plan (full name) as separate fields, for exports;
 * ``pricing_variants(target, catalog)``: the same target under each pricing plan it offers;
+  ``payg_counterpart(target)``: (its commitment plan, the same target on pay-as-you-go), or None;
 * ``training_fields(target)``: the fine-tuning job fields that train on it (None: cannot);
 * ``DEPLOY_EXPORTS``: the cluster manifests it can be exported to (KAITO, ``az``);
 * ``LINK``: how it is written in a share link; ``EDITOR``: the fields the scenario editor shows;

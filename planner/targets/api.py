@@ -211,6 +211,11 @@ def pricing_variants(target: ApiTarget, catalog: Catalog) -> list[ApiTarget]:
     return []
 
 
+def payg_counterpart(target: ApiTarget) -> None:
+    """No commitment plan to compare against pay-as-you-go."""
+    return None
+
+
 def training_fields(target: ApiTarget) -> None:
     """A hosted API has no hardware to train on."""
     return None

@@ -10,7 +10,7 @@ from planner.catalog import Catalog
 from planner.findings import Finding, FindingCode, finding
 from planner.pricing.money import CostComponent
 from planner.pricing.resolver import PriceKey, platform_key, vm_key
-from planner.registry import PLAN_NAMES, PRICING_PLANS, PricingPlan
+from planner.registry import COMMITMENT_PLANS, PLAN_NAMES, PRICING_PLANS, PricingPlan
 from planner.targets.base import EditorField, Hardware, LinkSpec, NodeUsage, Placement, Site
 from planner.targets.common import STRICT, self_hosted_problems
 
@@ -184,6 +184,14 @@ def pricing_variants(target: AzureTarget, catalog: Catalog) -> list[AzureTarget]
     """The same node pool under every pricing plan the snapshot has a row for."""
     return [target.model_copy(update={"pricing": plan}) for plan in PRICING_PLANS
             if catalog.price(target.vm_sku, target.region, plan) is not None]
+
+
+def payg_counterpart(target: AzureTarget) -> tuple[PricingPlan, AzureTarget] | None:
+    """(the commitment plan, the same node pool on pay-as-you-go) when the target is on a
+    commitment plan (:data:`~planner.registry.COMMITMENT_PLANS`), else None."""
+    if target.pricing not in COMMITMENT_PLANS:
+        return None
+    return target.pricing, target.model_copy(update={"pricing": "payg"})
 
 
 def training_fields(target: AzureTarget) -> dict[str, object]:

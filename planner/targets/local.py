@@ -244,6 +244,11 @@ def pricing_variants(target: LocalTarget, catalog: Catalog) -> list[LocalTarget]
     return []
 
 
+def payg_counterpart(target: LocalTarget) -> None:
+    """No commitment plan to compare against pay-as-you-go."""
+    return None
+
+
 def training_fields(target: LocalTarget) -> dict[str, object]:
     """The fine-tuning job fields that put a training job on this target (the user's quote,
     tariff and PUE included)."""

@@ -34,6 +34,7 @@ from planner.api import (
     PlannerError,
     Scenario,
     SearchSpace,
+    commitment_check_records,
     deployment_for,
     describe_target,
     describe_validation_error,
@@ -403,10 +404,22 @@ def _results(space: SearchSpace, top: int, catalog: Catalog, scenario: Scenario)
     st.dataframe(table.style.apply(_highlight_cheapest, axis=1), hide_index=True, placeholder="—",
                  column_config=_column_config(), key=TABLE, on_select=_on_table_select,
                  selection_mode="single-row", width="stretch")
+    _commitment_checks(result)
     _add_controls(rows, space, catalog, scenario)
     _added_message()
     _tradeoffs(result, scenario)
     _rejected(result)
+
+
+def _commitment_checks(result: AdvisorResult) -> None:
+    """Each top option on a commitment plan beside the same option autoscaled on payg."""
+    if not result.commitment_checks:
+        return
+    st.markdown("**Commitment plans vs the same option autoscaled on pay-as-you-go** (the "
+                "cluster autoscaler following the traffic shape between its node floor and the "
+                "peak)")
+    st.dataframe(pd.DataFrame(commitment_check_records(result.commitment_checks)),
+                 hide_index=True, placeholder="—", width="stretch", key="adv_commitment_checks")
 
 
 # ---------------------------------------------------------------- the scenario's own options
