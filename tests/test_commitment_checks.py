@@ -84,3 +84,11 @@ def test_advise_json_carries_commitment_checks(capsys):
     assert checks[0]["payg_autoscaled_monthly_cost_usd"] is not None
     assert {"rank", "label", "commitment_monthly_cost_usd", "cheaper",
             "payg_autoscaled_node_hours_per_month"} <= set(checks[0])
+
+
+def test_check_line_speaks_plainly(checked):
+    _, _, result = checked
+    line = commitment_check_text(result.commitment_checks[0])
+    assert " on Standard_" in line and "(eastus, 1-year reservation)" in line
+    assert "pay-as-you-go autoscaled $" in line and "node-hours" in line
+    assert "reserved-1y" not in line and "payg" not in line

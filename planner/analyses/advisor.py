@@ -101,7 +101,9 @@ class CommitmentCheck(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     rank: int = Field(ge=1, description="the option's rank in the advisor's top list")
-    label: str
+    label: str  # the deployment's label (what ``plan --format json`` would call it)
+    model: str
+    where: str  # the target in words: 'Standard_NV36ads_A10_v5 (eastus, 3-year reservation)'
     commitment_plan: PricingPlan
     commitment_monthly_cost_usd: float | None  # None: a price is missing
     commitment_node_hours_per_month: float | None
@@ -135,7 +137,9 @@ def commitment_checks(deployments: list[Deployment], plans: list[DeploymentPlan]
                                                       "scaling": "autoscale"}),
                                workload, catalog, profiles, resolver)
         out.append(CommitmentCheck(
-            rank=rank, label=dep.label, commitment_plan=committed,
+            rank=rank, label=dep.label, model=dep.model,
+            where=module_for(dep.target).describe(dep.target, catalog, dep.model),
+            commitment_plan=committed,
             commitment_monthly_cost_usd=plan.monthly_cost_usd,
             commitment_node_hours_per_month=plan.node_hours_per_month,
             payg_autoscaled_monthly_cost_usd=payg.monthly_cost_usd,

@@ -134,7 +134,7 @@ CHEAPER_TEXT: dict[str, str] = {
     "unknown": "cannot compare (a price is missing)",
 }
 COMMITMENT_CHECK_HEADERS: dict[str, str] = {
-    "rank": "rank", "label": "option", "commitment_plan": "commitment",
+    "rank": "rank", "model": "model", "where": "where", "commitment_plan": "commitment",
     "commitment_monthly_cost_usd": "commitment (USD/month)",
     "commitment_node_hours_per_month": "commitment node-hours/month",
     "payg_autoscaled_monthly_cost_usd": "pay-as-you-go, autoscaled (USD/month)",
@@ -152,11 +152,13 @@ def _hours_text(value: float | None) -> str:
 
 
 def commitment_check_text(check: CommitmentCheck) -> str:
-    """One line for a commitment check: 'rank 1 qwen3-4b ...: 3-year reservation $2,294/month
+    """One line for a commitment check: 'rank 1 qwen3-4b on Standard_NV36ads_A10_v5 (eastus,
+    3-year reservation): 3-year reservation $2,294/month
     (1,460 node-hours) vs pay-as-you-go autoscaled $4,910/month (1,460 node-hours): the
     commitment is cheaper'."""
     slo = "" if check.payg_autoscaled_meets_slo else " (autoscaled misses the SLOs)"
-    return (f"rank {check.rank} {check.label}: {PLAN_NAMES[check.commitment_plan]} "
+    return (f"rank {check.rank} {check.model} on {check.where}: "
+            f"{PLAN_NAMES[check.commitment_plan]} "
             f"{_usd_text(check.commitment_monthly_cost_usd)}/month "
             f"({_hours_text(check.commitment_node_hours_per_month)} node-hours) vs "
             f"pay-as-you-go autoscaled {_usd_text(check.payg_autoscaled_monthly_cost_usd)}/month "
