@@ -21,6 +21,8 @@ from planner.pipeline.finetune import (
     DEFAULT_MFU,
     LOW_MFU,
     check_runs,
+    fitted_finetune_mfu,
+    implied_finetune_mfus,
     lora_speedup_check,
     median_abs_error,
 )
@@ -64,28 +66,32 @@ def report(mfu: float) -> list[str]:
 
 
 def leave_one_run_out(mfu: float) -> list[str]:
-    """A fitted fine-tuning MFU checked by leave-one-run-out: each fine-tuning run's time is
-    predicted at the median MFU the other fine-tuning runs imply (same method where another run
-    of that method exists, else all methods), so the error is implied_i / fitted - 1."""
-    import statistics
-
-    runs = [c for c in check_runs(load_catalog(), mfu=mfu)
+    """The shipped fitted fine-tuning MFU checked leave-one-run-out: each fine-tuning run's time is
+    predicted at planner.pipeline.finetune.fitted_finetune_mfu over the other runs only (the
+    run's method's median, else all methods pooled), so the error is implied_i / fitted - 1."""
+    catalog = load_catalog()
+    runs = [c for c in check_runs(catalog, mfu=mfu)
             if c.kind == "fine-tuning" and c.implied_mfu is not None]
-    lines = ["leave-one-run-out, fine-tuning MFU fitted on the other runs:"]
+    lines = ["leave-one-run-out, the fitted default fine-tuning MFU (fitted_finetune_mfu) "
+             "refitted without the run checked:"]
     errors = []
     for c in runs:
-        same = [o.implied_mfu for o in runs if o is not c and o.method == c.method]
-        pool = same or [o.implied_mfu for o in runs if o is not c]
-        fitted = statistics.median(pool)
+        others = implied_finetune_mfus(catalog, exclude=c.id)
+        same = [m for method, m in others if method == c.method]
+        fitted = fitted_finetune_mfu(c.method, others)
+        if fitted is None:
+            continue
         err = c.implied_mfu / fitted - 1
         errors.append(err)
+        pool = len(same) or len(others)
         lines.append(f"  {c.id:28} {c.method:6} implied MFU {c.implied_mfu:.1%}, fitted on "
-                     f"{len(pool)} other {'same-method ' if same else ''}run(s) {fitted:.1%}: "
+                     f"{pool} other {'same-method ' if same else ''}run(s) {fitted:.1%}: "
                      f"time error {err:+.0%}")
     med = median_abs_error(errors)
-    lines.append(f"  median |error| of time, leave-one-run-out: "
+    fixed = median_abs_error([c.time_error for c in runs])
+    lines.append(f"  median |error| of time, leave-one-run-out with the fitted default: "
                  f"{'n/a' if med is None else f'{med:.0%}'} over {len(errors)} runs "
-                 f"(at the fixed {mfu:.0%} MFU: see above)")
+                 f"(at the fixed {mfu:.0%} MFU: {'n/a' if fixed is None else f'{fixed:.0%}'})")
     return lines
 
 

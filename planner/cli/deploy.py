@@ -57,14 +57,14 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from planner.cli.main import render_json
     from planner.io.render import render
     from planner.io.wording import findings_text, finetune_fit_text
-    from planner.pipeline.finetune import DEFAULT_MFU, estimate_finetune
+    from planner.pipeline.finetune import estimate_finetune
 
     fields = {
         "model": args.model, "method": args.method, "dataset_examples": args.examples,
         "tokens_per_example": args.tokens_per_example, "epochs": args.epochs,
         "precision": args.precision, "region": args.region, "pricing": args.pricing,
         "lora_rank": args.lora_rank, "lora_targets": args.lora_targets,
-        "mfu": DEFAULT_MFU if args.mfu is None else args.mfu,
+        "mfu": args.mfu,
         "micro_batch_size": args.micro_batch_size, "max_seq_tokens": args.max_seq_tokens,
         "activation_checkpointing": not args.no_activation_checkpointing,
     }
@@ -83,9 +83,12 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         "gpus": est.gpus, "training_tokens": est.training_tokens,
         "trainable_params": est.trainable_params, "training_flops": est.training_flops,
         "mfu": est.mfu, "wall_clock_hours": est.wall_clock_hours, "gpu_hours": est.gpu_hours,
+        "mfu_basis": est.mfu_basis, "mfu_low": est.mfu_low, "mfu_high": est.mfu_high,
+        "wall_clock_hours_at_high_mfu": est.wall_clock_hours_at_high_mfu,
         "wall_clock_hours_at_low_mfu": est.wall_clock_hours_at_low_mfu,
         "memory_per_gpu_gb": mem.total_gb, "usable_gb": mem.usable_gb,
         "fits_memory": est.fits_memory, "cost_usd": est.cost_usd,
+        "cost_usd_at_high_mfu": est.cost_usd_at_high_mfu,
         "cost_usd_at_low_mfu": est.cost_usd_at_low_mfu,
     }
     if args.format == "csv":
@@ -160,7 +163,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--lora-targets", choices=["qv", "attention", "all-linear"],
                    default="all-linear")
     f.add_argument("--mfu", type=_positive_float, default=None,
-                   help="model FLOPs utilisation, 0-1 (default: planner.pipeline.finetune.DEFAULT_MFU)")
+                   help="model FLOPs utilisation, 0-1 (default: fitted to the published "
+                        "fine-tuning runs of the method, planner.pipeline.finetune."
+                        "fitted_finetune_mfu)")
     f.add_argument("--micro-batch-size", type=_positive_int, default=1)
     f.add_argument("--max-seq-tokens", type=_positive_int, default=None,
                    help="longest sequence, for memory (default: --tokens-per-example)")

@@ -20,10 +20,14 @@ Approximations, stated once here and repeated in every estimate's ``assumptions`
   time by 1.6: Lightning-AI/litgpt tutorials/resource-tables.md (2023-10-20, 1x A100 40GB) times
   Llama 2 7B LoRA at 2.36 min per 1k iterations in bf16 and 3.83 min with bnb.nf4-dq (1.62x);
   the same table gives 2.05x for 13B, 1.51x for 3B and 1.15x for 1.3B.
-* MFU. Default 0.35: large pre-training runs report 38-43 % (Llama 3 405B, "The Llama 3 Herd of
-  Models" 2024) and 46 % (PaLM 540B, Chowdhery et al. 2022); our own check against published runs
-  (benchmarks/finetune_check.py) finds small fine-tuning jobs far lower (3-12 %), so every
-  estimate also gives hours and cost at MFU 0.10, the pessimistic end.
+* MFU. Fitted, not fixed: with no MFU given, a job uses :func:`fitted_finetune_mfu`, the median
+  MFU implied by the published fine-tuning runs of its method in data/finetune_runs.csv (all
+  fine-tuning runs pooled when none of that method has a time), and the time range is the hours
+  at the highest and lowest MFU the pool implies (3.5-13 % today). Large pre-training runs reach
+  far more -- 38-43 % (Llama 3 405B, "The Llama 3 Herd of Models" 2024), 46 % (PaLM 540B,
+  Chowdhery et al. 2022) -- which is why ``DEFAULT_MFU`` (0.35) remains only for checking
+  pre-training runs and as the fallback when the catalog has no fine-tuning runs with times.
+  benchmarks/finetune_check.py measures the fit leave-one-run-out.
 * Memory. Full fine-tuning with mixed-precision AdamW keeps 16 bytes per parameter: 2 (bf16
   weights) + 2 (gradients) + 12 (fp32 master weights, Adam m and v) -- ZeRO, Rajbhandari et al.
   2020, section 3.1 ("2 Psi + 2 Psi + K Psi = 16 Psi bytes", K = 12). LoRA keeps the frozen
@@ -69,8 +73,8 @@ LORA_FLOPS_PER_PARAM_TOKEN = 4.0  # forward 2 + activation gradient 2; no weight
 LORA_PAPER_FULL_TOKENS_PER_S = 32.5
 LORA_PAPER_LORA_TOKENS_PER_S = 43.1
 QLORA_TIME_FACTOR = 1.6  # litgpt resource-tables.md: Llama 2 7B 3.83 / 2.36 min per 1k iterations
-DEFAULT_MFU = 0.35
-LOW_MFU = 0.10
+DEFAULT_MFU = 0.35  # pre-training checks; fine-tuning fallback when no run has a time
+LOW_MFU = 0.10  # fallback slow end when no fine-tuning run has a time
 
 WEIGHT_BYTES = {"bf16": 2.0, "fp16": 2.0}
 FULL_GRADIENT_BYTES = 2.0
@@ -118,8 +122,9 @@ class FinetuneJob(BaseModel):
     amortization_years: float = Field(default=3.0, ge=0.25, le=15)
     lora_rank: int = Field(default=16, ge=1, le=4096)
     lora_targets: LoraTargets = "all-linear"
-    mfu: float = Field(default=DEFAULT_MFU, ge=0.01, le=1,
-                       description="model FLOPs utilisation, 1 % to 100 % of the dense peak")
+    mfu: float | None = Field(default=None, ge=0.01, le=1,
+                              description="model FLOPs utilisation, 1 % to 100 % of the dense "
+                                          "peak; default fitted to published fine-tuning runs")
     micro_batch_size: int = Field(default=1, ge=1, le=4096)
     max_seq_tokens: int | None = Field(default=None, ge=1, le=1_000_000,
                                        description="longest sequence; default tokens_per_example")
@@ -174,8 +179,10 @@ class FinetuneEstimate(BaseModel):
 
     Costs are one-off USD: each cost line has ``period = "once"`` and its ``amount_usd`` is the
     whole job's. ``fit_suggestions`` (empty when it fits) name what would make it fit.
-    ``*_at_low_mfu`` repeat time and cost at MFU 10 %, the pessimistic end seen in published small
-    fine-tuning runs.
+    ``mfu`` is the MFU used (the job's, or with none given the fitted default, ``mfu_basis``
+    says which); ``*_at_low_mfu`` / ``*_at_high_mfu`` repeat time and cost at ``mfu_low`` /
+    ``mfu_high``, the lowest / highest MFU the published fine-tuning runs imply (widened to
+    include ``mfu`` so the range always brackets the estimate).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -194,10 +201,14 @@ class FinetuneEstimate(BaseModel):
     flops_formula: str
     peak_tflops_per_gpu: float | None
     mfu: float
+    mfu_basis: Literal["given", "fitted", "fallback"]
+    mfu_low: float
+    mfu_high: float
     time_factor: float
     wall_clock_hours: float | None
     gpu_hours: float | None
     wall_clock_hours_at_low_mfu: float | None
+    wall_clock_hours_at_high_mfu: float | None
     memory: FinetuneMemory
     fits_memory: bool
     fit_suggestions: list[FitSuggestion]
@@ -205,6 +216,7 @@ class FinetuneEstimate(BaseModel):
     cost_usd: float | None
     cost_known_usd: float
     cost_usd_at_low_mfu: float | None
+    cost_usd_at_high_mfu: float | None
     findings: list[Finding]
     assumptions: list[str]
 
@@ -360,18 +372,28 @@ def estimate_finetune(catalog: Catalog, job: FinetuneJob | None = None, /,
                              job.precision)
     suggestions = fit_suggestions(memory, job)
 
+    pool = implied_finetune_mfus(catalog)
+    if job.mfu is not None:
+        mfu, basis = job.mfu, "given"
+    else:
+        fitted = fitted_finetune_mfu(job.method, pool)
+        mfu, basis = (DEFAULT_MFU, "fallback") if fitted is None else (fitted, "fitted")
+    mfu_low, mfu_high = finetune_mfu_range(mfu, pool)
     peak = gpu.fp16_tflops
-    hours = hours_low = gpu_hours = None
+    hours = hours_low = hours_high = gpu_hours = None
     if peak is None:
         found.append(finding(FindingCode.NO_TRAINING_PEAK, status="catalog", gpu=gpu.name))
     else:
-        gpu_hours = gpu_hours_needed(flops, peak, job.mfu, job.method)
+        gpu_hours = gpu_hours_needed(flops, peak, mfu, job.method)
         hours = gpu_hours / gpus
-        hours_low = gpu_hours_needed(flops, peak, min(LOW_MFU, job.mfu), job.method) / gpus
+        hours_low = gpu_hours_needed(flops, peak, mfu_low, job.method) / gpus
+        hours_high = gpu_hours_needed(flops, peak, mfu_high, job.method) / gpus
     site = module.site(target, catalog)
     lines = _cost_lines(target, catalog, hw.gpus_per_node, gpu, units, hours, site, job.model)
     low_lines = _cost_lines(target, catalog, hw.gpus_per_node, gpu, units, hours_low, site,
                             job.model)
+    high_lines = _cost_lines(target, catalog, hw.gpus_per_node, gpu, units, hours_high, site,
+                             job.model)
     found += [finding(FindingCode.PRICE_MISSING, status="catalog", source=line.source,
                       line=line.name, price_key=line.price_key, reason=line.missing_reason)
               for line in lines if line.status == "missing"]
@@ -391,23 +413,73 @@ def estimate_finetune(catalog: Catalog, job: FinetuneJob | None = None, /,
         training_flops=flops,
         flops_formula=("6 x active params x tokens" if job.method == "full"
                        else "4 x active params x tokens"),
-        peak_tflops_per_gpu=peak, mfu=job.mfu, time_factor=time_factor(job.method),
+        peak_tflops_per_gpu=peak, mfu=mfu, mfu_basis=basis, mfu_low=mfu_low, mfu_high=mfu_high,
+        time_factor=time_factor(job.method),
         wall_clock_hours=hours, gpu_hours=gpu_hours, wall_clock_hours_at_low_mfu=hours_low,
+        wall_clock_hours_at_high_mfu=hours_high,
         memory=memory, fits_memory=not suggestions, fit_suggestions=suggestions,
         cost_lines=lines, cost_usd=total_usd(lines) if lines else None,
         cost_known_usd=known_usd(lines),
         cost_usd_at_low_mfu=total_usd(low_lines) if low_lines else None,
-        findings=found, assumptions=assumptions(job))
+        cost_usd_at_high_mfu=total_usd(high_lines) if high_lines else None,
+        findings=found, assumptions=assumptions(job, mfu, basis, mfu_low, mfu_high))
 
 
-def assumptions(job: FinetuneJob) -> list[str]:
+# --- the fitted fine-tuning MFU -----------------------------------------------------------------
+
+
+def implied_finetune_mfus(catalog: Catalog,
+                          exclude: str | None = None) -> list[tuple[str, float]]:
+    """(method, implied MFU as a fraction) of every published fine-tuning run with a checked time.
+
+    Read from data/finetune_runs.csv via :func:`check_run`; pre-training runs are not included.
+    ``exclude`` names a run id left out (leave-one-run-out). Empty when the catalog has no
+    fine-tuning runs file.
+    """
+    try:
+        runs = load_finetune_runs(catalog.data_dir)
+    except (DataError, OSError):
+        return []
+    out = []
+    for run in runs:
+        if run.kind != "fine-tuning" or run.id == exclude:
+            continue
+        implied = check_run(run, catalog).implied_mfu
+        if implied is not None:
+            out.append((run.method, implied))
+    return out
+
+
+def fitted_finetune_mfu(method: str, implied: list[tuple[str, float]]) -> float | None:
+    """Default fine-tuning MFU (fraction of dense 16-bit peak) for ``method``.
+
+    The median of the implied MFUs of the runs of the same method; when no run of that method is
+    in ``implied``, the median of all of them (pooled); None when ``implied`` is empty. Model size
+    is deliberately not fitted: five published runs with times (one full, two LoRA, two QLoRA, at
+    7B and 13B) cannot fit a size term without fitting noise, so the fit is per method only.
+    """
+    same = [m for kind, m in implied if kind == method]
+    pool = same or [m for _, m in implied]
+    return statistics.median(pool) if pool else None
+
+
+def finetune_mfu_range(mfu: float, implied: list[tuple[str, float]]) -> tuple[float, float]:
+    """(low, high) MFU of the time range: lowest and highest implied MFU of all published
+    fine-tuning runs, widened to include ``mfu``; (min(LOW_MFU, mfu), mfu) without runs."""
+    values = [m for _, m in implied]
+    if not values:
+        return min(LOW_MFU, mfu), mfu
+    return min(min(values), mfu), max(max(values), mfu)
+
+
+def assumptions(job: FinetuneJob, mfu: float | None = None, basis: str = "given",
+                mfu_low: float | None = None, mfu_high: float | None = None) -> list[str]:
     """The approximations behind an estimate, in words."""
     out = [
         f"FLOPs = {flops_per_param_token(job.method):g} x params x tokens "
         + ("(Kaplan et al. 2020)" if job.method == "full" else
            "(forward + activation gradients; frozen weights get no weight gradient)"),
-        f"MFU {job.mfu:.0%} of dense 16-bit peak; small fine-tuning jobs often reach only "
-        f"{LOW_MFU:.0%} (the 'at low MFU' figures)",
+        _mfu_assumption(job, mfu, basis, mfu_low, mfu_high),
         "no packing: every example is a sequence of tokens_per_example tokens",
     ]
     if job.method == "qlora":
@@ -422,6 +494,21 @@ def assumptions(job: FinetuneJob) -> list[str]:
     out.append("activation checkpointing on" if job.activation_checkpointing
                else "activation checkpointing off")
     return out
+
+
+def _mfu_assumption(job: FinetuneJob, mfu: float | None, basis: str, low: float | None,
+                    high: float | None) -> str:
+    mfu = job.mfu if mfu is None else mfu
+    if mfu is None:
+        return "MFU fitted to published fine-tuning runs (data/finetune_runs.csv)"
+    how = {"given": "as given",
+           "fitted": f"the median of published {job.method} fine-tuning runs' implied MFU "
+                     "(all fine-tuning runs when none of this method)",
+           "fallback": "no published fine-tuning run to fit, fixed default"}.get(basis, basis)
+    text = f"MFU {mfu:.1%} of dense 16-bit peak ({how})"
+    if low is not None and high is not None:
+        text += f"; the time range is at {high:.1%} to {low:.1%} MFU"
+    return text
 
 
 FitSuggestion = Literal["lora", "qlora", "activation_checkpointing", "more_gpus"]

@@ -8,8 +8,6 @@ import pandas as pd
 import streamlit as st
 
 from planner.api import (
-    DEFAULT_MFU,
-    LOW_MFU,
     Catalog,
     Deployment,
     DeploymentPlan,
@@ -207,10 +205,11 @@ def _inputs(dep: Deployment, where: dict, catalog: Catalog) -> dict:
     with mfu_col:
         mfu_pct = st.number_input(
             "MFU (%), optional", min_value=1.0, max_value=100.0, value=None, step=1.0,
-            key="ft.mfu", placeholder=f"{DEFAULT_MFU * 100:.0f} (default)",
+            key="ft.mfu", placeholder="fitted (default)",
             help="Model FLOPs utilisation: the share of the GPUs' dense 16-bit peak the training "
-                 f"reaches. Default {DEFAULT_MFU:.0%} (large runs report 38–46 %); small "
-                 f"fine-tuning jobs often reach only {LOW_MFU:.0%}, shown as the slow end.")
+                 "reaches. Default: fitted to published fine-tuning runs of the method (the "
+                 "median MFU they imply); the range spans the lowest to highest MFU those runs "
+                 "imply.")
     with st.expander("More training settings"):
         rank = st.number_input("LoRA rank", min_value=1, max_value=4096, value=16, step=8,
                                key="ft.rank", disabled=method == "full")
@@ -284,7 +283,7 @@ def _headline(dep: Deployment, plan: DeploymentPlan, est: FinetuneEstimate) -> N
     if year.total_usd is not None:
         st.caption(f"First 12 months = fine-tune + 12 months of serving "
                    f"({md_usd(year.serving_year_usd)}: {escape_md(year.basis)}); \"up to\" uses "
-                   f"the fine-tune at {LOW_MFU:.0%} MFU.")
+                   f"the fine-tune at {est.mfu_low:.1%} MFU.")
     else:
         st.markdown(":orange[12-month total unknown — price missing: "
                     + escape_md("; ".join(year.missing)) + "]")
@@ -293,13 +292,15 @@ def _headline(dep: Deployment, plan: DeploymentPlan, est: FinetuneEstimate) -> N
 def _figures(est: FinetuneEstimate) -> None:
     """Hours (with the low-MFU bound), GPU-hours and memory per GPU against usable."""
     with st.container(horizontal=True, key="ft_figures"):
-        low = est.wall_clock_hours_at_low_mfu
+        low, high = est.wall_clock_hours_at_low_mfu, est.wall_clock_hours_at_high_mfu
         st.metric("Training time", hours_text(est.wall_clock_hours), border=True,
-                  delta=None if low is None else f"range {hours_text(est.wall_clock_hours)} – "
-                                                 f"{hours_text(low)}",
+                  delta=None if low is None or high is None
+                  else f"range {hours_text(high)} – {hours_text(low)}",
                   delta_color="off", delta_arrow="off", width=METRIC_WIDTH,
-                  help=f"Wall-clock hours at MFU {est.mfu:.0%}; the slow end of the range "
-                       f"assumes {min(LOW_MFU, est.mfu):.0%}.")
+                  help=f"Wall-clock hours at MFU {est.mfu:.1%} "
+                       f"({'as given' if est.mfu_basis == 'given' else 'fitted to published runs'}"
+                       f"); the range is at {est.mfu_high:.1%} to {est.mfu_low:.1%} MFU, the "
+                       "highest and lowest published fine-tuning runs imply.")
         st.metric("GPU-hours", "—" if est.gpu_hours is None else f"{est.gpu_hours:,.1f}",
                   border=True, width=METRIC_WIDTH,
                   delta=f"{est.gpus} GPU{'s' if est.gpus != 1 else ''}", delta_color="off",
