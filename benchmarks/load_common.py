@@ -9,6 +9,14 @@ import os
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -55,3 +63,50 @@ def share_query(rpd: int) -> str:
 
 def ms_text(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
+
+
+class ActionFailed(Exception):
+    """A load-test action that did not reach its result: ``kind`` says how (timeout, script...)."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+@contextlib.contextmanager
+def streamlit_server(timeout_s: float, log_prefix: str) -> Iterator[tuple[int, subprocess.Popen]]:
+    """``streamlit run app.py`` on a free 127.0.0.1 port in its own process group; yields (port,
+    process) once /_stcore/health answers within ``timeout_s``; always stopped afterwards (the
+    whole group, children too). The server's log is kept only if something went wrong."""
+    port = free_port()
+    ok = False
+    with tempfile.NamedTemporaryFile("w+", prefix=f"{log_prefix}-streamlit-{port}-", suffix=".log",
+                                     delete=False) as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+             str(port), "--server.headless", "true", "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+             "--server.runOnSave", "false"],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        try:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"streamlit exited with code {process.returncode} "
+                                       f"(log {log.name})")
+                with contextlib.suppress(OSError), urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no answer from the server in {timeout_s:.0f} s "
+                                       f"(log {log.name})")
+                time.sleep(0.2)
+            yield port, process
+            ok = True
+        finally:
+            stop_process_group(process)
+    if ok:
+        with contextlib.suppress(OSError):
+            os.unlink(log.name)

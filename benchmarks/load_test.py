@@ -56,12 +56,11 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,7 +68,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # planner and ui, for the share links (see share_query)
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # load_common, a sibling
 
-from load_common import free_port, ms_text, percentile, share_query, stop_process_group  # noqa: E402
+from load_common import (  # noqa: E402
+    ActionFailed,
+    ms_text,
+    percentile,
+    share_query,
+    stop_process_group,
+    streamlit_server,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -257,52 +263,7 @@ class Sampler:
 
 # --- the server --------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def streamlit_server(timeout_s: float) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``streamlit run app.py`` on a free 127.0.0.1 port, in its own process group; yields (url,
-    process) once /_stcore/health answers; always stopped afterwards (the group: children too)."""
-    port = free_port()
-    ok = False
-    with tempfile.NamedTemporaryFile("w+", prefix=f"load-test-streamlit-{port}-", suffix=".log",
-                                     delete=False) as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
-             str(port), "--server.headless", "true", "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-             "--server.runOnSave", "false"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + timeout_s
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"streamlit exited with code {process.returncode} "
-                                       f"(log {log.name})")
-                with contextlib.suppress(OSError), urllib.request.urlopen(
-                        f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"no answer from {url}/_stcore/health in {timeout_s:.0f} s "
-                                       f"(log {log.name})")
-                time.sleep(0.2)
-            yield url, process
-            ok = True
-        finally:
-            stop_process_group(process)
-    if ok:
-        with contextlib.suppress(OSError):
-            os.unlink(log.name)
-
-
 # --- the sessions ------------------------------------------------------------------------------
-
-class ActionFailed(Exception):
-    def __init__(self, kind: str, message: str):
-        super().__init__(message)
-        self.kind = kind
-
 
 @dataclass
 class Run:
@@ -642,7 +603,9 @@ def run_load_test(args: argparse.Namespace, emit: Callable[[str], None] = print)
         before = busy_before()
         load_before = load_average()
         stats = Stats()
-        with streamlit_server(min(SERVER_START_TIMEOUT_S, args.duration + 20)) as (url, process):
+        with streamlit_server(min(SERVER_START_TIMEOUT_S, args.duration + 20), "load-test") as (
+                port, process):
+            url = f"http://127.0.0.1:{port}"
             server["process"] = process
             if args.nice:  # Playwright's driver and Chromium inherit it; the server does not
                 os.nice(args.nice)

@@ -53,11 +53,8 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,7 +67,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # planner and ui, for the share links (see share_query)
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # load_common, a sibling
 
-from load_common import free_port, ms_text, percentile, share_query, stop_process_group  # noqa: E402
+from load_common import (  # noqa: E402
+    ActionFailed,
+    ms_text,
+    percentile,
+    share_query,
+    streamlit_server,
+)
 
 ACTIONS = ("load", "edit", "capacity", "catalog", "compare")
 ITERATION = ("edit", "capacity", "catalog", "compare")
@@ -171,51 +174,7 @@ class RssSampler:
 
 # --- the server --------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def streamlit_server() -> Iterator[tuple[int, subprocess.Popen]]:
-    """``streamlit run app.py`` on a free 127.0.0.1 port in its own process group; yields (port,
-    process) once /_stcore/health answers; always stopped afterwards (the whole group)."""
-    port = free_port()
-    ok = False
-    with tempfile.NamedTemporaryFile("w+", prefix=f"ws-load-streamlit-{port}-", suffix=".log",
-                                     delete=False) as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
-             str(port), "--server.headless", "true", "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-             "--server.runOnSave", "false"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        try:
-            deadline = time.monotonic() + SERVER_START_S
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"streamlit exited with code {process.returncode} "
-                                       f"(log {log.name})")
-                with contextlib.suppress(OSError), urllib.request.urlopen(
-                        f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"no answer from the server in {SERVER_START_S} s "
-                                       f"(log {log.name})")
-                time.sleep(0.2)
-            yield port, process
-            ok = True
-        finally:
-            stop_process_group(process)
-    if ok:
-        with contextlib.suppress(OSError):
-            os.unlink(log.name)
-
-
 # --- one session over the websocket ------------------------------------------------------------
-
-class ActionFailed(Exception):
-    def __init__(self, kind: str, message: str):
-        super().__init__(message)
-        self.kind = kind
-
 
 @dataclass
 class Page:
@@ -499,7 +458,7 @@ def measured(port: int, process: subprocess.Popen, plans: list[list[str]], nice:
 
 def level(n: int, args: argparse.Namespace) -> dict:
     """One fresh server: warm-up, the reference workload, then n concurrent sessions."""
-    with streamlit_server() as (port, process):
+    with streamlit_server(SERVER_START_S, "ws-load") as (port, process):
         common = {"timeout_s": args.timeout, "seed": args.seed, "nice": args.nice}
         warm = measured(port, process, [["load"]], think_s=0.0, ramp_s=0.0, **common)
         reference = measured(port, process, [list(REFERENCE)], think_s=0.0, ramp_s=0.0, **common)
