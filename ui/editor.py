@@ -197,7 +197,10 @@ def _take_hourly_upload(w: dict[str, Any]) -> None:
     nothing and its one-line reason is kept for the uploader to show."""
     ss = st.session_state
     upload = ss.get(HOURLY_UPLOAD)
-    if upload is None or ss.get(HOURLY_SEEN) == upload.file_id:
+    if upload is None:  # the file was removed: so is its message
+        ss.pop(HOURLY_ERROR, None)
+        return
+    if ss.get(HOURLY_SEEN) == upload.file_id:
         return
     ss[HOURLY_SEEN] = upload.file_id
     try:
