@@ -145,6 +145,29 @@ def wait_for_app(page, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
         }""", timeout=timeout_ms)
 
 
+def rerun_after(page, action, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+    """Do ``action`` (an edit), then wait until the script run it started has finished. A fixed
+    pause before ``wait_for_app`` can read the page before the run has begun; here an observer
+    records every change of the app's script state, so a run is seen however short it was."""
+    page.evaluate(
+        """() => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            window.__sawRun = false;
+            if (window.__runObserver) window.__runObserver.disconnect();
+            window.__runObserver = new MutationObserver(records => {
+                if (records.some(r => r.oldValue === 'running')
+                        || app.getAttribute('data-test-script-state') === 'running') {
+                    window.__sawRun = true;
+                }
+            });
+            window.__runObserver.observe(app, {attributes: true, attributeOldValue: true,
+                                               attributeFilter: ['data-test-script-state']});
+        }""")
+    action()
+    page.wait_for_function("() => window.__sawRun === true", timeout=timeout_ms)
+    wait_for_app(page, timeout_ms)
+
+
 def full_height_screenshot(page, name: str) -> Path:
     """Screenshot of the whole page: Streamlit scrolls inside its main area, so the viewport is
     stretched to the content's height for the shot and restored afterwards."""

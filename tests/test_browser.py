@@ -16,6 +16,7 @@ from browser_support import (
     DEFAULT_TIMEOUT_MS,
     element_screenshot,
     full_height_screenshot,
+    rerun_after,
     wait_for_app,
 )
 
@@ -39,12 +40,6 @@ def dollars(text: str) -> float:
     return float(re.search(r"\$([\d,.]+)", text).group(1).replace(",", ""))
 
 
-def rerun_done(tab) -> None:
-    """Wait for the rerun an edit started, then for it to finish."""
-    tab.wait_for_timeout(200)
-    wait_for_app(tab)
-
-
 def test_edit_download_and_share(page, app_url):
     page.goto(app_url)
     wait_for_app(page)
@@ -55,9 +50,8 @@ def test_edit_download_and_share(page, app_url):
 
     traffic = page.locator('[data-testid="stNumberInput"] input[aria-label="Requests per day"]')
     traffic.fill("1000000")
-    traffic.press("Enter")
+    rerun_after(page, lambda: traffic.press("Enter"))
     page.wait_for_url(re.compile(r"rpd=1000000"), timeout=DEFAULT_TIMEOUT_MS)
-    rerun_done(page)
     after = monthly_costs(page)
     assert dollars(after["API"]) == pytest.approx(5 * dollars(before["API"]))
     assert dollars(after["SLM"]) > dollars(before["SLM"])

@@ -13,6 +13,7 @@ import yaml
 from browser_support import (
     DEFAULT_TIMEOUT_MS,
     full_height_screenshot,
+    rerun_after,
     streamlit_server,
     wait_for_app,
 )
@@ -64,9 +65,7 @@ def test_download_the_kaito_workspace_and_estimate_a_fine_tune(page, app_url):
     before = training_hours(page)
     examples = page.locator('[data-testid="stNumberInput"] input[aria-label="Dataset examples"]')
     examples.fill("80000")
-    examples.press("Enter")
-    page.wait_for_timeout(200)
-    wait_for_app(page)
+    rerun_after(page, lambda: examples.press("Enter"))
     assert training_hours(page) == pytest.approx(4 * before, rel=0.02)
     full_height_screenshot(page, "deploy")
     page.get_by_role("tab", name="LLM").click()
