@@ -1,7 +1,7 @@
 """Server load benchmark of the dashboard over Streamlit's own websocket protocol (no browsers).
 
     python benchmarks/ws_load.py [--sessions 4,8,16] [--iterations 3] [--think 1.0] [--ramp 2]
-                                 [--timeout 60] [--nice 10] [--json FILE]
+                                 [--repeats 8] [--timeout 60] [--nice 10] [--json FILE]
 
 What a browser tab does to the server, without the browser: each session opens the websocket
 ``/_stcore/stream`` (subprotocol ``streamlit``) and speaks the front end's protocol, protobuf
@@ -22,6 +22,12 @@ compare    back to Compare -> script finished, monthly-cost metrics sent
 
 An action fails on a timeout (``--timeout``), an ``exception`` element in the page, a script that
 did not finish successfully, a closed connection or a wrong result (the checks above).
+
+First (unless ``--repeats 0``), **server CPU per action type**: a fresh server, warmed by one
+unmeasured session, serves one session doing load and then ``--repeats`` x (edit, capacity,
+catalog, compare) one after another; the server tree's CPU-seconds are read 0.3 s before and
+0.3 s after each action (so work left after ``script_finished`` counts), and the mean and median
+per action type are printed with the idle server's CPU rate. ``--sessions ""`` prints only these.
 
 For each level in ``--sessions`` a fresh ``streamlit run app.py`` starts on a free 127.0.0.1 port
 (headless, no file watcher). One unmeasured session warms it; then the **reference** workload, one
@@ -82,7 +88,7 @@ PAGES = {"capacity": "Capacity", "catalog": "Catalog", "compare": "Compare"}
 TITLES = {"capacity": "Capacity", "catalog": "Catalog", "compare": "Compare"}
 RPD_LABEL = "Requests per day"
 COST_LABEL = "monthly cost"
-MAX_SESSIONS, MAX_ITERATIONS, MAX_TIMEOUT_S = 32, 10, 120
+MAX_SESSIONS, MAX_ITERATIONS, MAX_REPEATS, MAX_TIMEOUT_S = 32, 10, 50, 120
 SERVER_START_S = 60
 FINISHED_OK = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
 
@@ -456,6 +462,72 @@ def measured(port: int, process: subprocess.Popen, plans: list[list[str]], nice:
     }
 
 
+SETTLE_S = 0.3  # pause around each sequential action so its trailing server work is counted
+
+
+async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float) -> dict:
+    """One session, no think time: load, then ``repeats`` x (edit, capacity, catalog, compare);
+    the server tree's CPU-seconds read before and after each action (with ``SETTLE_S`` of quiet
+    around it, so work the server does after ``script_finished`` counts too). Also the idle
+    server's CPU rate over the same kind of quiet, to show what the settling adds."""
+    idle_start = cpu_seconds(pid)
+    await asyncio.sleep(2.0)
+    idle_cpu_s_per_s = (cpu_seconds(pid) - idle_start) / 2.0
+    session = Session(port, timeout_s)
+    cpu: dict[str, list[float]] = {a: [] for a in ACTIONS}
+    wall: dict[str, list[float]] = {a: [] for a in ACTIONS}
+    errors: list[dict] = []
+    plan = ["load"] + list(ITERATION) * repeats
+    try:
+        for n, name in enumerate(plan):
+            await asyncio.sleep(SETTLE_S)
+            before, start = cpu_seconds(pid), time.perf_counter()
+            try:
+                await act(name, session, 300_000 + 7_000 * n, "")
+            except ActionFailed as exc:
+                errors.append({"session": 0, "action": name, "kind": exc.kind,
+                               "message": str(exc)})
+                if name == "load":
+                    break
+                continue
+            elapsed = time.perf_counter() - start
+            await asyncio.sleep(SETTLE_S)
+            cpu[name].append(cpu_seconds(pid) - before)
+            wall[name].append(elapsed * 1000)
+    finally:
+        await session.close()
+    return {"repeats": repeats, "idle_cpu_s_per_s": round(idle_cpu_s_per_s, 4),
+            "errors": errors,
+            "actions": {a: {"n": len(cpu[a]),
+                            "cpu_s_mean": _round(sum(cpu[a]) / len(cpu[a]), 3) if cpu[a] else None,
+                            "cpu_s_median": _round(percentile(cpu[a], 50), 3),
+                            "wall_ms_median": _round(percentile(wall[a], 50))}
+                        for a in ACTIONS}}
+
+
+def per_action(args: argparse.Namespace) -> dict:
+    """A fresh server, warmed by one unmeasured session, then the sequential CPU figures."""
+    with streamlit_server(SERVER_START_S, "ws-load") as (port, process):
+        measured(port, process, [["load", *ITERATION]], think_s=0.0, ramp_s=0.0,
+                 timeout_s=args.timeout, seed=args.seed, nice=args.nice)
+        return run_niced(args.nice, lambda: sequential_cpu(port, process.pid, args.repeats,
+                                                            args.timeout))
+
+
+def print_per_action(result: dict) -> None:
+    print(f"\nserver CPU per action, one session, actions one after another ({result['repeats']} "
+          f"of each; CPU of the server's process tree read {SETTLE_S:.1f} s before and after "
+          f"each; idle server {result['idle_cpu_s_per_s'] * 1000:.1f} ms CPU per s):")
+    print(f"  {'action':<10}{'n':>4}{'mean CPU-s':>12}{'median':>9}{'wall p50':>10}")
+    for action in ACTIONS:
+        a = result["actions"][action]
+        mean = "-" if a["cpu_s_mean"] is None else f"{a['cpu_s_mean']:.3f}"
+        median = "-" if a["cpu_s_median"] is None else f"{a['cpu_s_median']:.3f}"
+        print(f"  {action:<10}{a['n']:>4}{mean:>12}{median:>9}{ms_text(a['wall_ms_median']):>8} ms")
+    for e in result["errors"][:5]:
+        print(f"    {e['action']}: {e['kind']}: {e['message']}")
+
+
 def level(n: int, args: argparse.Namespace) -> dict:
     """One fresh server: warm-up, the reference workload, then n concurrent sessions."""
     with streamlit_server(SERVER_START_S, "ws-load") as (port, process):
@@ -520,14 +592,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="per action, s")
     parser.add_argument("--nice", type=int, default=10, help="niceness of the load generator")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=8,
+                        help="sequential per-action CPU: times each action is measured (0: skip)")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     args = parser.parse_args(argv)
     try:
         levels = [int(v) for v in args.sessions.split(",") if v.strip()]
     except ValueError:
         parser.error("--sessions: comma-separated whole numbers, e.g. 4,8,16")
-    if not levels or not all(1 <= n <= MAX_SESSIONS for n in levels):
-        parser.error(f"--sessions: each between 1 and {MAX_SESSIONS}")
+    if not all(1 <= n <= MAX_SESSIONS for n in levels):
+        parser.error(f"--sessions: each between 1 and {MAX_SESSIONS} (none: only --repeats)")
+    if not 0 <= args.repeats <= MAX_REPEATS or not (levels or args.repeats):
+        parser.error(f"--repeats: between 0 and {MAX_REPEATS}, not 0 with no --sessions")
     if not 1 <= args.iterations <= MAX_ITERATIONS:
         parser.error(f"--iterations: between 1 and {MAX_ITERATIONS}")
     if not (0 <= args.think <= 30 and 0 <= args.ramp <= 60 and 1 <= args.timeout <= MAX_TIMEOUT_S):
@@ -539,6 +615,11 @@ def main(argv: list[str] | None = None) -> int:
           f"each, think {args.think} s, ramp {args.ramp} s, action timeout {args.timeout:.0f} s"
           f"\n  (streamlit {streamlit.__version__}, websockets {websockets.__version__}, "
           f"{os.cpu_count()} CPUs, load generator at nice {args.nice}; a fresh server per level)")
+    sequential = None
+    if args.repeats:
+        sequential = per_action(args)
+        print_per_action(sequential)
+        sys.stdout.flush()
     results = []
     for n in levels:
         result = level(n, args)
@@ -546,8 +627,10 @@ def main(argv: list[str] | None = None) -> int:
         print_level(result)
         sys.stdout.flush()
     out = {"settings": {"sessions": levels, "iterations": args.iterations, "think_s": args.think,
-                        "ramp_s": args.ramp, "timeout_s": args.timeout},
-           "levels": results, "errors": sum(r["errors"] + r["reference"]["errors"] for r in results)}
+                        "ramp_s": args.ramp, "timeout_s": args.timeout, "repeats": args.repeats},
+           "per_action": sequential, "levels": results,
+           "errors": sum(r["errors"] + r["reference"]["errors"] for r in results)
+           + (len(sequential["errors"]) if sequential else 0)}
     if args.json:
         args.json.write_text(json.dumps(out, indent=2), encoding="utf-8")
     return 0 if out["errors"] == 0 else 1
