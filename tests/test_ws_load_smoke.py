@@ -1,5 +1,6 @@
-"""The websocket load benchmark (benchmarks/ws_load.py), tiny: one server, the reference workload,
-then 2 concurrent sessions x 2 iterations over Streamlit's websocket protocol (no browser). Every
+"""The websocket load benchmark (benchmarks/ws_load.py), tiny: the sequential per-action CPU (one
+of each action) on one server; on another the reference workload, then 2 concurrent sessions x 2
+iterations over Streamlit's websocket protocol (no browser). Every
 action must complete and pass its check (the edit changes a monthly cost, each page sends its
 title, no exception element). About 15-25 s on an idle 2-core machine; the 60 s action timeout and
 the 240 s backstop leave room for a busy one.
@@ -29,12 +30,16 @@ def test_two_sessions_two_iterations_over_the_websocket(tmp_path):
     figures = tmp_path / "ws.json"
     command = [sys.executable, str(ROOT / "benchmarks" / "ws_load.py"), "--sessions",
                str(SESSIONS), "--iterations", str(ITERATIONS), "--think", "0", "--ramp", "0",
-               "--timeout", "60", "--json", str(figures)]
+               "--timeout", "60", "--repeats", "1", "--json", str(figures)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
     output = done.stdout + done.stderr
     assert figures.exists(), output
     result = json.loads(figures.read_text(encoding="utf-8"))
     assert result["errors"] == 0, output
+    # the sequential per-action CPU: one of each action, each with a CPU figure (10 ms ticks)
+    per_action = result["per_action"]["actions"]
+    assert {a: per_action[a]["n"] for a in PER_SESSION} == dict.fromkeys(PER_SESSION, 1), output
+    assert all(0 <= per_action[a]["cpu_s_mean"] < 30 for a in PER_SESSION), output
     (level,) = result["levels"]
     assert level["sessions"] == SESSIONS
     assert level["actions_attempted"] == level["actions_completed"] == \
