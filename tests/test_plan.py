@@ -11,8 +11,17 @@ from planner.errors import ScenarioError
 from planner.findings import FindingCode
 from planner.io.wording import finding_text, fit_text
 from planner.pipeline.plan import plan_scenario
-from planner.scenario import load_scenario, parse_scenario_text, scenario_from_dict
-from planner.units import DAYS_PER_MONTH, HOURS_PER_MONTH
+from planner.pipeline.sizing import MAX_REPLICAS
+from planner.scenario import (
+    Deployment,
+    Scenario,
+    Workload,
+    load_scenario,
+    parse_scenario_text,
+    scenario_from_dict,
+)
+from planner.targets import AzureTarget
+from planner.units import DAYS_PER_MONTH, HOURS_PER_MONTH, SECONDS_PER_DAY
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.*"))
@@ -309,3 +318,23 @@ def test_price_dates_span_the_snapshot(catalog):
     dates = [row.as_of for row in catalog.prices if row.price_per_hour is not None]
     assert result.oldest_price_date == min(dates)
     assert result.newest_price_date == max(dates)
+
+
+def test_range_whose_slow_end_needs_too_many_replicas_is_unknown_not_a_crash(catalog):
+    """Traffic the central estimate serves with ~95,000 replicas: the interval's slow end needs
+    more than MAX_REPLICAS (100,000), so the plan has its cost and no range (it used to raise
+    TooManyReplicasError out of the cost range; found by tests/test_curves.py)."""
+    dep = Deployment(label="x", model="llama-3.1-8b",
+                     target=AzureTarget(vm_sku="Standard_NC24ads_A100_v4"))
+    workload = Workload(requests_per_day=1000, peak_to_average=1.0, target_utilization=0.7)
+    small = plan_scenario(one_deployment(workload, dep), catalog).deployments[0]
+    rps = small.sizing.replica_requests_per_s
+    rpd = 0.95 * MAX_REPLICAS * rps * 0.7 * SECONDS_PER_DAY
+    big = plan_scenario(one_deployment(workload.model_copy(
+        update={"requests_per_day": rpd}), dep), catalog).deployments[0]
+    assert 94_000 < big.replicas <= 95_001
+    assert big.monthly_cost_usd is not None and big.monthly_cost_range_usd is None
+
+
+def one_deployment(workload: Workload, dep: Deployment) -> Scenario:
+    return Scenario(name="bound", workload=workload, deployments=(dep,))

@@ -91,8 +91,10 @@ def _usable_costs(scenario: Scenario, requests_per_day: float) -> dict[str, floa
 @st.cache_data(show_spinner=False, max_entries=64)
 def _traffic(scenario_json: str) -> tuple[breakeven.Sweep, list[breakeven.PairSummary]]:
     scenario = Scenario.model_validate_json(scenario_json)
-    data = breakeven.sweep(scenario, _costs)
-    return data, breakeven.summarise(scenario, data, _costs)
+    costs = api.CurveCosts(api.traffic_curves(scenario, catalog(), profiles()), _costs,
+                           usable=False)
+    data = breakeven.sweep(scenario, costs)
+    return data, breakeven.summarise(scenario, data, costs)
 
 
 def traffic(scenario: Scenario) -> tuple[breakeven.Sweep, list[breakeven.PairSummary]]:
@@ -103,7 +105,8 @@ def traffic(scenario: Scenario) -> tuple[breakeven.Sweep, list[breakeven.PairSum
 @st.cache_data(show_spinner=False, max_entries=128)
 def _pair_break_even(pair_json: str, kind: str, first: str, second: str) -> breakeven.PairBreakEven:
     pair = Scenario.model_validate_json(pair_json)
-    return breakeven.pair_break_even(pair, kind, first, second, _usable_costs)
+    costs = api.CurveCosts(api.traffic_curves(pair, catalog(), profiles()), _usable_costs)
+    return breakeven.pair_break_even(pair, kind, first, second, costs)
 
 
 def break_evens(scenario: Scenario) -> list[breakeven.PairBreakEven]:

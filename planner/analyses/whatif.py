@@ -4,23 +4,27 @@ All of them re-run the one pipeline (:func:`planner.pipeline.plan.plan_scenario`
 none has arithmetic of its own. Cost against traffic and break-even take an optional cost function
 ``cost_fn(scenario, requests_per_day) -> {label: monthly USD or None}`` so a caller can put a
 cache in front of the pipeline (the dashboard does); by default the pipeline is called directly and
-only usable costs count (:func:`usable_cost`).
+only usable costs count (:func:`usable_cost`). :class:`CurveCosts` is such a function that costs
+deployments with a :class:`~planner.analyses.curves.TrafficCurve` (their cost follows their
+nodes) from the curve, a whole grid at once, and plans only the others.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from planner.analyses.curves import TrafficCurve, traffic_curve
 from planner.catalog import Catalog
 from planner.physics.throughput import EngineProfile, load_profiles
 from planner.pipeline.plan import DeploymentPlan, plan_scenario
 from planner.pricing.money import difference
+from planner.pricing.resolver import PriceResolver
 from planner.registry import PLAN_NAMES
-from planner.scenario import Scenario
+from planner.scenario import Scenario, check_against_catalog
 from planner.targets import module_for
 
 # (scenario, requests/day) -> {deployment label: monthly USD, None where unknown}
@@ -58,6 +62,58 @@ def engine_cost_fn(catalog: Catalog, profiles: dict[str, EngineProfile] | None =
     return cost
 
 
+def traffic_curves(scenario: Scenario, catalog: Catalog,
+                   profiles: dict[str, EngineProfile] | None = None) -> dict[str, TrafficCurve]:
+    """The cost curve of every deployment whose cost follows its nodes (by label; the others,
+    hosted APIs, own machines and autoscaling options, are absent). Raises ScenarioError if the
+    scenario names unknown data."""
+    check_against_catalog(scenario, catalog)
+    profiles = profiles or load_profiles()
+    resolver = PriceResolver(catalog)
+    curves = {d.label: traffic_curve(d, scenario.workload, catalog, profiles, resolver)
+              for d in scenario.deployments}
+    return {label: c for label, c in curves.items() if c is not None}
+
+
+def curve_costs(curve: TrafficCurve, grid: Sequence[float], usable: bool = True
+                ) -> list[float | None]:
+    """The curve's monthly cost (USD) at each traffic level (requests/day); None where the plan
+    has none or, with ``usable``, where it misses its SLOs (as :func:`usable_cost`)."""
+    cost, meets = curve.monthly_cost_usd(list(grid))
+    return [None if math.isnan(c) or (usable and not m) else float(c)
+            for c, m in zip(cost.tolist(), meets.tolist(), strict=True)]
+
+
+class CurveCosts:
+    """A cost function that costs the deployments with a curve from it and asks ``rest`` (the
+    plan, or a cached plan) for the others, on a scenario holding only those. ``usable``: the
+    curves count only costs that meet the SLOs (say what ``rest`` does)."""
+
+    def __init__(self, curves: Mapping[str, TrafficCurve], rest: CostFn, usable: bool = True):
+        self.curves, self.rest, self.usable = dict(curves), rest, usable
+
+    def _others(self, scenario: Scenario) -> Scenario:
+        return scenario.model_copy(update={"deployments": tuple(
+            d for d in scenario.deployments if d.label not in self.curves)})
+
+    def __call__(self, scenario: Scenario, requests_per_day: float) -> dict[str, float | None]:
+        return {label: values[0] for label, values in
+                self.on_grid(scenario, [requests_per_day]).items()}
+
+    def on_grid(self, scenario: Scenario, grid: Sequence[float]) -> dict[str, list[float | None]]:
+        """Monthly cost (USD) of every deployment at each traffic level of ``grid``."""
+        others = self._others(scenario)
+        planned: dict[str, list[float | None]] = {d.label: [] for d in others.deployments}
+        if others.deployments:
+            for rpd in grid:
+                costs = self.rest(others, rpd)
+                for label, values in planned.items():
+                    values.append(costs.get(label))
+        return {d.label: (curve_costs(self.curves[d.label], grid, self.usable)
+                          if d.label in self.curves else planned[d.label])
+                for d in scenario.deployments}
+
+
 def _cost_fn(catalog: Catalog | None, profiles: dict[str, EngineProfile] | None,
              cost_fn: CostFn | None) -> CostFn:
     if cost_fn is not None:
@@ -76,6 +132,8 @@ def cost_vs_traffic(scenario: Scenario, catalog: Catalog | None = None,
     misses its SLOs (or wherever ``cost_fn`` says None)."""
     fn = _cost_fn(catalog, profiles, cost_fn)
     grid = traffic_grid() if grid is None else grid
+    if isinstance(fn, CurveCosts):
+        return fn.on_grid(scenario, grid)
     out: dict[str, list[float | None]] = {d.label: [] for d in scenario.deployments}
     for rpd in grid:
         costs = fn(scenario, rpd)

@@ -356,6 +356,21 @@ def _range_of(engine: str, gpu: GpuSpec, choice: BatchChoice, tp: int) -> list[f
     return list(span) if span is not None else None
 
 
+def serving_context(dep: Deployment, model: ModelSpec) -> int:
+    """Longest request (tokens) the server accepts: the deployment's, capped at the model's."""
+    return min(dep.context_tokens or model.max_context_tokens, model.max_context_tokens)
+
+
+def tp_candidates(dep: Deployment, model: ModelSpec, hw: Hardware, context: int,
+                  fit: FitResult) -> list[MemoryBreakdown]:
+    """The tensor-parallel options the plan sizes: the deployment's own TP, or every degree
+    that fits in the node (``fit`` is :func:`smallest_fitting_tp`'s answer, which fits)."""
+    if dep.tp:
+        return [fit.memory] if fit.memory is not None else []
+    return fitting_tps(model, hw.gpu, dep.precision, hw.gpus_per_node, dep.kv_cache_dtype,
+                       context, dep.engine)
+
+
 def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog: Catalog,
                       profiles: dict[str, EngineProfile],
                       resolver: PriceResolver,
@@ -378,12 +393,11 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
         findings.append(finding(FindingCode.QUALITY_NOT_MEASURED, status="catalog",
                                 model=model.name, precision=dep.precision,
                                 mmlu_5shot_16bit=model.mmlu_5shot))
-    context = dep.context_tokens or model.max_context_tokens
-    if context > model.max_context_tokens:
+    context = serving_context(dep, model)
+    if (dep.context_tokens or 0) > model.max_context_tokens:
         findings.append(finding(FindingCode.CONTEXT_CAPPED, status="input",
-                                requested_tokens=context, maximum_tokens=model.max_context_tokens,
-                                model=model.name))
-        context = model.max_context_tokens
+                                requested_tokens=dep.context_tokens,
+                                maximum_tokens=model.max_context_tokens, model=model.name))
     request_tokens = workload.input_tokens + workload.output_tokens
     if request_tokens > context:
         findings.append(finding(FindingCode.REQUEST_EXCEEDS_CONTEXT, status="input",
@@ -399,8 +413,7 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
         return DeploymentPlan(**base, fit=_fit_failure(fit, gpu.name), findings=findings)
     # Larger TP costs more GPUs per replica but runs faster: when TP is not given, try every
     # degree that fits and keep the one that meets the SLOs on the fewest nodes.
-    candidates = [fit.memory] if dep.tp else fitting_tps(
-        model, gpu, dep.precision, hw.gpus_per_node, dep.kv_cache_dtype, context, dep.engine)
+    candidates = tp_candidates(dep, model, hw, context, fit)
     try:
         sized, too_many = [], None
         for mem in candidates:
@@ -509,7 +522,9 @@ def _cost_range(dep: Deployment, workload: Workload, gpu: GpuSpec, choice: Batch
                 catalog: Catalog, resolver: PriceResolver
                 ) -> tuple[list[int], list[int], list[float]] | None:
     """Replicas, nodes and monthly cost at the fast and the slow end of the calibrated
-    throughput interval (the same sizing, scaling policy and cost lines), or None."""
+    throughput interval (the same sizing, scaling policy and cost lines), or None (no interval
+    for this engine and regime, a price missing, or the slow end needing more than
+    MAX_REPLICAS replicas)."""
     factors = output_range_factors(load_intervals(), dep.engine, gpu_vendor(gpu), choice.batch,
                                    tp)
     if factors is None:
@@ -517,9 +532,12 @@ def _cost_range(dep: Deployment, workload: Workload, gpu: GpuSpec, choice: Batch
     out = []
     for factor in (factors[1], factors[0]):  # fast end first: fewer replicas, lower cost
         rps = choice.requests_per_s * factor
-        replicas = replicas_needed(peak_requests_per_s(workload.requests_per_day,
-                                                       peak_factor(workload)), rps,
-                                   workload.target_utilization, workload.min_replicas)
+        try:
+            replicas = replicas_needed(peak_requests_per_s(workload.requests_per_day,
+                                                           peak_factor(workload)), rps,
+                                       workload.target_utilization, workload.min_replicas)
+        except TooManyReplicasError:
+            return None
         nodes = nodes_needed(replicas, gpus_per_node, tp)
         report = scaling_report(dep.scaling, workload, rps, gpus_per_node, tp, replicas, nodes,
                                 weights_gb, dep.min_nodes, dep.max_nodes)

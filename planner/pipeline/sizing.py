@@ -157,17 +157,29 @@ class Sized:
     nodes: int
 
 
+def replica_capacity(mem: MemoryBreakdown, model: ModelSpec, gpu: GpuSpec, precision: str,
+                     kv_dtype: str, workload: Workload, profile: EngineProfile
+                     ) -> tuple[int, ThroughputCurve, BatchChoice]:
+    """What one replica of a TP option can do, whatever the traffic: its memory cap on the
+    batch (requests), its throughput curve and the batch it runs at under the SLOs (whose
+    ``requests_per_s`` is one replica's capacity). Raises CannotEstimateError if throughput
+    cannot be estimated."""
+    cap = memory_cap(mem, workload.input_tokens, workload.output_tokens)
+    curve = throughput_curve(model, gpu, precision, mem.tp, profile, workload.input_tokens,
+                             workload.output_tokens, min(cap, profile.max_batch), kv_dtype)
+    choice = choose_batch(curve, cap, profile.max_batch, workload.ttft_slo_ms,
+                          workload.tpot_slo_ms)
+    return cap, curve, choice
+
+
 def size_replicas(mem: MemoryBreakdown, model: ModelSpec, gpu: GpuSpec, precision: str,
                   kv_dtype: str, workload: Workload, profile: EngineProfile,
                   gpus_per_node: int) -> Sized:
     """Batch, replicas and nodes of one TP option for the workload (the one sizing step the
     planner and the advisor share). Raises CannotEstimateError if throughput cannot be
     estimated."""
-    cap = memory_cap(mem, workload.input_tokens, workload.output_tokens)
-    curve = throughput_curve(model, gpu, precision, mem.tp, profile, workload.input_tokens,
-                             workload.output_tokens, min(cap, profile.max_batch), kv_dtype)
-    choice = choose_batch(curve, cap, profile.max_batch, workload.ttft_slo_ms,
-                          workload.tpot_slo_ms)
+    cap, curve, choice = replica_capacity(mem, model, gpu, precision, kv_dtype, workload,
+                                          profile)
     peak = peak_requests_per_s(workload.requests_per_day, peak_factor(workload))
     replicas = replicas_needed(peak, choice.requests_per_s, workload.target_utilization,
                                workload.min_replicas)

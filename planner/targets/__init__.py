@@ -4,9 +4,11 @@ Outside this package no code asks which kind a target is; it asks the target's m
 (:func:`module_for`) for what it needs. A module (see :class:`~planner.targets.base.TargetModule`)
 provides:
 
-* ``KIND``, ``TITLE``, ``SELF_HOSTED`` and ``Model``: the discriminator, the name people know, whether
-  the planner sizes GPUs for it, and the pydantic model the :class:`~planner.scenario.Scenario`
-  holds (``kind: Literal[KIND]`` first, strict config from :mod:`planner.targets.common`);
+* ``KIND``, ``TITLE``, ``SELF_HOSTED``, ``SERVING_COST_BY_NODES`` and ``Model``: the discriminator,
+  the name people know, whether the planner sizes GPUs for it, whether a month of serving costs
+  what its nodes cost whatever the energy (traffic sweeps then price node counts), and the
+  pydantic model the :class:`~planner.scenario.Scenario` holds (``kind: Literal[KIND]`` first,
+  strict config from :mod:`planner.targets.common`);
 * ``hardware(target, catalog)``: the node and its GPUs (None for a hosted API);
 * ``site(target, catalog)``: host power per node, PUE and grid carbon for the energy room;
 * ``catalog_problems(target, model_id, catalog, where)``: references the catalog does not know,

@@ -20,6 +20,7 @@ DeploymentType = Literal["standard", "batch", "provisioned"]
 TITLE = "Hosted API"
 DEPLOY_EXPORTS: tuple[str, ...] = ()  # cluster manifests this target can be exported to
 SELF_HOSTED = False
+SERVING_COST_BY_NODES = False
 
 
 class ApiTarget(BaseModel):

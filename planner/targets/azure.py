@@ -18,6 +18,7 @@ KIND = "azure"
 TITLE = "Azure (AKS)"
 DEPLOY_EXPORTS: tuple[str, ...] = ("kaito", "az")  # cluster manifests this target can be exported to
 SELF_HOSTED = True
+SERVING_COST_BY_NODES = True
 SYSTEM_NODE_PRICE_ID = "system-node-Standard_D4ds_v5"
 SYSTEM_NODE_VM = "Standard_D4ds_v5"
 # EcoLogits' LLM-inference methodology (genai-impact/ecologits docs/methodology/llm_inference.md,

@@ -115,6 +115,9 @@ class TargetModule(Protocol):
     KIND: str  # the discriminator written in scenarios and links: "azure", "local", "api"
     TITLE: str  # how people call it: "Azure (AKS)"
     SELF_HOSTED: bool  # True: the planner sizes GPUs and nodes; False: billed per token
+    # True: a month of serving costs what its nodes (and base nodes) cost, whatever the energy
+    # (own machines pay electricity by the kWh, which follows utilisation)
+    SERVING_COST_BY_NODES: bool
     DEPLOY_EXPORTS: tuple[str, ...]  # cluster manifests it can be exported to ("kaito", "az")
     Model: type[BaseModel]  # the pydantic target model, ``kind`` Literal first
     LINK: LinkSpec

@@ -26,6 +26,7 @@ KIND = "local"
 TITLE = "Own hardware"
 DEPLOY_EXPORTS: tuple[str, ...] = ()  # cluster manifests this target can be exported to
 SELF_HOSTED = True
+SERVING_COST_BY_NODES = False
 # Industry-average data-centre PUE 1.58 in 2023 (Uptime Institute, "Large data centers are mostly
 # more efficient, analysis confirms", 2023-11-23): the default for on-premises sites.
 ON_PREM_DEFAULT_PUE = 1.58
