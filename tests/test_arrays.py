@@ -30,6 +30,9 @@ WORKLOADS = [
              ttft_slo_ms=1500, min_replicas=1),
     Workload(requests_per_day=5_000, input_tokens=120, output_tokens=900, tpot_slo_ms=120,
              peak_to_average=3.0, target_utilization=0.5),
+    # a shaped day: sized for the busiest hour (2.09 x the mean), above peak_to_average
+    Workload(requests_per_day=800_000, input_tokens=500, output_tokens=300,
+             traffic_shape="business-hours", peak_to_average=1.2, min_replicas=1),
 ]
 
 
@@ -83,9 +86,10 @@ def test_vectorised_physics_equals_the_scalar_functions(catalog, workload):
     assert checked["fit"] > 100 and checked["sized"] > 20 and checked["meets"] > 5, checked
 
 
-def test_sampled_option_costs_equal_the_plan(catalog):
-    """Random options of the whole default space cost what plan_deployment says."""
-    workload = WORKLOADS[0]
+@pytest.mark.parametrize("workload", [WORKLOADS[0], WORKLOADS[3]])
+def test_sampled_option_costs_equal_the_plan(catalog, workload):
+    """Random options of the whole default space cost what plan_deployment says (also for a
+    shaped day, which the space once sized at peak_to_average instead of the busiest hour)."""
     regions = tuple(sorted({p.region for p in catalog.prices}))
     space = SearchSpace(regions=regions, plans=PRICING_PLANS)
     result = advise(workload, space, catalog, top=1)

@@ -46,6 +46,7 @@ from planner.pipeline.sizing import (
     raw_replicas_of,
     replicas_needed_of,
 )
+from planner.pipeline.traffic import peak_factor
 from planner.pricing.money import node_cost_terms, usd_at_nodes
 from planner.pricing.resolver import PriceResolver
 from planner.registry import TP_DEGREES
@@ -327,7 +328,7 @@ def size_configs(models: list[str], gpus: list[str], options: np.ndarray, precis
         with np.errstate(invalid="ignore", divide="ignore"):
             sized = slo_batch(terms, mem.max_batch[live], t.engine_cap[g_i[live]],
                               workload.ttft_slo_ms, workload.tpot_slo_ms)
-        peak = peak_requests_per_s(workload.requests_per_day, workload.peak_to_average)
+        peak = peak_requests_per_s(workload.requests_per_day, peak_factor(workload))
         raw = raw_replicas_of(peak, sized.requests_per_s, workload.target_utilization)
         too_many = ~(raw <= MAX_REPLICAS)  # also catches inf and nan, as the scalar path does
         reason[live[too_many]] = CONFIG_REASONS.index("too_many_replicas")
