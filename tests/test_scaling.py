@@ -157,3 +157,30 @@ def test_az_export_uses_the_autoscaler_bounds_of_the_policy(catalog):
     export = nodepool_export(plan, scenario, catalog)
     assert export.min_count == 1  # the example's min_nodes, not min_replicas' 2
     assert export.max_count == plan.scaling.max_nodes == 2
+
+
+@pytest.mark.parametrize("plan", ["reserved-1y", "savings-3y"])
+def test_a_commitment_under_autoscaling_bills_its_base_every_hour(catalog, plan):
+    """A reservation or savings plan is paid for every hour of its term: autoscaled, only the
+    floor (the nodes min_replicas need) is committed, all 730 hours, and the node-hours above it
+    are pay-as-you-go. Hand-computed from the snapshot's hourly prices."""
+    data = json.loads((ROOT / "examples/support-bot.json").read_text())
+    data["workload"].update(requests_per_day=3_000_000, traffic_shape="business-hours",
+                            min_replicas=1)
+    data["deployments"] = [{"label": p, "model": "llama-3.1-8b", "scaling": p,
+                            "target": {"kind": "azure", "vm_sku": "Standard_NC24ads_A100_v4",
+                                       "pricing": plan}} for p in ("fixed", "autoscale")]
+    fixed, scaled = plan_scenario(scenario_from_dict(data), catalog).deployments
+    sku, region = "Standard_NC24ads_A100_v4", "eastus"
+    committed = catalog.price(sku, region, plan).price_per_hour
+    payg = catalog.price(sku, region, "payg").price_per_hour
+    gpu = [line for line in scaled.cost_lines if line.kind == "gpu_nodes"]
+    assert [line.quantity for line in gpu] == pytest.approx(
+        [HOURS_PER_MONTH, scaled.node_hours_per_month - HOURS_PER_MONTH])  # one base node
+    assert sum(line.amount_usd for line in gpu) == pytest.approx(
+        HOURS_PER_MONTH * committed + (scaled.node_hours_per_month - HOURS_PER_MONTH) * payg,
+        rel=1e-12)
+    # fixed: every node committed all month, at the commitment's price
+    fixed_gpu = next(line for line in fixed.cost_lines if line.kind == "gpu_nodes")
+    assert fixed_gpu.amount_usd == pytest.approx(fixed.nodes * HOURS_PER_MONTH * committed)
+    assert scaled.monthly_cost_usd < fixed.monthly_cost_usd

@@ -121,10 +121,14 @@ def cost_components(target: AzureTarget, usage: NodeUsage, catalog: Catalog,
         return [CostComponent(f"Training nodes ({target.vm_sku}, {plan})", "training", usage.period,
                               usage.nodes * usage.hours, "node-hour",
                               vm_key(target.vm_sku, target.region, target.pricing))]
-    out = (_spot_pools(target, usage) if target.pricing == "spot" else
-           [CostComponent(f"GPU nodes ({target.vm_sku}, {plan})", "gpu_nodes", usage.period,
-                          usage.gpu_node_hours, "node-hour",
-                          vm_key(target.vm_sku, target.region, target.pricing))])
+    if target.pricing == "spot":
+        out = _spot_pools(target, usage)
+    elif target.pricing in COMMITMENT_PLANS and usage.node_hours is not None:
+        out = _committed_base(target, usage)
+    else:
+        out = [CostComponent(f"GPU nodes ({target.vm_sku}, {plan})", "gpu_nodes", usage.period,
+                             usage.gpu_node_hours, "node-hour",
+                             vm_key(target.vm_sku, target.region, target.pricing))]
     out += [CostComponent(f"AKS cluster management ({target.cluster_tier} tier)", "cluster",
                          usage.period, usage.hours, "cluster-hour",
                          platform_key(f"aks-tier-{target.cluster_tier}", target.region))]
@@ -156,6 +160,29 @@ def _spot_pools(target: AzureTarget, usage: NodeUsage) -> list[CostComponent]:
                       "notice)", "gpu_nodes", usage.period,
                       max(0.0, usage.gpu_node_hours - base_hours), "node-hour",
                       vm_key(target.vm_sku, target.region, "spot")),
+    ]
+
+
+def committed_base(usage: NodeUsage) -> int:
+    """GPU nodes a commitment plan covers when a scaling policy follows the traffic: the nodes
+    min_replicas need (the autoscaler's default floor), never more than the nodes planned."""
+    return min(usage.base_nodes or 0, usage.nodes)
+
+
+def _committed_base(target: AzureTarget, usage: NodeUsage) -> list[CostComponent]:
+    """A reservation or savings plan bills every hour of its term whether the node runs or not,
+    so under autoscaling only the floor is committed (all period) and the node-hours above it
+    are pay-as-you-go."""
+    plan = PLAN_NAMES[target.pricing]
+    base = committed_base(usage)
+    base_hours = base * usage.hours
+    return [
+        CostComponent(f"GPU nodes, committed base of {base} ({target.vm_sku}, {plan}; billed "
+                      "every hour)", "gpu_nodes", usage.period, base_hours, "node-hour",
+                      vm_key(target.vm_sku, target.region, target.pricing)),
+        CostComponent(f"GPU nodes, autoscaled above the base ({target.vm_sku}, pay-as-you-go)",
+                      "gpu_nodes", usage.period, max(0.0, usage.gpu_node_hours - base_hours),
+                      "node-hour", vm_key(target.vm_sku, target.region, "payg")),
     ]
 
 
