@@ -7,10 +7,13 @@ narrow window.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.basedatatypes import BaseFigure
 from plotly.subplots import make_subplots
 
 from planner.api import (
@@ -61,13 +64,17 @@ def colours(labels: list[str]) -> dict[str, str]:
     return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)}
 
 
+def _layout_spec(*, title: str, height: int = 380, **kw) -> dict:
+    """The layout every figure shares (title, height, margins, legend below), as a plain dict."""
+    return {"title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+            "height": height, "margin": {"l": 8, "r": 8, "t": 40, "b": 8},
+            "legend": {"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0,
+                       "xanchor": "left", "traceorder": "normal"},
+            "hovermode": "closest", **kw}
+
+
 def _layout(fig: go.Figure, *, title: str, height: int = 380, **kw) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
-        height=height, margin={"l": 8, "r": 8, "t": 40, "b": 8},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0, "xanchor": "left",
-                "traceorder": "normal"},
-        hovermode="closest", **kw)
+    fig.update_layout(**_layout_spec(title=title, height=height, **kw))
     return fig
 
 
@@ -75,8 +82,36 @@ def _tick(plan: DeploymentPlan, cheapest: str | None) -> str:
     return plain(f"★ {plan.label}" if plan.label == cheapest else plan.label)
 
 
-def cost_breakdown(result: PlanResult) -> go.Figure:
-    """Monthly cost of each deployment, stacked by cost line; missing prices annotated."""
+# ---------------------------------------------------------------- plain-dict figures
+# Building a go.Figure validates every property (~20 ms for the cost breakdown, a fifth of the
+# server's CPU for an edit). The charts drawn on every rerun are written as plain dicts in the
+# shape plotly's own ``Figure.to_dict()`` gives (tests check that validating them changes
+# nothing) and handed to Streamlit as a ``Prevalidated`` figure, which it serialises as is.
+
+
+class Prevalidated(BaseFigure):
+    """A figure spec already in validated form: Streamlit's ``st.plotly_chart`` takes any plotly
+    ``BaseFigure`` as validated and asks it only for ``to_dict()``. The layout gets plotly's
+    default template, as a ``go.Figure`` would."""
+
+    def __init__(self, spec: dict):  # no BaseFigure.__init__: that is the validation skipped
+        self._spec = spec
+
+    def to_dict(self) -> dict:
+        return {"data": self._spec["data"],
+                "layout": {"template": _default_template(pio.templates.default),
+                           **self._spec["layout"]}}
+
+
+@functools.lru_cache(maxsize=4)
+def _default_template(name: str | None) -> dict:
+    """Plotly's default template (Streamlit's, once streamlit is imported) as a dict."""
+    return go.Figure().to_dict()["layout"].get("template", {}) if name else {}
+
+
+def cost_breakdown_spec(result: PlanResult) -> dict:
+    """Monthly cost of each deployment, stacked by cost line; missing prices annotated
+    (a plain-dict figure: ``{"data": [...], "layout": {...}}``)."""
     ticks = [_tick(p, result.cheapest_label) for p in result.deployments]
     groups: dict[CostKind, list[float | None]] = {}
     hover: dict[CostKind, list[str]] = {}
@@ -87,10 +122,11 @@ def cost_breakdown(result: PlanResult) -> go.Figure:
             hover.setdefault(line.kind, [""] * len(ticks))[i] += (
                 f"{plain(line.name)}: {usd(line.amount_usd)}"
                 f"{' (price missing)' if line.amount_usd is None else ''}<br>")
-    fig = go.Figure()
-    for g in sorted(groups, key=COST_KINDS.index):
-        fig.add_bar(name=KIND_NAMES[g], x=ticks, y=groups[g], marker_color=KIND_COLOURS[g],
-                    customdata=hover[g], hovertemplate="%{customdata}<extra></extra>")
+    data = [{"customdata": hover[g], "hovertemplate": "%{customdata}<extra></extra>",
+             "marker": {"color": KIND_COLOURS[g]}, "name": KIND_NAMES[g], "x": list(ticks),
+             "y": groups[g], "type": "bar"}
+            for g in sorted(groups, key=COST_KINDS.index)]
+    annotations = []
     for tick, plan in zip(ticks, result.deployments, strict=True):
         note = None
         if not plan.fits:
@@ -98,10 +134,18 @@ def cost_breakdown(result: PlanResult) -> go.Figure:
         elif plan.monthly_cost_usd is None:
             note = "price missing"
         if note:
-            fig.add_annotation(x=tick, y=plan.monthly_cost_known_usd or 0, text=note,
-                               showarrow=False, yshift=12, font={"color": "#b45309"})
-    return _layout(fig, title=cur("Monthly cost by cost line (USD)"), barmode="stack",
-                   yaxis={"title": cur("USD per month"), **tick_fmt("$,.0f")})
+            annotations.append({"font": {"color": "#b45309"}, "showarrow": False, "text": note,
+                                "x": tick, "y": plan.monthly_cost_known_usd or 0, "yshift": 12})
+    layout = _layout_spec(title=cur("Monthly cost by cost line (USD)"), barmode="stack",
+                          yaxis={"title": {"text": cur("USD per month")}, **tick_fmt("$,.0f")})
+    if annotations:
+        layout["annotations"] = annotations
+    return {"data": data, "layout": layout}
+
+
+def cost_breakdown(result: PlanResult) -> go.Figure:
+    """``cost_breakdown_spec`` as a validated go.Figure."""
+    return go.Figure(cost_breakdown_spec(result))
 
 
 def cost_vs_traffic(data: Sweep, summaries: list[PairSummary], current_rpd: float,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from planner.api import (
@@ -40,6 +40,7 @@ from ui.format import (
     usd_range,
     workload_text,
 )
+from ui.tables import arrow_table
 
 # said in the answer and on the cards already; the notes list the rest
 SHOWN_ABOVE = {FindingCode.DOES_NOT_FIT, FindingCode.PRICE_MISSING, FindingCode.SLO_UNMET,
@@ -126,7 +127,7 @@ def _runs_on(p: DeploymentPlan) -> str:
     return " · ".join(part for part in (where.node, where.region, where.plan) if part)
 
 
-def _table(result: PlanResult) -> pd.DataFrame:
+def _table(result: PlanResult) -> pa.Table:
     """One row per option: the option pinned, the money first (what fits in 1280 px), then the
     sizing and speed, then where it runs. Unknown or not applicable cells show '—'."""
     rows = []
@@ -163,7 +164,7 @@ def _table(result: PlanResult) -> pd.DataFrame:
             "J per output token": p.energy.joules_per_output_token if p.energy else None,
             "Runs on": _runs_on(p),
         })
-    return pd.DataFrame(rows)
+    return arrow_table(rows)
 
 
 def _column_config() -> dict:
@@ -264,8 +265,8 @@ def main() -> None:
                             config=PLOTLY_CONFIG, key="chart_year")
     if breakdown.open:  # only the chart on show is drawn
         with breakdown:
-            st.plotly_chart(charts.cost_breakdown(result), config=PLOTLY_CONFIG,
-                            key="chart_breakdown")
+            st.plotly_chart(charts.Prevalidated(charts.cost_breakdown_spec(result)),
+                            config=PLOTLY_CONFIG, key="chart_breakdown")
     if traffic_tab.open:
         with traffic_tab:
             labels = [d.label for d in scenario.deployments]

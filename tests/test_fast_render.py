@@ -1,0 +1,84 @@
+"""The cheap render paths the dashboard takes for speed show exactly what the slow ones showed:
+plain-dict Plotly figures equal what plotly's validation makes of them, Arrow tables built from
+rows equal pandas' conversion of the same rows, and the Compare page's figures table carries the
+plan's own numbers."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import pyarrow as pa
+import pytest
+import streamlit  # noqa: F401  (its Plotly template is the default, as in the app)
+from streamlit.testing.v1 import AppTest
+
+from planner.pipeline.plan import plan_scenario
+from ui import charts
+from ui.presets import PRESETS, default_scenario, preset
+from ui.tables import arrow_table
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def _scenarios():
+    base = default_scenario()
+    hostile = base.model_copy(update={"deployments": (
+        base.deployments[0].model_copy(update={"label": "<a href='x'>%{y}</a>"}),
+        base.deployments[3])})
+    return [preset(name) for name in PRESETS] + [hostile]
+
+
+def test_cost_breakdown_spec_is_what_plotly_validation_makes_of_it(catalog):
+    for scenario in _scenarios():
+        result = plan_scenario(scenario, catalog)
+        spec = charts.cost_breakdown_spec(result)
+        fast = charts.Prevalidated(spec).to_dict()
+        assert fast == go.Figure(spec).to_dict()  # validation changes nothing, template included
+        assert fast["layout"]["template"]  # Streamlit's template, as a go.Figure carries it
+        # the stacked bars add up to each option's known monthly cost (the plan's own sum)
+        for i, plan in enumerate(result.deployments):
+            stacked = sum(trace["y"][i] or 0.0 for trace in fast["data"])
+            assert stacked == pytest.approx(plan.monthly_cost_known_usd or 0.0, rel=1e-9)
+
+
+def test_cost_breakdown_figure_escapes_labels(catalog):
+    hostile = _scenarios()[-1]
+    spec = charts.cost_breakdown_spec(plan_scenario(hostile, catalog))
+    assert "&lt;a href='x'&gt;%{y}&lt;/a&gt;" in spec["data"][0]["x"][0]
+
+
+def test_arrow_table_equals_pandas_conversion_of_the_same_rows():
+    rows = [  # every kind of column the pages build: gaps, mixed numbers, text, all unknown
+        {"Option": "A", "GPUs": 2, "Batch": 8, "Cost": 10.5, "Mixed": 3, "Text": "x",
+         "Unknown": None, "Gappy text": None},
+        {"Option": "B", "GPUs": None, "Batch": 16, "Cost": None, "Mixed": 2.5, "Text": "—",
+         "Unknown": None, "Gappy text": "y"},
+    ]
+    fast = arrow_table(rows)
+    slow = pa.Table.from_pandas(pd.DataFrame(rows), preserve_index=False)
+    assert fast.equals(slow.replace_schema_metadata(None))
+    assert fast.schema.field("GPUs").type == pa.float64()  # 2 and a gap: a float, as in pandas
+    assert fast.schema.field("Batch").type == pa.int64()
+
+
+def test_compare_figures_table_carries_the_plans_numbers(catalog):
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    (table,) = at.dataframe  # the page's one table: all figures
+    frame = table.value
+    result = plan_scenario(default_scenario(), catalog)
+    assert len(frame) == len(result.deployments)
+    for (_, row), plan in zip(frame.iterrows(), result.deployments, strict=True):
+        assert row["Option"].removeprefix("★ ") == plan.label
+        cost = row["Monthly cost (USD)"]
+        if plan.monthly_cost_usd is None:
+            assert math.isnan(cost)
+        else:
+            assert cost == pytest.approx(plan.monthly_cost_usd, rel=1e-12)
+        if plan.gpus is None:
+            assert math.isnan(row["GPUs"])
+        else:
+            assert row["GPUs"] == plan.gpus
