@@ -44,6 +44,31 @@ def test_cost_breakdown_spec_is_what_plotly_validation_makes_of_it(catalog):
             assert stacked == pytest.approx(plan.monthly_cost_known_usd or 0.0, rel=1e-9)
 
 
+def test_capacity_figures_are_what_plotly_validation_makes_of_them(catalog):
+    checked = 0
+    for scenario in _scenarios():
+        w = scenario.workload
+        for plan in plan_scenario(scenario, catalog).deployments:
+            if plan.memory is None or plan.batch_curve is None:
+                continue
+            spec = charts.memory_breakdown_spec(plan)
+            assert charts.Prevalidated(spec).to_dict() == go.Figure(spec).to_dict()
+            mem = plan.memory
+            # the bars fill the GPU's memory (free clipped at 0) and the line marks usable memory
+            assert sum(t["x"][0] for t in spec["data"]) == pytest.approx(
+                mem.gpu_mem_gb - min(mem.free_gb, 0.0), rel=1e-9)
+            assert spec["layout"]["shapes"][0]["x0"] == mem.usable_gb
+            curve = plan.batch_curve.model_dump()
+            for tpot, ttft in ((w.tpot_slo_ms, w.ttft_slo_ms), (50.0, 60.0)):  # TTFT line or not
+                spec = charts.batch_curve_spec(curve, plan, tpot, ttft)
+                assert charts.Prevalidated(spec).to_dict() == go.Figure(spec).to_dict()
+                assert spec["data"][0]["y"] == curve["tpot_ms"]
+                assert spec["layout"]["shapes"][0]["y0"] == tpot
+                assert spec["layout"]["shapes"][-1]["x0"] == plan.throughput.batch
+            checked += 1
+    assert checked >= 3
+
+
 def test_cost_breakdown_figure_escapes_labels(catalog):
     hostile = _scenarios()[-1]
     spec = charts.cost_breakdown_spec(plan_scenario(hostile, catalog))
@@ -62,6 +87,9 @@ def test_arrow_table_equals_pandas_conversion_of_the_same_rows():
     assert fast.equals(slow.replace_schema_metadata(None))
     assert fast.schema.field("GPUs").type == pa.float64()  # 2 and a gap: a float, as in pandas
     assert fast.schema.field("Batch").type == pa.int64()
+    mixed = [{"Quantity": 1.5}, {"Quantity": "—"}]  # Arrow cannot type it: pandas' way instead
+    assert isinstance(arrow_table(mixed), pd.DataFrame)
+    assert list(arrow_table(mixed)["Quantity"]) == [1.5, "—"]
 
 
 def test_compare_figures_table_carries_the_plans_numbers(catalog):

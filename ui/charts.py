@@ -281,8 +281,9 @@ def energy_and_co2(result: PlanResult) -> go.Figure:
     return fig
 
 
-def memory_breakdown(plan: DeploymentPlan) -> go.Figure:
-    """One GPU's memory: weights, KV cache at the chosen batch, overheads, free; limits marked."""
+def memory_breakdown_spec(plan: DeploymentPlan) -> dict:
+    """One GPU's memory: weights, KV cache at the chosen batch, overheads, free; limits marked
+    (a plain-dict figure)."""
     mem = plan.memory
     if mem is None:
         raise ValueError(f"{plan.label} has no memory breakdown (does not fit or not self-hosted)")
@@ -292,50 +293,81 @@ def memory_breakdown(plan: DeploymentPlan) -> go.Figure:
              ("Runtime (activations, CUDA context)", mem.runtime_overhead_gb, "#9ca3af"),
              ("NCCL buffers (tensor parallel 2 or more)", mem.comm_buffers_gb, "#6b7280"),
              ("Free", max(mem.free_gb, 0.0), "#e5e7eb")]
-    fig = go.Figure()
-    for name, value, colour in parts:
-        if value <= 0:
-            continue
-        fig.add_bar(y=["per GPU"], x=[value], name=name, orientation="h", marker_color=colour,
-                    hovertemplate=f"{name}: %{{x:.1f}} GB<extra></extra>")
-    fig.add_vline(x=mem.usable_gb, line={"color": "#b91c1c", "dash": "dash"})
-    fig.add_annotation(x=mem.usable_gb, y=1, yref="paper", text=f"usable {mem.usable_gb:.0f} GB",
-                       showarrow=False, xanchor="right", yanchor="bottom",
-                       font={"color": "#b91c1c"})
-    fig = _layout(fig, title=f"Memory of one GPU: {mem.gpu_mem_gb:g} GB (10⁹ bytes)",
-                  barmode="stack", height=250, xaxis={"range": [0, mem.gpu_mem_gb]},
-                  yaxis={"showticklabels": False})
-    fig.update_layout(legend={"y": -0.3})
-    return fig
+    data = [{"hovertemplate": f"{name}: %{{x:.1f}} GB<extra></extra>",
+             "marker": {"color": colour}, "name": name, "orientation": "h", "x": [value],
+             "y": ["per GPU"], "type": "bar"}
+            for name, value, colour in parts if value > 0]
+    layout = _layout_spec(title=f"Memory of one GPU: {mem.gpu_mem_gb:g} GB (10⁹ bytes)",
+                          barmode="stack", height=250, xaxis={"range": [0, mem.gpu_mem_gb]},
+                          yaxis={"showticklabels": False})
+    layout["legend"]["y"] = -0.3
+    layout["shapes"] = [{"line": {"color": "#b91c1c", "dash": "dash"}, "type": "line",
+                         "x0": mem.usable_gb, "x1": mem.usable_gb, "xref": "x",
+                         "y0": 0, "y1": 1, "yref": "y domain"}]
+    layout["annotations"] = [{"font": {"color": "#b91c1c"}, "showarrow": False,
+                              "text": f"usable {mem.usable_gb:.0f} GB", "x": mem.usable_gb,
+                              "xanchor": "right", "y": 1, "yanchor": "bottom", "yref": "paper"}]
+    return {"data": data, "layout": layout}
+
+
+def memory_breakdown(plan: DeploymentPlan) -> go.Figure:
+    """``memory_breakdown_spec`` as a validated go.Figure."""
+    return go.Figure(memory_breakdown_spec(plan))
+
+
+def _slo_line(y: float, colour: str, text: str, top: bool) -> tuple[dict, dict]:
+    """A dashed horizontal target line across the plot and its label at the left end (above the
+    line when ``top``, below it otherwise)."""
+    shape = {"line": {"color": colour, "dash": "dash", "width": 1}, "type": "line",
+             "x0": 0, "x1": 1, "xref": "x domain", "y0": y, "y1": y, "yref": "y"}
+    label = {"showarrow": False, "text": text, "x": 0, "xanchor": "left", "xref": "x domain",
+             "y": y, "yanchor": "bottom" if top else "top", "yref": "y"}
+    return shape, label
+
+
+def batch_curve_spec(curve: dict, plan: DeploymentPlan, tpot_slo_ms: float,
+                     ttft_slo_ms: float) -> dict:
+    """TPOT and TTFT of one replica against batch size (ms, left axis) and its output tokens/s
+    (right axis), with the SLOs and the chosen batch (a plain-dict figure)."""
+    data = [
+        {"line": {"color": "#2563eb"}, "name": "time per output token (ms)",
+         "x": list(curve["batch"]), "y": list(curve["tpot_ms"]), "type": "scatter"},
+        {"line": {"color": "#9333ea", "dash": "dot"}, "name": "time to first token (ms)",
+         "x": list(curve["batch"]), "y": list(curve["ttft_ms"]), "type": "scatter"},
+        {"line": {"color": "#16a34a"}, "name": "output tokens/s", "x": list(curve["batch"]),
+         "y": list(curve["output_tokens_per_s"]), "type": "scatter", "xaxis": "x",
+         "yaxis": "y2"},
+    ]
+    lines = [_slo_line(tpot_slo_ms, "#2563eb",
+                       f"time per output token target {tpot_slo_ms:g} ms", top=True)]
+    if ttft_slo_ms <= max(curve["ttft_ms"]) * 1.5:
+        lines.append(_slo_line(ttft_slo_ms, "#9333ea",
+                               f"time to first token target {ttft_slo_ms:g} ms", top=False))
+    shapes = [shape for shape, _ in lines]
+    annotations = [label for _, label in lines]
+    if plan.throughput:
+        batch = plan.throughput.batch
+        shapes.append({"line": {"color": "#111827", "width": 1}, "type": "line",
+                       "x0": batch, "x1": batch, "xref": "x", "y0": 0, "y1": 1,
+                       "yref": "y domain"})
+        annotations.append({"showarrow": False, "text": f"chosen batch {batch}", "x": batch,
+                            "xanchor": "right", "y": 1, "yanchor": "top", "yref": "paper"})
+    layout = _layout_spec(
+        title="One replica: latency and throughput against batch size",
+        xaxis={"anchor": "y", "domain": [0.0, 0.94],
+               "title": {"text": "concurrent requests (batch)"}},
+        yaxis={"anchor": "x", "domain": [0.0, 1.0], "title": {"text": "ms"},
+               "rangemode": "tozero"},
+        yaxis2={"anchor": "x", "overlaying": "y", "side": "right",
+                "title": {"text": "output tokens/s"}, "rangemode": "tozero", "showgrid": False},
+        shapes=shapes, annotations=annotations)
+    return {"data": data, "layout": layout}
 
 
 def batch_curve(curve: dict, plan: DeploymentPlan, tpot_slo_ms: float,
                 ttft_slo_ms: float) -> go.Figure:
-    """TPOT and TTFT of one replica against batch size, with the SLOs and the chosen batch."""
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_scatter(x=curve["batch"], y=curve["tpot_ms"], name="time per output token (ms)",
-                    line={"color": "#2563eb"})
-    fig.add_scatter(x=curve["batch"], y=curve["ttft_ms"], name="time to first token (ms)",
-                    line={"color": "#9333ea", "dash": "dot"})
-    fig.add_scatter(x=curve["batch"], y=curve["output_tokens_per_s"], name="output tokens/s",
-                    line={"color": "#16a34a"}, secondary_y=True)
-    fig.add_hline(y=tpot_slo_ms, line={"color": "#2563eb", "dash": "dash", "width": 1},
-                  annotation_text=f"time per output token target {tpot_slo_ms:g} ms",
-                  annotation_position="top left")
-    if ttft_slo_ms <= max(curve["ttft_ms"]) * 1.5:
-        fig.add_hline(y=ttft_slo_ms, line={"color": "#9333ea", "dash": "dash", "width": 1},
-                      annotation_text=f"time to first token target {ttft_slo_ms:g} ms",
-                      annotation_position="bottom left")
-    if plan.throughput:
-        fig.add_vline(x=plan.throughput.batch, line={"color": "#111827", "width": 1})
-        fig.add_annotation(x=plan.throughput.batch, y=1, yref="paper", showarrow=False,
-                           text=f"chosen batch {plan.throughput.batch}", xanchor="right",
-                           yanchor="top")
-    fig.update_yaxes(title_text="ms", rangemode="tozero", secondary_y=False)
-    fig.update_yaxes(title_text="output tokens/s", rangemode="tozero", secondary_y=True,
-                     showgrid=False)
-    return _layout(fig, title="One replica: latency and throughput against batch size",
-                   xaxis={"title": "concurrent requests (batch)"})
+    """``batch_curve_spec`` as a validated go.Figure."""
+    return go.Figure(batch_curve_spec(curve, plan, tpot_slo_ms, ttft_slo_ms))
 
 
 # ---------------------------------------------------------------- Advisor

@@ -8,13 +8,19 @@ what is shown does not change.
 
 from __future__ import annotations
 
+import pandas as pd
 import pyarrow as pa
 
 
-def arrow_table(rows: list[dict]) -> pa.Table:
+def arrow_table(rows: list[dict]) -> pa.Table | pd.DataFrame:
     """The rows (one dict per row, same keys) as the Arrow table of ``pd.DataFrame(rows)``:
-    whole numbers with a gap become floats, as pandas makes them; text is a large string."""
-    table = pa.Table.from_pylist(rows)
+    whole numbers with a gap become floats, as pandas makes them; text is a large string. A
+    column Arrow cannot type (text and numbers mixed) leaves the rows to pandas and Streamlit,
+    which shows such a column as text."""
+    try:
+        table = pa.Table.from_pylist(rows)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pd.DataFrame(rows)
     fields = []
     for field, column in zip(table.schema, table.columns, strict=True):
         kind = field.type

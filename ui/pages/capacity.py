@@ -3,7 +3,6 @@ stated error, and the arithmetic from peak traffic to nodes."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from planner.api import (
@@ -17,6 +16,7 @@ from planner.api import (
 )
 from ui import cached, charts, state
 from ui.format import accuracy_text, cur, escape_md, headline, md_usd, money_fmt, number, percent
+from ui.tables import arrow_table
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 CHOICE_KEY = "capacity_choice"
@@ -42,7 +42,8 @@ def _memory(plan: DeploymentPlan, scenario: Scenario) -> None:
     if mem is None:
         return
     st.subheader("Memory per GPU", anchor=False)
-    st.plotly_chart(charts.memory_breakdown(plan), config=PLOTLY_CONFIG, key="chart_memory")
+    st.plotly_chart(charts.Prevalidated(charts.memory_breakdown_spec(plan)), config=PLOTLY_CONFIG,
+                    key="chart_memory")
     w = scenario.workload
     rows = [
         ("GPU memory", mem.gpu_mem_gb, "datasheet"),
@@ -56,7 +57,8 @@ def _memory(plan: DeploymentPlan, scenario: Scenario) -> None:
         ("Communication buffers", mem.comm_buffers_gb, "NCCL, only when tensor parallel is 2 or more"),
         ("Free", mem.free_gb, "left unused"),
     ]
-    st.dataframe(pd.DataFrame(rows, columns=["Bucket", "GB", "How"]), hide_index=True, placeholder="—",
+    table = arrow_table([{"Bucket": bucket, "GB": gb, "How": how} for bucket, gb, how in rows])
+    st.dataframe(table, hide_index=True, placeholder="—",
                  column_config={"GB": st.column_config.NumberColumn(format="%.1f")},
                  key="memory_table")
     st.caption(f"Room for {mem.max_batch:,} concurrent requests of "
@@ -82,8 +84,8 @@ def _batch(plan: DeploymentPlan, scenario: Scenario) -> None:
                   delta_arrow="off")
     curve = cached.batch_curve(scenario, plan.label)
     if curve:
-        st.plotly_chart(charts.batch_curve(curve, plan, w.tpot_slo_ms, w.ttft_slo_ms),
-                        config=PLOTLY_CONFIG, key="chart_batch")
+        spec = charts.batch_curve_spec(curve, plan, w.tpot_slo_ms, w.ttft_slo_ms)
+        st.plotly_chart(charts.Prevalidated(spec), config=PLOTLY_CONFIG, key="chart_batch")
 
 
 def _throughput(plan: DeploymentPlan) -> None:
@@ -140,7 +142,7 @@ def _cost_lines(plan: DeploymentPlan) -> None:
              cur("Unit price (USD)"): line.unit_price_usd, cur("Monthly (USD)"): line.amount_usd,
              "Price status": line.status, "Price key": line.price_key, "Source": line.source,
              "Note": line.note} for line in plan.cost_lines]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, placeholder="—", key="cost_lines",
+    st.dataframe(arrow_table(rows), hide_index=True, placeholder="—", key="cost_lines",
                  column_config={
         cur("Unit price (USD)"): st.column_config.NumberColumn(format=money_fmt("$%.4f")),
         cur("Monthly (USD)"): st.column_config.NumberColumn(format=money_fmt("dollar")),
