@@ -114,12 +114,27 @@ def test_linear_attention_layers_keep_a_state_that_does_not_grow(catalog):
 
 def test_moe_with_a_shared_expert_reads_its_active_parameters_for_one_token(catalog):
     # DeepSeek-V3: 671B total, 37B active (256 routed experts, top-8, plus 1 shared expert and 3
-    # dense layers, all inside the active count); at fp8 one token reads ~37 GB of weights, and a
-    # large batch touches nearly every expert
+    # dense layers, all inside the active count); at fp8 one token reads ~37 GB of weights less
+    # the untied input embedding (129280 x 7168 = 0.927B, gathered, not read), and a large batch
+    # touches nearly every expert
     v3 = catalog.models["deepseek-v3"]
     assert v3.shared_experts == 1 and v3.experts == 256 and v3.experts_per_token == 8
-    assert weight_bytes_read(v3, "fp8", 1) / 1e9 == pytest.approx(37.0, rel=1e-6)
-    assert weight_bytes_read(v3, "fp8", 4096) / 1e9 == pytest.approx(671.0, rel=1e-3)
+    embedding_b = 129280 * 7168 / 1e9
+    assert weight_bytes_read(v3, "fp8", 1) / 1e9 == pytest.approx(37.0 - embedding_b, rel=1e-6)
+    assert weight_bytes_read(v3, "fp8", 4096) / 1e9 == pytest.approx(671.0 - embedding_b,
+                                                                      rel=1e-3)
+
+
+def test_an_untied_input_embedding_is_gathered_not_read(catalog):
+    # Qwen2.5-7B (untied, vocab 152064 x hidden 3584 = 0.545B): a decode step streams every weight
+    # but the input embedding table, whose rows it gathers: (7.61 - 0.545) x 2 bytes = 14.13 GB.
+    # Qwen2.5-1.5B ties it to the output head, which is read whole: all 1.54B x 2 = 3.08 GB.
+    q7 = catalog.models["qwen2.5-7b"]
+    assert not q7.tie_word_embeddings
+    assert weight_bytes_read(q7, "bf16", 1) / 1e9 == pytest.approx((7.61 - 0.545) * 2, rel=1e-3)
+    q15 = catalog.models["qwen2.5-1.5b"]
+    assert q15.tie_word_embeddings
+    assert weight_bytes_read(q15, "bf16", 1) / 1e9 == pytest.approx(1.54 * 2, rel=1e-6)
 
 
 def test_a_vision_tower_is_held_in_memory_but_not_read_to_generate(catalog):

@@ -93,8 +93,9 @@ def test_memory_buckets_add_up(catalog):
 def test_decode_is_bandwidth_bound_at_batch_1(catalog):
     m, gpu = catalog.models["llama-3-8b"], catalog.gpus["h100-sxm"]
     curve = throughput_curve(m, gpu, "fp16", 1, PLAIN, 100, 100, 1)
-    # weights 16.06 GB + KV 150 tokens x 131,072 B, read at 3,350 GB/s
-    expected = (16.06e9 + 150 * 131_072) / 3350e9
+    # weights 16.06 GB less the gathered input embedding (128,256 x 4,096 x 2 B = 1.05 GB)
+    # + KV 150 tokens x 131,072 B, read at 3,350 GB/s
+    expected = (16.06e9 - 128_256 * 4096 * 2 + 150 * 131_072) / 3350e9
     assert curve.decode_step_s[0] == pytest.approx(expected, rel=1e-6)
 
 
@@ -110,8 +111,10 @@ def test_moe_reads_touched_experts_but_computes_active(catalog):
     one = weight_bytes_read(m, "fp16", 1)
     many = weight_bytes_read(m, "fp16", 256)
     assert one < many <= weight_bytes(m.params_b, "fp16") * (1 + 1e-9)
-    # one token touches 2 of 8 experts: shared + 2 experts = active params
-    assert one == pytest.approx(weight_bytes(m.active_params_b, "fp16"), rel=1e-9)
+    # one token touches 2 of 8 experts: shared + 2 experts = active params, less the input
+    # embedding (32,000 x 4,096), which is gathered, not read
+    assert one == pytest.approx(weight_bytes(m.active_params_b - 32_000 * 4096 / 1e9, "fp16"),
+                                rel=1e-9)
 
 
 def test_tpot_includes_interleaved_prefill(catalog):

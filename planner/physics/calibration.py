@@ -126,37 +126,45 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "allreduce_link_efficiency": (0.05, 1.0),
     "layer_overhead_us": (0.0, 200.0),
 }
-# Which factors each engine's data can identify; the others keep their prior. layer_overhead_us
-# (fixed cost per layer per step) is fitted on TensorRT-LLM's batch-1 to max-load rows and on
-# llama.cpp's; vLLM, with two NVIDIA publications of one or two models each, takes TensorRT-LLM's
-# (SHARED_FACTORS) - fitting it on vLLM's own rows made held-out vLLM errors worse.
+# Which factors each engine's data can identify; the others keep their prior.
 # * tensorrt-llm: batch 1 to max load, TP 1-8, 16-bit and FP8 (no int8/int4 rows).
 # * llama.cpp: batch 1 and TP 1 only (decode never reaches the compute bound, no TP), F16/Q8/Q4.
-# * vllm: five batch-1, TP-1 rows of one model on one GPU (Qwen2.5-7B on A100): the bandwidth,
-#   per-step overhead and (long-prompt row) prefill factors; 16-bit and GPTQ/AWQ rows cannot
-#   separate a quantised-read efficiency from the overhead, so it stays equal to the 16-bit one.
+# * vllm: batch-1 rows of Qwen2.5 1.5B-72B (28-80 layers, TP 1-4, BF16/GPTQ/AWQ) and a batch
+#   4-48 sweep of one 7B model: the bandwidth, prefill and fixed-cost factors. The fixed cost is
+#   fitted per step and per layer: the Qwen rows span 28 to 80 layers, which separates the two
+#   (a 7B-only set could not; vLLM then took TensorRT-LLM's per-layer cost, and with it the
+#   bandwidth factor sat at its bound of 1.0). 16-bit and GPTQ/AWQ rows do not separate a
+#   quantised-read efficiency from the overhead, so it stays equal to the 16-bit one.
 FITTED_FACTORS: dict[str, tuple[str, ...]] = {
     "tensorrt-llm": ("bandwidth_efficiency", "compute_efficiency", "prefill_efficiency",
                      "step_overhead_ms", "allreduce_link_efficiency", "allreduce_latency_us",
                      "layer_overhead_us"),
-    "vllm": ("bandwidth_efficiency", "prefill_efficiency", "step_overhead_ms"),
+    "vllm": ("bandwidth_efficiency", "prefill_efficiency", "step_overhead_ms",
+             "layer_overhead_us"),
     # vLLM on AMD GPUs (ROCm kernels, RCCL) is another software stack: its own profile
-    # (planner.physics.throughput.profile_key), fitted on MI300X rows from batch 1 to 256.
+    # (planner.physics.throughput.profile_key), fitted on MI300X rows from batch 1 to 256. Its
+    # rows are of one model (126 layers), so its fixed cost is fitted as a per-layer cost only
+    # (a per-step one could not be told apart); taking TensorRT-LLM's per-layer cost (155 us x
+    # 126 layers = 19.5 ms of a 27.8 ms measured batch-1 step) left the batch-1 rows 16 % low
+    # with the bandwidth factor at 1.0 and the per-step overhead at 0. Its per-step overhead is
+    # the NVIDIA vLLM profile's it starts from. With one model on one GPU its batch-1 rows
+    # cannot separate the bandwidth factor from the fixed cost either (both are constant over
+    # batch 1-16): the least-squares optimum puts bandwidth at its bound of 1.0 (an interior
+    # solution, 0.65 with a 10 ms per-step cost, fits them 0.004 worse in rms log error).
     "vllm@rocm": ("bandwidth_efficiency", "compute_efficiency", "prefill_efficiency",
-                  "step_overhead_ms"),
+                  "layer_overhead_us"),
     "llama.cpp": ("bandwidth_efficiency", "quantized_bandwidth_efficiency", "prefill_efficiency",
                   "step_overhead_ms", "layer_overhead_us"),
 }
 
 # Factors an engine without data of its own takes from another engine's fit (applied before the
-# receiving engine is fitted, so its own factors are fitted around them): vLLM has no TP data;
-# its tensor-parallel all-reduces run over the same NVLink with NCCL/custom all-reduce kernels as
-# TensorRT-LLM's, so it uses TensorRT-LLM's fitted all-reduce bandwidth and latency.
+# receiving engine is fitted, so its own factors are fitted around them): vLLM's tensor-parallel
+# rows (Qwen2.5-72B at TP 2 and 4, batch 1) are too few to fit a link share and latency; its
+# all-reduces run over the same NVLink with NCCL/custom all-reduce kernels as TensorRT-LLM's, so
+# it uses TensorRT-LLM's fitted all-reduce link share and latency.
 SHARED_FACTORS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "vllm": ("tensorrt-llm", ("allreduce_link_efficiency", "allreduce_latency_us",
-                              "layer_overhead_us")),
-    "vllm@rocm": ("tensorrt-llm", ("allreduce_link_efficiency", "allreduce_latency_us",
-                                   "layer_overhead_us")),
+    "vllm": ("tensorrt-llm", ("allreduce_link_efficiency", "allreduce_latency_us")),
+    "vllm@rocm": ("tensorrt-llm", ("allreduce_link_efficiency", "allreduce_latency_us")),
 }
 
 
@@ -166,7 +174,13 @@ SHARED_FACTORS: dict[str, tuple[str, tuple[str, ...]]] = {
 # bandwidth capped at the link) to within the model's usual error.
 
 # Rows predicted and reported but left out of the fit: (test, reason).
-EXCLUDED_FROM_FIT: list[tuple[Callable[[Measurement], bool], str]] = []
+EXCLUDED_FROM_FIT: list[tuple[Callable[[Measurement], bool], str]] = [
+    (lambda m: (m.model == "qwen2.5-72b" and m.engine == "vllm" and m.precision == "int4"
+                and m.tp == 1 and m.batch == 1),
+     "Qwen2.5-72B GPTQ-Int4 on one A100 (QwenLM speed benchmark, 16.47 tok/s): the same page's "
+     "2-GPU AWQ run (same settings) is 2.7x faster, a more than linear gain from a second GPU "
+     "that no bandwidth or overhead term gives (a kernel path the model does not describe)"),
+]
 
 
 @dataclass(frozen=True)
@@ -529,6 +543,16 @@ def _factor(profile: EngineProfile, name: str) -> float:
     return float(value)
 
 
+def fixed_cost_split_identifiable(rows: Sequence[tuple[Measurement, Setup]],
+                                  names: Sequence[str]) -> bool:
+    """Whether an engine's rows can separate a per-layer from a per-step fixed cost (both in
+    ``names``): only rows of models of at least two depths (layer counts) can. True when the
+    engine does not fit both."""
+    if not {"layer_overhead_us", "step_overhead_ms"} <= set(names):
+        return True
+    return len({s.model.layers for _, s in rows}) >= 2
+
+
 FIT_METHOD = ("bounded least squares (scipy.optimize.least_squares, trust-region reflective) on "
               "r = ln(predicted / measured), each engine's factors fitted to that engine's "
               "points, started at the priors (planner.physics.throughput.DEFAULT_PROFILES)")
@@ -556,6 +580,11 @@ def fit_profiles(measurements: Sequence[Measurement], catalog: Catalog,
         rows, names = used[engine], FITTED_FACTORS[engine]
         base = profiles.get(engine) or replace(profiles[engine.split("@", 1)[0]], name=engine)
         donor, shared = SHARED_FACTORS.get(engine, ("", ()))
+        if not fixed_cost_split_identifiable(rows, names) and donor in per_engine:
+            # one depth of model: a per-layer cost cannot be told from a per-step one, so the
+            # per-layer cost is the donor's and only the per-step overhead is fitted
+            names = tuple(f for f in names if f != "layer_overhead_us")
+            shared = (*shared, "layer_overhead_us")
         if donor in per_engine:  # donors sort before their receivers: fit with their values
             base = replace(base, **{f: getattr(profiles[donor], f) for f in shared})
         lo = np.array([BOUNDS[f][0] for f in names])
@@ -577,17 +606,20 @@ def fit_profiles(measurements: Sequence[Measurement], catalog: Catalog,
         per_engine[engine] = {
             "n_points": len(rows),
             "fitted_factors": list(names),
-            "prior_factors": [f for f in FACTOR_NAMES if f not in names],
+            "prior_factors": [f for f in FACTOR_NAMES if f not in names
+                              and not (donor in per_engine and f in shared)],
             "factors_at_bound": at_bound,
             "rms_log_error": round(float(np.sqrt(np.mean(result.fun ** 2))), 6),
             "converged": bool(result.success),
         }
+        if donor in per_engine and shared:
+            per_engine[engine]["shared_factors"] = {f: donor for f in shared}
     for engine, (donor, names) in SHARED_FACTORS.items():
         if donor in per_engine and engine in profiles:
             profiles[engine] = replace(profiles[engine],
                                        **{f: getattr(profiles[donor], f) for f in names})
             if engine in per_engine:
-                per_engine[engine]["shared_factors"] = {f: donor for f in names}
+                per_engine[engine].setdefault("shared_factors", {f: donor for f in names})
                 per_engine[engine]["prior_factors"] = [
                     f for f in per_engine[engine]["prior_factors"] if f not in names]
     info = {

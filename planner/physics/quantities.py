@@ -114,16 +114,27 @@ def experts_touched_of(experts: float | np.ndarray, experts_per_token: float | n
     return e * (1 - (1 - experts_per_token / e) ** np.asarray(tokens, dtype=float))
 
 
+def gathered_embedding_params_b(model: ModelSpec) -> float:
+    """Input-embedding parameters a step does not stream, billions: an untied input embedding
+    table is gathered (one row per token in the step, a few KB), not read whole; a tied table is
+    read whole anyway as the output head."""
+    return 0.0 if model.tie_word_embeddings else model.vocab_size * model.hidden_size / 1e9
+
+
 def weight_read_split(model: ModelSpec, precision: str) -> tuple[float, float]:
     """(bytes every step reads, bytes of one routed expert) of the model's weights: a step over
     n tokens reads the first plus the second times the experts the tokens touch. Dense: all
-    weights but a vision tower (not read to generate text), and 0 per expert. MoE: the shared
-    weights (16-bit under a 4-bit floating format) and one expert at ``precision``."""
+    weights but a vision tower (not read to generate text) and an untied input embedding table
+    (gathered, :func:`gathered_embedding_params_b`), and 0 per expert. MoE: the shared weights
+    (16-bit under a 4-bit floating format) less the gathered embeddings, and one expert at
+    ``precision``."""
     unquantized = "bf16" if precision in FP4_FORMATS else precision
+    # the input embedding is stored at the embeddings' precision (16-bit under FP4 formats)
+    gathered = weight_bytes(gathered_embedding_params_b(model), unquantized)
     if model.experts <= 1:
         return (model_weight_bytes(model, precision)
-                - weight_bytes(model.vision_params_b or 0.0, unquantized)), 0.0
-    return (weight_bytes(shared_params_b(model), unquantized),
+                - weight_bytes(model.vision_params_b or 0.0, unquantized) - gathered), 0.0
+    return (weight_bytes(shared_params_b(model), unquantized) - gathered,
             weight_bytes(expert_params_b(model), precision))
 
 

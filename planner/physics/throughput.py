@@ -1,7 +1,8 @@
 """Roofline throughput model: tokens/s of one replica by parameters, precision, batch and context.
 
 Decode: each step runs the weight GEMMs, which take the longer of reading the weights (all experts a
-batch touches, for MoE) and computing 2 x active parameters FLOPs per token, then the attention
+batch touches, for MoE; not an untied input embedding table, whose rows are gathered) and computing
+2 x active parameters FLOPs per token, then the attention
 kernels, which read the batch's KV cache (or compute its FLOPs, if longer); the two add. The step is
 slowed by tensor-parallel communication and pays a fixed scheduling overhead. Prefill is
 compute-bound (at least one read of the weights). With continuous batching a replica interleaves
