@@ -39,6 +39,9 @@ TRAFFIC_SHAPES: tuple[TrafficShape, ...] = get_args(TrafficShape)
 # How a self-hosted option's node pool follows traffic (planner.pipeline.scaling)
 ScalingPolicy = Literal["fixed", "autoscale", "scale-to-zero"]
 SCALING_POLICIES: tuple[ScalingPolicy, ...] = get_args(ScalingPolicy)
+# the policies the advisor searches unless told otherwise (scale-to-zero is for dev/test: it drops
+# the min_replicas floor)
+ADVISOR_SCALING: tuple[ScalingPolicy, ...] = ("fixed", "autoscale")
 
 TpDegree = Literal[1, 2, 4, 8]
 TP_DEGREES: tuple[TpDegree, ...] = get_args(TpDegree)

@@ -295,3 +295,39 @@ def test_commitment_plans_are_checked_against_autoscaled_payg(catalog):
     assert shown["pay-as-you-go, autoscaled (USD/month)"].iloc[0] == pytest.approx(
         expected.commitment_checks[0].payg_autoscaled_monthly_cost_usd)
     assert "Commitment plans vs the same option autoscaled" in markdown_text(at)
+
+
+def test_the_advisor_ranks_autoscaled_options_on_a_shaped_day(catalog):
+    """Business-hours traffic at 3M requests/day, pay-as-you-go only: the cluster autoscaler
+    holds fewer node-hours than the peak all day, so the page's cheapest Azure option is an
+    autoscaled one, at the cost the engine gives (and its plan, re-planned as a user would)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.run()
+    at.number_input(key="w.rpd").set_value(3_000_000.0).run()
+    at.selectbox(key="w.shape").set_value("business-hours").run()
+    at.switch_page(PAGE).run()
+    at.multiselect(key="adv.plans").set_value(["payg"])
+    at.toggle(key="adv.local").set_value(False)
+    at.toggle(key="adv.api").set_value(False)
+    search(at)
+    no_problems(at)
+    table = ranked(at)
+    assert "autoscaled" in table["Option"].iloc[0]
+    workload = at.session_state["scenario"].workload
+    expected = advise(workload, SearchSpace(plans=("payg",), include_local=False,
+                                            include_api=False), catalog, top=1)
+    top = expected.ranked.iloc[0]
+    assert top["scaling"] == "autoscale"
+    assert table["Monthly cost (USD)"].iloc[0] == pytest.approx(top["monthly_cost_usd"])
+    assert expected.top_plans[0].monthly_cost_usd == pytest.approx(top["monthly_cost_usd"],
+                                                                   rel=1e-9)
+    assert table["Node-hours a month"].iloc[0] < table["Nodes"].iloc[0] * 730
+    # fixed only: the same search without the autoscaler costs more
+    at.multiselect(key="adv.scaling").set_value(["fixed"])
+    search(at)
+    no_problems(at)
+    assert "autoscaled" not in " ".join(ranked(at)["Option"])
+    assert ranked(at)["Monthly cost (USD)"].iloc[0] > top["monthly_cost_usd"]
+    at.multiselect(key="adv.scaling").set_value([])
+    search(at)
+    assert any("Choose at least a scaling policy" in w.value for w in at.warning)

@@ -21,7 +21,7 @@ from planner.physics.memory import memory_breakdown, tp_divides_heads
 from planner.physics.throughput import load_profiles, profile_for
 from planner.pipeline.plan import plan_deployment
 from planner.pipeline.sizing import size_replicas
-from planner.registry import KV_DTYPES, PRECISIONS, PRICING_PLANS, TP_DEGREES
+from planner.registry import KV_DTYPES, PRECISIONS, PRICING_PLANS, SCALING_POLICIES, TP_DEGREES
 from planner.scenario import Workload, gpu_runs_precision
 
 WORKLOADS = [
@@ -88,20 +88,25 @@ def test_vectorised_physics_equals_the_scalar_functions(catalog, workload):
 
 @pytest.mark.parametrize("workload", [WORKLOADS[0], WORKLOADS[3]])
 def test_sampled_option_costs_equal_the_plan(catalog, workload):
-    """Random options of the whole default space cost what plan_deployment says (also for a
-    shaped day, which the space once sized at peak_to_average instead of the busiest hour)."""
+    """Random options of the whole default space, every scaling policy, cost what
+    plan_deployment says and hold the node-hours it says (also for a shaped day, which the
+    space once sized at peak_to_average instead of the busiest hour)."""
     regions = tuple(sorted({p.region for p in catalog.prices}))
-    space = SearchSpace(regions=regions, plans=PRICING_PLANS)
+    space = SearchSpace(regions=regions, plans=PRICING_PLANS, scaling=SCALING_POLICIES)
     result = advise(workload, space, catalog, top=1)
     n = len(result.evaluation.options.monthly_cost_usd)
     assert n > 10_000
-    rows = result.azure_rows(np.random.default_rng(19).choice(n, 60, replace=False))
+    rows = result.azure_rows(np.random.default_rng(19).choice(n, 90, replace=False))
+    assert set(rows["scaling"]) == set(SCALING_POLICIES)  # the sample has every policy
     profiles = load_profiles()
     for row in rows.to_dict("records"):
         plan = plan_deployment(deployment_for(row, space), workload, catalog, profiles)
         assert plan.fits and plan.meets_slo, row
+        assert plan.scaling.policy == row["scaling"], row
         assert plan.nodes == row["nodes"] and plan.tp == row["tp"], row
         assert plan.throughput.batch == row["batch"], row
+        assert plan.node_hours_per_month == pytest.approx(row["node_hours_per_month"],
+                                                          rel=1e-12), row
         assert plan.monthly_cost_usd == pytest.approx(row["monthly_cost_usd"], rel=1e-9), row
 
 
@@ -117,8 +122,9 @@ def test_every_option_is_counted_once(catalog):
     rows = {(p.sku, p.region, p.plan) for p in catalog.prices
             if p.region in regions and p.plan in plans and p.sku in catalog.skus
             and not catalog.skus[p.sku].retired}
-    expected = sum(1 for _m, (sku, _r, _p), _pr, _kv, tp in itertools.product(
-        models, rows, PRECISIONS, KV_DTYPES, TP_DEGREES) if tp <= catalog.skus[sku].gpu_count)
+    expected = sum(1 for _m, (sku, _r, _p), _pr, _kv, tp, _s in itertools.product(
+        models, rows, PRECISIONS, KV_DTYPES, TP_DEGREES, space.scaling)
+        if tp <= catalog.skus[sku].gpu_count)
     assert result.options_evaluated == expected
     assert int(result.rejected["options"].sum()) + result.viable_options == expected
     assert len(result.evaluation.options.monthly_cost_usd) == result.viable_options

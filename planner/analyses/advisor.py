@@ -35,14 +35,17 @@ from planner.pipeline.plan import DeploymentPlan, plan_deployment, serving_lines
 from planner.pricing.money import node_cost_terms
 from planner.pricing.resolver import PriceResolver
 from planner.registry import (
+    ADVISOR_SCALING,
     DEFAULT_MIN_MMLU,
     KAITO_MIN_COMPUTE_CAPABILITY,
     KV_DTYPES,
     PRECISIONS,
+    SCALING_POLICIES,
     TP_DEGREES,
     EngineId,
     KvDtype,
     PricingPlan,
+    ScalingPolicy,
 )
 from planner.scenario import Deployment, Workload
 from planner.targets import ApiTarget, AzureTarget, LocalTarget, module_for
@@ -75,6 +78,8 @@ class SearchSpace(BaseModel):
     plans: tuple[PricingPlan, ...] = ("payg", "spot", "reserved-1y", "reserved-3y")
     precisions: tuple[str, ...] = PRECISIONS
     kv_dtypes: tuple[KvDtype, ...] = KV_DTYPES
+    # how Azure options hold their nodes over the day (own machines are planned fixed)
+    scaling: tuple[ScalingPolicy, ...] = ADVISOR_SCALING
     engine: EngineId = "vllm"
     skus: tuple[str, ...] = ()
     include_retired: bool = False
@@ -216,7 +221,8 @@ def kaito_exclusions(space: SearchSpace, catalog: Catalog) -> dict[str, RejectRe
     return out
 
 
-GROUP_COLUMNS = ["model", "kind", "sku", "plan"]  # one row per model x VM size/machine x plan
+# one row per model x VM size/machine x plan (its scaling policies compete inside the group)
+GROUP_COLUMNS = ["model", "kind", "sku", "plan"]
 _PRECISION_RANK = {p: i for i, p in enumerate(("fp16", "bf16", "fp8", "int8", "mxfp4", "nvfp4",
                                                "int4"))}
 
@@ -232,14 +238,17 @@ def group_key(ranked: pd.DataFrame) -> pd.Series:
 
 def grouped_options(ranked: pd.DataFrame) -> pd.DataFrame:
     """One row per group (:data:`GROUP_COLUMNS`): the cheapest option, ties broken by the higher
-    quality at its precision, then the wider precision. ``variants`` counts the group's options
+    quality at its precision, then the wider precision (then fewer nodes, smaller TP, simpler
+    scaling policy). ``variants`` counts the group's options
     and ``other_precisions`` lists the precisions of the rest; the result stays cheapest first."""
     if ranked.empty:
         return ranked
+    scaling = ranked["scaling"] if "scaling" in ranked else pd.Series("fixed", index=ranked.index)
     df = ranked.assign(group=group_key(ranked),
                        _q=-ranked["mmlu_5shot"].astype(float).fillna(-np.inf),
-                       _p=ranked["precision"].map(_PRECISION_RANK).fillna(0))
-    df = df.sort_values(["monthly_cost_usd", "_q", "_p", "nodes", "tp"], kind="stable",
+                       _p=ranked["precision"].map(_PRECISION_RANK).fillna(0),
+                       _s=scaling.map({p: i for i, p in enumerate(SCALING_POLICIES)}).fillna(0))
+    df = df.sort_values(["monthly_cost_usd", "_q", "_p", "nodes", "tp", "_s"], kind="stable",
                         na_position="last")
     sizes = df.groupby("group", sort=False)["model"].transform("size")
     best = df.drop_duplicates("group", keep="first")
@@ -250,7 +259,7 @@ def grouped_options(ranked: pd.DataFrame) -> pd.DataFrame:
               for g, group in rest.groupby("group", sort=False)}
     best = best.assign(variants=sizes.loc[best.index].astype(int),
                        other_precisions=[others.get(g, "") for g in best["group"]])
-    return best.drop(columns=["_q", "_p"]).reset_index(drop=True)
+    return best.drop(columns=["_q", "_p", "_s"]).reset_index(drop=True)
 
 
 def _models_in_scope(space: SearchSpace, catalog: Catalog, floor: float | None,
@@ -292,9 +301,11 @@ def deployment_for(row: dict, space: SearchSpace) -> Deployment:
     if not module_for(target["kind"]).SELF_HOSTED:
         return Deployment(label=label, model=row["model"], target=target)  # type: ignore[arg-type]
     kv = row.get("kv_dtype")
+    scaling = row.get("scaling")
     return Deployment(label=label, model=row["model"], precision=row["precision"],
                       engine=space.engine, tp=int(row["tp"]), context_tokens=space.context_tokens,
                       kv_cache_dtype=kv if isinstance(kv, str) else "fp16",
+                      scaling=scaling if isinstance(scaling, str) else "fixed",
                       target=target)  # type: ignore[arg-type]
 
 
@@ -310,10 +321,15 @@ def _azure_frame(ev: Evaluation, rows: np.ndarray) -> pd.DataFrame:
         return pd.Series(values, dtype=object)
 
     model = np.asarray(c.models, dtype=object)[c.model[cfg]]
+    scaling = np.asarray(ev.policies, dtype=object)[o.policy[rows]]
+    # the policy is part of the option's name where it is not the default (labels stay unique)
+    named = np.where(scaling == "fixed", "", " " + scaling)
     return pd.DataFrame({
         "model": text(model), "kind": "azure",
-        "sku": text(sku), "where": text(sku + " " + region + " " + plan), "region": text(region),
-        "plan": text(plan), "gpu": text(np.asarray(c.gpus, dtype=object)[c.gpu[cfg]]),
+        "sku": text(sku), "where": text(sku + " " + region + " " + plan + named),
+        "region": text(region), "plan": text(plan), "scaling": text(scaling),
+        "node_hours_per_month": o.node_hours_per_month[rows],
+        "gpu": text(np.asarray(c.gpus, dtype=object)[c.gpu[cfg]]),
         "precision": text(np.asarray(c.precisions, dtype=object)[c.precision[cfg]]),
         "kv_dtype": text(np.asarray(c.kv_dtypes, dtype=object)[c.kv[cfg]]),
         "tp": c.tp[cfg], "batch": c.batch[cfg], "replicas": c.replicas[cfg],
@@ -344,7 +360,8 @@ def _front_rows(cost: np.ndarray, level: np.ndarray, worse: np.ndarray) -> np.nd
 def _azure_groups(ev: Evaluation) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The shown option of every (model, VM size, plan) group, as :func:`grouped_options`
     chooses it (cheapest; ties: higher quality at its precision, wider precision, fewer nodes,
-    smaller TP), with the group's option count and its other precisions (cheapest first)."""
+    smaller TP, simpler scaling policy), with the group's option count and its other precisions
+    (cheapest first)."""
     o, c, t = ev.options, ev.configs, ev.targets
     if not len(o.config):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), []
@@ -358,7 +375,9 @@ def _azure_groups(ev: Evaluation) -> tuple[np.ndarray, np.ndarray, list[str]]:
     cfg = o.config[tie]
     rank = np.array([_PRECISION_RANK.get(p, 0) for p in c.precisions])[c.precision[cfg]]
     quality = -np.nan_to_num(c.mmlu_5shot[cfg], nan=-np.inf)
-    order = np.lexsort((c.tp[cfg], o.nodes[tie], rank, quality, g[tie]))
+    # last tie-break: the simpler scaling policy (fixed, then autoscale, then scale-to-zero)
+    simpler = np.array([SCALING_POLICIES.index(p) for p in ev.policies])[o.policy[tie]]
+    order = np.lexsort((simpler, c.tp[cfg], o.nodes[tie], rank, quality, g[tie]))
     first = np.concatenate(([True], np.diff(g[tie][order]) != 0))
     shown = tie[order][first]  # one per group, in group order
     counts = np.bincount(g, minlength=len(groups))
@@ -674,7 +693,9 @@ def _row_from_plan(plan: DeploymentPlan, dep: Deployment, where: str,
     return {
         "model": plan.model, "kind": plan.target_kind, "target": dep.target.model_dump(),
         "sku": where, "where": where, "region": None,
-        "plan": None, "precision": precision, "tp": plan.tp, "batch": t.batch if t else None,
+        "plan": None, "scaling": plan.scaling.policy if plan.scaling else None,
+        "node_hours_per_month": plan.node_hours_per_month,
+        "precision": precision, "tp": plan.tp, "batch": t.batch if t else None,
         "replicas": plan.replicas, "nodes": plan.nodes, "monthly_cost_usd": plan.monthly_cost_usd,
         "tpot_ms": t.tpot_ms if t else None, "ttft_ms": t.ttft_ms if t else None,
         "meets_slo": True, "kv_dtype": dep.kv_cache_dtype if plan.precision else None,
@@ -700,7 +721,8 @@ def pareto_front(cost: pd.Series, worse: pd.Series) -> np.ndarray:
     return front
 
 
-OUTPUT_COLUMNS = ["model", "kind", "where", "precision", "tp", "batch", "replicas", "nodes",
+OUTPUT_COLUMNS = ["model", "kind", "where", "scaling", "precision", "tp", "batch", "replicas",
+                  "nodes", "node_hours_per_month",
                   "monthly_cost_usd", "tpot_ms", "ttft_ms", "mmlu_5shot", "mmlu_pro",
                   "pareto_cost_quality",
                   "pareto_cost_latency", "variants", "other_precisions"]

@@ -25,7 +25,7 @@ import numpy as np
 
 from planner.catalog import Catalog
 from planner.physics.arrays import memory_arrays, slo_batch, step_terms_arrays
-from planner.physics.memory import device_memory_gb, reservation_for
+from planner.physics.memory import device_memory_gb, reservation_for, weights_gb_per_gpu
 from planner.physics.quantities import kv_cache_bytes, kv_splits_over_tp, model_weight_bytes
 from planner.physics.throughput import (
     EngineProfile,
@@ -39,6 +39,7 @@ from planner.physics.throughput import (
 )
 from planner.pipeline.plan import serving_lines
 from planner.pipeline.quality import quality_at
+from planner.pipeline.scaling import node_hours_per_month_of
 from planner.pipeline.sizing import (
     MAX_REPLICAS,
     nodes_needed_of,
@@ -47,11 +48,17 @@ from planner.pipeline.sizing import (
     replicas_needed_of,
 )
 from planner.pipeline.traffic import peak_factor
-from planner.pricing.money import node_cost_terms, usd_at_nodes
+from planner.pricing.money import (
+    node_cost_terms,
+    node_hour_cost_terms,
+    usd_at_node_hours,
+    usd_at_nodes,
+)
 from planner.pricing.resolver import PriceResolver
 from planner.registry import TP_DEGREES
 from planner.scenario import Workload, gpu_runs_precision
 from planner.targets import AzureTarget
+from planner.units import HOURS_PER_MONTH
 
 # reject reasons decided per configuration, in the order they are checked (advisor.RejectReason)
 CONFIG_REASONS = ("quality_not_measured", "below_quality_floor", "precision_unsupported",
@@ -71,6 +78,10 @@ class PriceTable:
     fixed_usd: np.ndarray  # float, NaN where a price is missing
     per_node_usd: np.ndarray
     per_base_node_usd: np.ndarray  # more per node kept on a base pool (spot's regular pool)
+    # under a scaling policy that follows the traffic (money.node_hour_cost_terms)
+    scaled_fixed_usd: np.ndarray
+    per_node_hour_usd: np.ndarray
+    base_node_usd: np.ndarray  # a base node billed every hour (spot's base, a commitment's floor)
     sku_code: np.ndarray  # int: index into sorted distinct VM sizes (grouping)
     plan_code: np.ndarray  # int: index into sorted distinct plans
 
@@ -88,7 +99,7 @@ def price_table(catalog: Catalog, cluster_tier: str, system_nodes: int) -> Price
         return hit[1]
     resolver = PriceResolver(catalog)
     rows = sorted({(p.sku, p.region, p.plan) for p in catalog.prices if p.sku in catalog.skus})
-    fixed, per_node, per_base = [], [], []
+    fixed, per_node, per_base, scaled = [], [], [], []
     for sku, region, plan in rows:
         target = AzureTarget(vm_sku=sku, region=region, pricing=plan,  # type: ignore[arg-type]
                              cluster_tier=cluster_tier, system_nodes=system_nodes)
@@ -99,6 +110,10 @@ def price_table(catalog: Catalog, cluster_tier: str, system_nodes: int) -> Price
         fixed.append(terms[0])
         per_node.append(terms[1])
         per_base.append(terms[2])
+        scaled.append(node_hour_cost_terms(
+            serving_lines(target, 1, None, catalog, resolver, "", 0.0, base_nodes=0),
+            serving_lines(target, 1, None, catalog, resolver, "", 1.0, base_nodes=0),
+            serving_lines(target, 1, None, catalog, resolver, "", 0.0, base_nodes=1)))
     skus = [catalog.skus[r[0]] for r in rows]
     table = PriceTable(
         sku=np.array([r[0] for r in rows], dtype=object),
@@ -109,6 +124,9 @@ def price_table(catalog: Catalog, cluster_tier: str, system_nodes: int) -> Price
         retired=np.array([bool(s.retired) for s in skus], dtype=bool),
         fixed_usd=np.array(fixed, dtype=float), per_node_usd=np.array(per_node, dtype=float),
         per_base_node_usd=np.array(per_base, dtype=float),
+        scaled_fixed_usd=np.array([t[0] for t in scaled], dtype=float),
+        per_node_hour_usd=np.array([t[1] for t in scaled], dtype=float),
+        base_node_usd=np.array([t[2] for t in scaled], dtype=float),
         sku_code=np.unique(np.array([r[0] for r in rows], dtype=object), return_inverse=True)[1],
         plan_code=np.unique(np.array([r[2] for r in rows], dtype=object),
                             return_inverse=True)[1])
@@ -120,13 +138,16 @@ def price_table(catalog: Catalog, cluster_tier: str, system_nodes: int) -> Price
 
 @dataclass
 class Options:
-    """The viable options (meet the SLOs, every price known) as flat arrays: ``config`` and
-    ``target`` index :attr:`Evaluation.configs` and :attr:`Evaluation.targets`."""
+    """The viable options (meet the SLOs, every price known) as flat arrays: ``config``,
+    ``target`` and ``policy`` index :attr:`Evaluation.configs`, :attr:`Evaluation.targets` and
+    :attr:`Evaluation.policies`; ``nodes`` are the peak's."""
 
     config: np.ndarray
     target: np.ndarray
     nodes: np.ndarray
     monthly_cost_usd: np.ndarray
+    policy: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    node_hours_per_month: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass
@@ -151,6 +172,8 @@ class Configs:
     ttft_ms: np.ndarray
     mmlu_5shot: np.ndarray  # at the configuration's precision, NaN where not measured
     mmlu_pro: np.ndarray
+    weights_gb: np.ndarray  # per GPU (the autoscaler's lead time loads the model's weights)
+    replica_rps: np.ndarray  # one replica's capacity at its SLO batch, requests/s (NaN: none)
 
 
 @dataclass
@@ -164,6 +187,7 @@ class Evaluation:
     evaluated: int
     missing: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (model, sku, plan)
     excluded: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (sku, gpu, reason)
+    policies: tuple[str, ...] = ("fixed",)  # the scaling policies of the space
 
 
 @dataclass(frozen=True)
@@ -285,7 +309,8 @@ def size_configs(models: list[str], gpus: list[str], options: np.ndarray, precis
     tps = np.array(TP_DEGREES, dtype=np.int64)
     if not (models and gpus and precisions and kvs):
         e, f = np.zeros(0, dtype=np.int64), np.zeros(0)
-        return Configs(models, gpus, precisions, kvs, e, e, e, e, e, e, e, e, e, e, f, f, f, f)
+        return Configs(models, gpus, precisions, kvs, e, e, e, e, e, e, e, e, e, e, f, f, f, f,
+                       f, f)
     m_i, g_i, p_i, k_i, t_i = (a.ravel() for a in np.indices(
         (len(models), len(gpus), len(precisions), len(kvs), n_tp)))
     keep = options[g_i, t_i] > 0  # a TP no node of that GPU holds is no option
@@ -318,6 +343,7 @@ def size_configs(models: list[str], gpus: list[str], options: np.ndarray, precis
     replicas = np.zeros(n, dtype=np.int64)
     tpot = np.full(n, np.nan)
     ttft = np.full(n, np.nan)
+    rps = np.full(n, np.nan)
     if live.size:
         numbers = {**{k: np.broadcast_to(v, (len(models), len(precisions), len(kvs)))[
                            m_i[live], p_i[live], k_i[live]] for k, v in step_m.items()},
@@ -334,11 +360,12 @@ def size_configs(models: list[str], gpus: list[str], options: np.ndarray, precis
         reason[live[too_many]] = CONFIG_REASONS.index("too_many_replicas")
         reason[live[~too_many & ~sized.meets_slo]] = CONFIG_REASONS.index("slo_unmet")
         batch[live], tpot[live], ttft[live] = sized.batch, sized.tpot_ms, sized.ttft_ms
+        rps[live] = sized.requests_per_s
         ok = sized.meets_slo & ~too_many
         replicas[live[ok]] = replicas_needed_of(raw[ok], workload.min_replicas)
     return Configs(models, gpus, precisions, kvs, m_i, g_i, p_i, k_i, tp, t_i,
                    options[g_i, t_i], reason, batch, replicas, tpot, ttft, mmlu[m_i, p_i],
-                   mmlu_pro[m_i, p_i])
+                   mmlu_pro[m_i, p_i], weights_gb_per_gpu(t.weight_bytes[m_i, p_i], tp), rps)
 
 
 def _member(values: np.ndarray, allowed: tuple[str, ...]) -> np.ndarray:
@@ -371,10 +398,10 @@ def _in_space(table: PriceTable, space) -> np.ndarray:
 
 def _options_per_target(table: PriceTable, rows: np.ndarray, space) -> np.ndarray:
     """Options one model stands for on each target ``rows``: precisions x KV dtypes x TPs that
-    fit in the node."""
+    fit in the node x scaling policies."""
     gpn = table.gpus_per_node[rows]
     tps = sum((gpn >= tp).astype(np.int64) for tp in TP_DEGREES)
-    return tps * len(space.precisions) * len(space.kv_dtypes)
+    return tps * len(space.precisions) * len(space.kv_dtypes) * len(space.scaling)
 
 
 def evaluate_azure(models: list[str], space, workload: Workload, catalog: Catalog,
@@ -411,14 +438,18 @@ def evaluate_azure(models: list[str], space, workload: Workload, catalog: Catalo
     priced_flat = (np.concatenate(priced_groups) if groups else np.zeros(0, np.int64)).astype(
         np.int64)
 
+    policies = tuple(space.scaling)
     if not models or not gpus:
         empty = np.zeros(0, dtype=np.int64)
         configs = size_configs([], [], np.zeros((0, n_tp), dtype=np.int64), [], [], space,
                                workload, catalog, profiles, floor)
         return Evaluation(configs, table, target_ids,
-                          Options(empty, empty, empty, np.zeros(0)), 0, {}, excluded)
-    configs = size_configs(models, gpus, counts.reshape(len(gpus), n_tp), list(space.precisions),
-                           list(space.kv_dtypes), space, workload, catalog, profiles, floor)
+                          Options(empty, empty, empty, np.zeros(0), empty, np.zeros(0)), 0, {},
+                          excluded, policies)
+    # each (configuration, target) pair is one option per scaling policy
+    configs = size_configs(models, gpus, counts.reshape(len(gpus), n_tp) * len(policies),
+                           list(space.precisions), list(space.kv_dtypes), space, workload,
+                           catalog, profiles, floor)
     m_i, g_i, t_i, tp = configs.model, configs.gpu, configs.tp_index, configs.tp
     reason, replicas = configs.reason, configs.replicas
 
@@ -436,8 +467,8 @@ def evaluate_azure(models: list[str], space, workload: Workload, catalog: Catalo
     # the base pool (spot as burst): the nodes min_replicas need, at most the option's nodes
     base = np.minimum(nodes_needed_of(np.full(len(cfg), workload.min_replicas), gpn, tp[cfg]),
                       nodes)
-    cost = usd_at_nodes(table.fixed_usd[target], table.per_node_usd[target], nodes,
-                        table.per_base_node_usd[target], base)
+    opts = _with_policies(policies, cfg, target, nodes, base, viable, configs, table,
+                          workload)
     missing: dict[tuple[str, str, str], int] = {}
     if unpriced.any():
         # viable configurations per (model, GPU-and-TP group) x unpriced targets in the group
@@ -452,10 +483,58 @@ def evaluate_azure(models: list[str], space, workload: Workload, catalog: Catalo
                 codes = [pair_code[(table.sku[r], table.plan[r])] for r in target_ids[gone]]
                 np.add.at(acc, (slice(None), codes), per_group[:, gk][:, None])
         for m, pc in zip(*np.nonzero(acc), strict=True):
-            missing[(models[m], *pairs[pc])] = int(acc[m, pc])
-    opts = Options(cfg, target, nodes, cost)
+            missing[(models[m], *pairs[pc])] = int(acc[m, pc]) * len(policies)
     return Evaluation(configs, table, target_ids, opts, int(configs.options.sum()), missing,
-                      excluded)
+                      excluded, policies)
+
+
+def _with_policies(policies: tuple[str, ...], cfg: np.ndarray, target: np.ndarray,
+                   nodes: np.ndarray, base: np.ndarray, viable: np.ndarray, configs: Configs,
+                   table: PriceTable, workload: Workload) -> Options:
+    """The joined (configuration, target) pairs once per scaling policy, each costed as the plan
+    costs it: ``fixed`` holds the peak's nodes all month (:func:`usd_at_nodes`); a policy that
+    follows the traffic holds the node-hours :func:`node_hours_per_month_of` gives, priced per
+    node-hour above the base pool (:func:`usd_at_node_hours`). The node-hours depend on the
+    configuration and the node size only, so they are computed once per (viable configuration,
+    node size) and gathered per option."""
+    gpn = table.gpus_per_node[target]
+    out_cost, out_hours = [], []
+    hours_by_pair = None
+    if any(p != "fixed" for p in policies):
+        sizes = np.unique(table.gpus_per_node)
+        size_code = np.searchsorted(sizes, gpn)
+        slot = np.full(len(configs.reason), -1, dtype=np.int64)
+        slot[viable] = np.arange(len(viable))
+        pair = slot[cfg] * len(sizes) + size_code
+        c = np.repeat(viable, len(sizes))
+        size = np.tile(sizes, len(viable))
+        room = size >= configs.tp[c]  # pairs no option has (a TP larger than the node) are skipped
+        c, size = c[room], size[room]
+        peak = nodes_needed_of(configs.replicas[c], size, configs.tp[c])
+        hours_by_pair = {}
+        for policy in policies:
+            if policy != "fixed":
+                hours = np.full(len(viable) * len(sizes), np.nan)
+                hours[np.flatnonzero(room)] = node_hours_per_month_of(
+                    policy, workload, configs.replica_rps[c], size, configs.tp[c], peak,
+                    configs.weights_gb[c] * configs.tp[c])
+                hours_by_pair[policy] = hours[pair]
+    for policy in policies:
+        if policy == "fixed":
+            out_cost.append(usd_at_nodes(table.fixed_usd[target], table.per_node_usd[target],
+                                         nodes, table.per_base_node_usd[target], base))
+            out_hours.append(nodes * float(HOURS_PER_MONTH))
+            continue
+        hours = hours_by_pair[policy]  # type: ignore[index]
+        out_cost.append(usd_at_node_hours(table.scaled_fixed_usd[target],
+                                          table.per_node_hour_usd[target], hours,
+                                          table.base_node_usd[target], base))
+        out_hours.append(hours)
+    k = len(policies)
+    return Options(np.tile(cfg, k), np.tile(target, k), np.tile(nodes, k),
+                   np.concatenate(out_cost) if out_cost else np.zeros(0),
+                   np.repeat(np.arange(k, dtype=np.int64), len(cfg)),
+                   np.concatenate(out_hours) if out_hours else np.zeros(0))
 
 
 def options_per_model(space, catalog: Catalog) -> int:

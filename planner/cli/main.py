@@ -9,7 +9,14 @@ from pathlib import Path
 
 from planner.errors import PlannerError, ScenarioError
 from planner.io.render import render
-from planner.registry import ENGINE_IDS, KV_DTYPES, PRECISIONS, TP_DEGREES
+from planner.registry import (
+    ADVISOR_SCALING,
+    ENGINE_IDS,
+    KV_DTYPES,
+    PRECISIONS,
+    SCALING_POLICIES,
+    TP_DEGREES,
+)
 
 FORMATS = ("table", "csv", "json")
 
@@ -171,6 +178,8 @@ def cmd_advise(args: argparse.Namespace) -> int:
             plans=_csv_list(args.plans) or ("payg", "spot", "reserved-1y", "reserved-3y"),
             precisions=_known(_csv_list(args.precisions), PRECISIONS, "--precisions")
             or PRECISIONS, engine=args.engine,
+            scaling=_known(_csv_list(args.scaling), SCALING_POLICIES, "--scaling")
+            or ADVISOR_SCALING,
             include_local=not args.no_local, include_api=not args.no_api,
             context_tokens=args.context_tokens)
     except ValidationError as exc:
@@ -272,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plans", help="comma-separated pricing plans (default: payg,spot,reserved-1y,"
                    "reserved-3y)")
     p.add_argument("--precisions", help="comma-separated precisions (default: all)")
+    p.add_argument("--scaling", help="comma-separated scaling policies of the Azure options "
+                   f"({', '.join(SCALING_POLICIES)}; default: {','.join(ADVISOR_SCALING)})")
     p.add_argument("--engine", default="vllm", choices=ENGINE_IDS)
     p.add_argument("--context-tokens", type=_bounded_int(1, 10_000_000), default=None,
                    help="max model length the servers accept (default: each model's maximum)")

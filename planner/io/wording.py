@@ -96,8 +96,9 @@ TP_HELP = ("Tensor parallel: how many GPUs share one copy of the model, each hol
 
 # The advise command's text table: field -> header (the CSV and JSON keep the field names)
 ADVISE_TABLE_HEADERS: dict[str, str] = {
-    "model": "model", "kind": "runs on", "where": "where", "precision": "precision",
-    "tp": TP_HEADER, "batch": "batch", "replicas": "replicas", "nodes": "nodes",
+    "model": "model", "kind": "runs on", "where": "where", "scaling": "scaling",
+    "precision": "precision", "tp": TP_HEADER, "batch": "batch", "replicas": "replicas",
+    "nodes": "nodes (peak)", "node_hours_per_month": "node-hours a month",
     "monthly_cost_usd": "monthly cost (USD)", "tpot_ms": TPOT_HEADER, "ttft_ms": TTFT_HEADER,
     "mmlu_5shot": "MMLU (%)", "mmlu_pro": "MMLU-Pro (%)",
     "pareto_cost_quality": "cost-quality frontier", "pareto_cost_latency": "cost-latency frontier",

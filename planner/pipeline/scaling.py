@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from planner.pipeline.sizing import nodes_needed, replicas_needed
+from planner.pipeline.sizing import nodes_needed, nodes_needed_of, replicas_needed
 from planner.pipeline.traffic import HOURS_PER_DAY, hourly_peak_requests_per_s, shape_peak_factor
 from planner.registry import ScalingPolicy
 from planner.scenario import Workload
@@ -77,13 +77,44 @@ class ScalingReport(BaseModel):
     source: str = LEAD_TIME_SOURCE
 
 
+def held_of(counts: np.ndarray, lead_h: np.ndarray | float, down_h: float) -> np.ndarray:
+    """Unit-hours per day of 24-hour profiles (rows of ``counts``, cyclic), with steps up bought
+    ``lead_h`` hours early and steps down released ``down_h`` hours late (each capped at an
+    hour)."""
+    counts = np.asarray(counts)
+    nxt = np.roll(counts, -1, axis=-1)
+    ups = np.clip(nxt - counts, 0, None).sum(axis=-1)
+    downs = np.clip(counts - nxt, 0, None).sum(axis=-1)
+    return (counts.sum(axis=-1) + ups * np.minimum(lead_h, 1.0)
+            + downs * np.minimum(down_h, 1.0)).astype(float)
+
+
 def _held(count: np.ndarray, lead_h: float, down_h: float) -> float:
-    """Unit-hours per day of a 24-hour profile (cyclic), with steps up bought ``lead_h`` hours
-    early and steps down released ``down_h`` hours late (each capped at an hour)."""
-    nxt = np.roll(count, -1)
-    ups = np.clip(nxt - count, 0, None).sum()
-    downs = np.clip(count - nxt, 0, None).sum()
-    return float(count.sum() + ups * min(lead_h, 1.0) + downs * min(down_h, 1.0))
+    """:func:`held_of` of one profile."""
+    return float(held_of(count, lead_h, down_h))
+
+
+def node_hours_per_month_of(policy: ScalingPolicy, workload: Workload, replica_rps: np.ndarray,
+                            gpus_per_node: np.ndarray, tp: np.ndarray, peak_nodes: np.ndarray,
+                            weights_gb: np.ndarray) -> np.ndarray:
+    """:attr:`ScalingReport.node_hours_per_month` of :func:`scaling_report` for arrays of options
+    (one replica's capacity in requests/s, node size, TP, the peak's nodes, the model's weights
+    in GB), with the autoscaler's default bounds (no ``min_nodes``/``max_nodes``)."""
+    if policy == "fixed":
+        return peak_nodes * float(HOURS_PER_DAY) * DAYS_PER_MONTH
+    per_node = gpus_per_node // tp
+    demand = hourly_peak_requests_per_s(workload)[None, :]
+    floor = (np.zeros_like(peak_nodes) if policy == "scale-to-zero" else
+             nodes_needed_of(np.full(len(peak_nodes), workload.min_replicas), gpus_per_node, tp))
+    floor_replicas = np.minimum(workload.min_replicas, floor * per_node)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw = demand / (replica_rps[:, None] * workload.target_utilization)
+    need = np.where(demand <= 0, 0, np.maximum(1, np.ceil(raw - 1e-9))).astype(np.int64)
+    need = np.maximum(need, floor_replicas)
+    node_need = np.ceil(need / per_node[:, None]).astype(np.int64)
+    nodes = np.clip(node_need, floor[:, None], np.maximum(peak_nodes, floor)[:, None])
+    lead = lead_time_minutes(weights_gb)
+    return held_of(nodes, (lead / 60), SCALE_DOWN_UNNEEDED_MINUTES / 60) * DAYS_PER_MONTH
 
 
 def scaling_report(policy: ScalingPolicy, workload: Workload, replica_rps: float,

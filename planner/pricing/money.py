@@ -175,6 +175,31 @@ def node_cost_terms(lines_without_nodes: Sequence[CostLine], lines_one_node: Seq
     return fixed, one - fixed, base - one
 
 
+def node_hour_cost_terms(lines_no_hours: Sequence[CostLine], lines_one_hour: Sequence[CostLine],
+                         lines_one_base_node: Sequence[CostLine]) -> tuple[float, float, float]:
+    """(fixed USD, USD per node-hour, USD a month per base node) of a target under a scaling
+    policy that follows the traffic, from its lines priced at 0 node-hours, at 1 node-hour and
+    at 0 node-hours with 1 base node (a pool billed every hour: spot's regular base, a
+    commitment's floor; 0 where the target has none); NaN for all three when a line is
+    unknown."""
+    fixed, hour, base = (total_usd(lines_no_hours), total_usd(lines_one_hour),
+                         total_usd(lines_one_base_node))
+    if fixed is None or hour is None or base is None:
+        return math.nan, math.nan, math.nan
+    return fixed, hour - fixed, base - fixed
+
+
+def usd_at_node_hours(fixed_usd: np.ndarray, per_node_hour_usd: np.ndarray,
+                      node_hours: np.ndarray, base_node_usd: np.ndarray,
+                      base_nodes: np.ndarray) -> np.ndarray:
+    """Cost (USD) of a month holding ``node_hours`` node-hours, ``base_nodes`` of the nodes on a
+    base pool billed every hour (:func:`node_hour_cost_terms`), the node-hours above the base's
+    at ``per_node_hour_usd`` (NaN stays NaN)."""
+    base_hours = np.where(base_node_usd > 0, base_nodes * HOURS_PER_MONTH, 0.0)
+    return (fixed_usd + base_node_usd * base_nodes
+            + per_node_hour_usd * np.maximum(0.0, node_hours - base_hours))
+
+
 def usd_at_nodes(fixed_usd: np.ndarray, per_node_usd: np.ndarray, nodes: np.ndarray,
                  per_base_node_usd: np.ndarray, base_nodes: np.ndarray) -> np.ndarray:
     """Cost (USD) of ``nodes`` nodes, ``base_nodes`` of them on a base pool, of targets with

@@ -20,6 +20,7 @@ from planner.api import (
     PRECISIONS,
     PRICING_PLANS,
     REJECT_TEXT,
+    SCALING_POLICIES,
     TARGET_TITLES,
     TP_HEADER,
     TP_HELP,
@@ -42,6 +43,7 @@ from planner.api import (
 )
 from ui import breakeven, cached, charts, state
 from ui import draft as drafts
+from ui.editor import SCALING_NAMES
 from ui.format import cur, escape_md, md_usd, money_fmt, quality_text, rests_on_estimate, usd, workload_text
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
@@ -54,9 +56,11 @@ TABLE = KEY + "table"
 SENSITIVITY_CHOICE = KEY + "sensitivity"
 HIGHLIGHT = "background-color: rgba(22, 163, 74, 0.16)"  # readable on light and dark themes
 DEFAULT_SPACE = SearchSpace()
+SCALED_WORDS = {"autoscale": "autoscaled", "scale-to-zero": "scaled to zero when idle"}
 DEFAULTS: dict[str, Any] = {
     "models": [], "min_mmlu": round(DEFAULT_MIN_MMLU), "top": 10, "regions": list(DEFAULT_SPACE.regions),
     "plans": list(DEFAULT_SPACE.plans), "precisions": list(DEFAULT_SPACE.precisions),
+    "scaling": list(DEFAULT_SPACE.scaling),
     "engine": DEFAULT_SPACE.engine, "context": None, "local": DEFAULT_SPACE.include_local,
     "api": DEFAULT_SPACE.include_api,
 }
@@ -126,6 +130,12 @@ def search_form(catalog: Catalog,
                            format_func=PLAN_NAMES.__getitem__,
                            help="Spot capacity is cheap but can be evicted at short notice.")
             st.multiselect("Weight precisions", list(PRECISIONS), key=_seed("precisions"))
+            st.multiselect("Scaling policies (Azure)", list(SCALING_POLICIES),
+                           key=_seed("scaling"), format_func=SCALING_NAMES.__getitem__,
+                           help="Fixed: sized for the peak all day. Autoscale: the cluster "
+                                "autoscaler follows the traffic shape (a commitment plan then "
+                                "covers only its floor). Scale to zero also drops the "
+                                "min-replicas floor (dev/test). Own machines are planned fixed.")
         with c3:
             st.selectbox("Serving engine", list(ENGINE_IDS), key=_seed("engine"),
                          format_func=lambda e: ENGINES[e].name)
@@ -139,7 +149,8 @@ def search_form(catalog: Catalog,
     values = {name: ss[KEY + name] for name in DEFAULTS}
     ss[SAVED] = values
     missing = [what for what, name in (("a region", "regions"), ("a pricing plan", "plans"),
-                                       ("a precision", "precisions")) if not values[name]]
+                                       ("a precision", "precisions"),
+                                       ("a scaling policy", "scaling")) if not values[name]]
     if missing:
         return None, values["top"], f"Choose at least {' and '.join(missing)} to search."
     try:
@@ -148,7 +159,8 @@ def search_form(catalog: Catalog,
             min_mmlu=float(values["min_mmlu"]) if values["min_mmlu"] else None,
             any_quality=not values["min_mmlu"],
             regions=tuple(values["regions"]), plans=tuple(values["plans"]),
-            precisions=tuple(values["precisions"]), engine=values["engine"],
+            precisions=tuple(values["precisions"]), scaling=tuple(values["scaling"]),
+            engine=values["engine"],
             context_tokens=values["context"], include_local=values["local"],
             include_api=values["api"])
     except ValidationError as exc:
@@ -166,7 +178,10 @@ def option_summary(row: dict, catalog: Catalog) -> str:
     if not is_self_hosted(dep.target):
         return f"{row['model']} via {where}"
     nodes = f"{int(row['nodes'])} × " if pd.notna(row.get("nodes")) else ""
-    return f"{row['model']} {row['precision']} on {nodes}{where}"
+    if dep.scaling == "fixed":
+        return f"{row['model']} {row['precision']} on {nodes}{where}"
+    return (f"{row['model']} {row['precision']} on up to {nodes}{where}, "
+            f"{SCALED_WORDS[dep.scaling]}")
 
 
 def _number(value: Any) -> float | None:
@@ -198,6 +213,7 @@ def ranked_table(rows: list[dict], plans: list[DeploymentPlan], catalog: Catalog
             cur("Per 1M output tokens (USD)"): plan.cost_per_million_output_tokens_usd if plan else None,
             "GPUs": plan.gpus if plan else None,
             "Nodes": _number(row.get("nodes")),
+            "Node-hours a month": _number(row.get("node_hours_per_month")),
             TP_HEADER: _number(row.get("tp")),
             "Batch": _number(row.get("batch")),
             "Runs on": TARGET_TITLES.get(row["kind"], row["kind"]),
@@ -217,7 +233,13 @@ def _column_config() -> dict:
         TPOT_HEADER: st.column_config.NumberColumn(format="%.0f", help=TPOT_HELP),
         TTFT_HEADER: st.column_config.NumberColumn(format="%.0f", help=TTFT_HELP),
         TP_HEADER: st.column_config.NumberColumn(format="%.0f", help=TP_HELP),
-        "Nodes": one, "Batch": one, "GPUs": one,
+        "Nodes": st.column_config.NumberColumn(
+            format="%.0f", help="GPU nodes at the busiest hour (what an autoscaled option scales "
+                                "up to)."),
+        "Node-hours a month": st.column_config.NumberColumn(
+            format="%.0f", help="GPU node-hours held in a month: the nodes times 730 h at a fixed "
+                                "policy, what the autoscaler holds hour by hour otherwise."),
+        "Batch": one, "GPUs": one,
         "MMLU (%)": st.column_config.TextColumn(
             help="MMLU 5-shot at the option's precision: the published score where the weights are "
                  "as the vendor ships them or a published evaluation of that precision exists; "
