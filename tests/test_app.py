@@ -4,6 +4,7 @@ Also the UI layer's pure helpers (headline text, break-even search, editor draft
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -128,7 +129,7 @@ def test_capacity_explains_memory_batch_and_error_band(catalog):
     assert any("hosted API" in i.value for i in at.info)
 
 
-def test_catalog_filters_and_shows_provenance():
+def test_catalog_filters_and_shows_provenance(catalog):
     at = run_app()
     at.switch_page("ui/pages/catalog.py").run()
     models = at.dataframe[0].value
@@ -137,8 +138,18 @@ def test_catalog_filters_and_shows_provenance():
     filtered = at.dataframe[0].value
     assert 0 < len(filtered) < len(models)
     assert all("70" in name for name in filtered["id"])
-    text = markdown_text(at)
+    assert "Price snapshot as of" not in markdown_text(at)  # only the tab on show is built
+    at.session_state["catalog_tab"] = "Prices"
+    text = markdown_text(at.run())
     assert "Price snapshot as of" in text and "Refreshing prices" in text
+    assert len(at.dataframe[0].value) == len(catalog.prices)  # every price row, unfiltered
+    at.multiselect(key="prices.regions").set_value(["eastus"]).run()
+    at.multiselect(key="prices.plans").set_value(["spot"]).run()
+    picked = at.dataframe[0].value
+    expected = [r for r in catalog.prices if r.region == "eastus" and r.plan == "spot"]
+    assert len(picked) == len(expected) > 0
+    shown = [None if math.isnan(v) else v for v in picked["price_per_hour"]]  # missing: blank
+    assert shown == [r.price_per_hour for r in expected]
 
 
 # ------------------------------------------------------------------ inputs move the numbers

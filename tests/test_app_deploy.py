@@ -64,6 +64,13 @@ def run_page(page: str, query: dict | None = None) -> AppTest:
     return at.switch_page(page).run()
 
 
+def prices_page() -> AppTest:
+    """The Catalog page on its Prices tab (the page builds only the tab on show)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
+    at.session_state["catalog_tab"] = "Prices"
+    return at.switch_page(CATALOG).run()
+
+
 def no_problems(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -366,14 +373,14 @@ def closed_port() -> int:
 
 
 def refresh(regions: list[str]) -> AppTest:
-    at = run_page(CATALOG)
+    at = prices_page()
     no_problems(at)
     at.multiselect(key="prices.refresh_regions").set_value(regions).run()
     return at.button(key="prices.refresh").click().run()
 
 
 def test_prices_tab_shows_the_snapshot_age(catalog):
-    at = run_page(CATALOG)
+    at = prices_page()
     no_problems(at)
     shown = {m.label: (m.value, m.delta) for m in at.metric}
     today = dt.date.today()
@@ -390,13 +397,13 @@ def test_prices_tab_shows_the_snapshot_age(catalog):
 
 def test_refresh_button_only_for_the_operator(monkeypatch, catalog):
     monkeypatch.delenv("PLANNER_ALLOW_PRICE_REFRESH")
-    at = run_page(CATALOG)
+    at = prices_page()
     no_problems(at)
     assert not [b for b in at.button if b.key == "prices.refresh"]
     assert "Age of oldest price" in {m.label for m in at.metric}  # the status, for everyone
     assert any("scheduled job writes a new snapshot" in c.value for c in at.caption)
     monkeypatch.setenv("PLANNER_ALLOW_PRICE_REFRESH", "1")
-    at = run_page(CATALOG)
+    at = prices_page()
     assert [b for b in at.button if b.key == "prices.refresh"]
 
 

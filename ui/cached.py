@@ -6,8 +6,9 @@ Scenarios are passed to cached functions as their JSON text: a stable, hashable 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -23,6 +24,8 @@ from planner.api import (
     Workload,
 )
 from ui import breakeven
+
+T = TypeVar("T")
 
 
 @st.cache_resource(show_spinner=False)
@@ -57,7 +60,21 @@ def reload_reference_data() -> None:
     """Forget the cached catalog, profiles and every plan (e.g. after a price refresh)."""
     _catalog.clear()
     profiles.clear()
+    _per_catalog.clear()
     st.cache_data.clear()
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _per_catalog(key: str, signature: object, _build: Callable[[], Any]) -> Any:
+    return _build()
+
+
+def per_catalog(key: str, build: Callable[[], T]) -> T:
+    """``build()`` once per server process and price snapshot, shared by every session: for
+    tables made from the reference data only (the Catalog page's). ``key`` names what ``build``
+    makes; the result is shared, so never change it in place."""
+    catalog()  # a replaced snapshot is noticed (and this cache cleared) first
+    return _per_catalog(key, _snapshot_seen()["signature"], build)
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)  # traffic sweeps and bisections reuse these

@@ -30,3 +30,13 @@ def arrow_table(rows: list[dict]) -> pa.Table | pd.DataFrame:
             kind = pa.float64()
         fields.append(pa.field(field.name, kind))
     return table.cast(pa.schema(fields))
+
+
+def arrow_from_frame(df: pd.DataFrame) -> pa.Table | pd.DataFrame:
+    """``df`` as the Arrow table ``st.dataframe`` would make of it (pandas' own conversion, the
+    index left out: the tables hide it), or ``df`` itself where Arrow cannot type a column and
+    Streamlit's own fixes are needed. Worth it for a table converted once and shown often."""
+    try:
+        return pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return df

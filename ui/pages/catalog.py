@@ -9,7 +9,7 @@ import datetime as dt
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +26,7 @@ from planner.api import (
 from planner.api import price_refresh as ap
 from ui import cached
 from ui.format import escape_md
+from ui.tables import arrow_from_frame
 
 URL = re.compile(r"https?://[^\s,;)'\"]+")
 PRICE_STATUSES = ("quoted", "estimated", "missing")
@@ -39,6 +40,7 @@ CURRENCY = "USD"
 REFRESH_TIMEOUT_S = 20.0
 REFRESH_RETRIES = 2
 REFRESH_OUTCOME = "prices.refresh_outcome"
+TAB_KEY = "catalog_tab"
 
 
 def first_url(text: str) -> str | None:
@@ -90,22 +92,32 @@ PROVENANCE_CONFIG = {
 
 
 def show_table(df: pd.DataFrame, key: str, *, config: dict | None = None,
-               placeholder: str = "filter, e.g. a100 eastus") -> None:
+               placeholder: str = "filter, e.g. a100 eastus", whole: bool = True) -> None:
+    """The table with a word filter. ``whole``: ``df`` is a whole reference table (the same for
+    every session), so unfiltered it is sent as an Arrow table converted once per process."""
     query = st.text_input("Filter", key=f"filter.{key}", placeholder=placeholder,
                           label_visibility="collapsed")
     shown = text_filter(df, query)
     flagged = int((shown["unconfirmed"] != "").sum()) if "unconfirmed" in shown else 0
     st.caption(f"{len(shown)} of {len(df)} rows"
                + (f" · {flagged} with unconfirmed fields (⚠ column 'unconfirmed')" if flagged else ""))
-    st.dataframe(shown, hide_index=True, placeholder="—", key=f"table.{key}",
+    data = shown
+    if whole and shown is df:
+        data = cached.per_catalog(f"arrow.{key}", lambda: arrow_from_frame(df))
+    st.dataframe(data, hide_index=True, placeholder="—", key=f"table.{key}",
                  column_config={**PROVENANCE_CONFIG, **(config or {})})
+
+
+def _frame(key: str, rows: Callable[[], Iterable[Row]], columns: list[str]) -> pd.DataFrame:
+    """``frame`` of a whole reference table, built once per process (shared: never changed)."""
+    return cached.per_catalog(f"frame.{key}", lambda: frame(rows(), columns))
 
 
 def models_tab(cat: Catalog) -> None:
     st.caption("Open-weights models: architecture from each model's config file (local and "
                "latent attention included), licence and whether it is OSI-approved, MMLU 5-shot "
                "and MMLU-Pro where published (the settings are in each score's source).")
-    show_table(frame(cat.models.values(), [
+    show_table(_frame("models", cat.models.values, [
         "id", "name", "release_date", "params_b", "active_params_b", "layers", "attention_heads",
         "kv_heads", "head_dim", "max_context_tokens", "experts", "experts_per_token",
         "kv_lora_rank", "sliding_window", "local_layers", "weight_format", "license",
@@ -113,7 +125,7 @@ def models_tab(cat: Catalog) -> None:
         config={"params_b": st.column_config.NumberColumn("params (B)", format="%.2f"),
                 "active_params_b": st.column_config.NumberColumn("active (B)", format="%.2f")})
     st.caption("Hosted models, priced per million tokens:")
-    show_table(frame(cat.api_models.values(), [
+    show_table(_frame("api_models", cat.api_models.values, [
         "id", "name", "provider", "input_usd_per_million_tokens",
         "output_usd_per_million_tokens", "mmlu_5shot", "mmlu_pro"]), "api_models",
         config={"input_usd_per_million_tokens": st.column_config.NumberColumn(
@@ -124,28 +136,32 @@ def models_tab(cat: Catalog) -> None:
 
 def gpus_tab(cat: Catalog) -> None:
     st.caption("Datasheet figures; TFLOPS are dense (no 2:4 sparsity). GB = 10⁹ bytes.")
-    show_table(frame(cat.gpus.values(), [
+    show_table(_frame("gpus", cat.gpus.values, [
         "id", "name", "vendor", "mem_gb", "mem_bandwidth_gb_per_s", "fp16_tflops", "fp8_tflops",
         "int8_tops", "tdp_w", "idle_w", "native_precisions"]), "gpus")
 
 
 def skus_tab(cat: Catalog) -> None:
     st.caption("Azure GPU VM sizes usable as AKS node pools.")
+    show_table(cached.per_catalog("frame.skus", lambda: _skus_frame(cat)), "skus")
+
+
+def _skus_frame(cat: Catalog) -> pd.DataFrame:
     df = frame(cat.skus.values(), ["id", "series", "gpu_id", "gpu_count", "vcpus", "ram_gb",
                                    "retired"])
     df.insert(3, "gpu", [cat.gpus[g].name for g in df["gpu_id"]])
     df.insert(4, "regions priced", [", ".join(cat.sku_regions(s)) for s in df["id"]])
-    show_table(df, "skus")
+    return df
 
 
 def hardware_tab(cat: Catalog) -> None:
     st.caption("Machines bought outright. An empty purchase price is unknown, not free: enter "
                "your quote in the editor (More settings).")
-    show_table(frame(cat.local_hardware.values(), [
+    show_table(_frame("hardware", cat.local_hardware.values, [
         "id", "name", "gpu_id", "gpu_count", "purchase_usd", "host_power_w"]), "hardware",
         config={"purchase_usd": st.column_config.NumberColumn("purchase (USD)", format="dollar")})
     st.caption("Regions and sites: PUE, grid carbon intensity, electricity price.")
-    show_table(frame(cat.regions.values(), [
+    show_table(_frame("regions", cat.regions.values, [
         "id", "name", "pue", "grid_gco2_per_kwh", "electricity_usd_per_kwh"]), "regions")
 
 
@@ -198,22 +214,20 @@ def prices_tab(cat: Catalog) -> None:
                                placeholder="all plans")
         status = st.multiselect("Status", list(PRICE_STATUSES), key="prices.status",
                                 placeholder="any status")
-    rows = [r for r in cat.prices if (not regions or r.region in regions)
-            and (not plans or r.plan in plans) and (not status or r.status in status)]
-    df = frame(rows, ["sku", "region", "plan", "currency", "price_per_hour", "status"])
-    if not df.empty:
-        gpus = [cat.skus[s].gpu_count for s in df["sku"]]
-        df.insert(4, "gpus", gpus)
-        df.insert(6, "per GPU-hour", df["price_per_hour"] / df["gpus"])
-        df.insert(7, "per month (730 h)", monthly_from_hourly(df["price_per_hour"]))
-    show_table(df, "prices", config={
+    df = cached.per_catalog("frame.prices", lambda: _prices_frame(cat.prices, cat))
+    picked = regions or plans or status
+    if picked:
+        df = df[(df["region"].isin(regions) if regions else True)
+                & (df["plan"].isin(plans) if plans else True)
+                & (df["status"].isin(status) if status else True)]
+    show_table(df, "prices", whole=not picked, config={
         "price_per_hour": st.column_config.NumberColumn("per hour", format="$%.3f"),
         "per GPU-hour": st.column_config.NumberColumn(format="$%.3f"),
         "per month (730 h)": st.column_config.NumberColumn(format="dollar"),
     }, placeholder="filter, e.g. H100 spot")
     st.caption("AKS platform prices (cluster tier, system-pool VM):")
-    show_table(frame(cat.platform_prices, ["id", "region", "description", "price_per_hour",
-                                           "currency", "status"]), "platform")
+    show_table(_frame("platform", lambda: cat.platform_prices, [
+        "id", "region", "description", "price_per_hour", "currency", "status"]), "platform")
 
     st.divider()
     with st.container(key="prices_refresh_slot"):
@@ -227,6 +241,17 @@ def prices_tab(cat: Catalog) -> None:
                 "the same prices (see the README, 'Refreshing prices'). The snapshot's dates "
                 "are above.") + " From a shell: "
                 "`python -m planner prices refresh --regions eastus,westeurope`")
+
+
+def _prices_frame(rows: list[Row], cat: Catalog) -> pd.DataFrame:
+    """Every price row with its GPUs, price per GPU-hour and per month (730 h)."""
+    df = frame(rows, ["sku", "region", "plan", "currency", "price_per_hour", "status"])
+    if not df.empty:
+        gpus = [cat.skus[s].gpu_count for s in df["sku"]]
+        df.insert(4, "gpus", gpus)
+        df.insert(6, "per GPU-hour", df["price_per_hour"] / df["gpus"])
+        df.insert(7, "per month (730 h)", monthly_from_hourly(df["price_per_hour"]))
+    return df
 
 
 def refresh_allowed() -> bool:
@@ -391,11 +416,13 @@ def main() -> None:
                f"GPUs, {len(cat.skus)} Azure VM sizes, {len(cat.prices)} prices "
                f"(snapshot {cat.prices_as_of}). Every row names its source and date; fields that "
                "could not be confirmed are listed in its 'unconfirmed' column.")
-    tabs = st.tabs(["Models", "GPUs", "Azure VM sizes", "Prices", "Own hardware & regions"])
+    tabs = st.tabs(["Models", "GPUs", "Azure VM sizes", "Prices", "Own hardware & regions"],
+                   key=TAB_KEY, on_change="rerun")
     for tab, render in zip(tabs, (models_tab, gpus_tab, skus_tab, prices_tab, hardware_tab),
                            strict=True):
-        with tab:
-            render(cat)
+        if tab.open:  # only the tab on show is built and sent
+            with tab:
+                render(cat)
     st.caption(escape_md(f"Reference data directory: {cat.data_dir.name}/ (see data/README.md)."))
 
 
