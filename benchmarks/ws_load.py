@@ -189,6 +189,9 @@ class Page:
     metrics: dict[str, str] = field(default_factory=dict)
     widgets: dict[str, str] = field(default_factory=dict)
     exceptions: list[str] = field(default_factory=list)
+    messages: int = 0  # ForwardMsgs of the run
+    first_cost_at: int | None = None  # messages received up to the first monthly-cost metric
+    first_cost_s: float | None = None  # seconds from the rerun request to that metric
 
 
 class Session:
@@ -238,13 +241,14 @@ class Session:
             raise ActionFailed("connection", f"{type(exc).__name__}: {exc}") from exc
 
     async def _read_run(self) -> Page:
-        page = Page()
+        page, start = Page(), time.perf_counter()
         while True:
             fmsg = ForwardMsg()
             fmsg.ParseFromString(await self.ws.recv())
+            page.messages += 1
             kind = fmsg.WhichOneof("type")
             if kind == "new_session":
-                page = Page()  # a run starts (again, after a rerun the script asked for)
+                page = Page(messages=1)  # a run starts (again, after a rerun the script asked)
             elif kind == "navigation":
                 self.page_hashes = {p.page_name: p.page_script_hash
                                     for p in fmsg.navigation.app_pages}
@@ -253,6 +257,9 @@ class Session:
                 self.query_string = fmsg.page_info_changed.query_string
             elif kind == "delta" and fmsg.delta.WhichOneof("type") == "new_element":
                 _record(page, fmsg.delta.new_element)
+                if page.first_cost_at is None and any(COST_LABEL in k for k in page.metrics):
+                    page.first_cost_at = page.messages
+                    page.first_cost_s = time.perf_counter() - start
             elif kind == "script_finished":
                 status = fmsg.script_finished
                 if status in FINISHED_OK:
@@ -476,6 +483,9 @@ async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float) ->
     session = Session(port, timeout_s)
     cpu: dict[str, list[float]] = {a: [] for a in ACTIONS}
     wall: dict[str, list[float]] = {a: [] for a in ACTIONS}
+    messages: dict[str, list[int]] = {a: [] for a in ACTIONS}
+    first_cost: dict[str, list[float]] = {a: [] for a in ACTIONS}
+    first_cost_at: dict[str, list[int]] = {a: [] for a in ACTIONS}
     errors: list[dict] = []
     plan = ["load"] + list(ITERATION) * repeats
     try:
@@ -494,6 +504,10 @@ async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float) ->
             await asyncio.sleep(SETTLE_S)
             cpu[name].append(cpu_seconds(pid) - before)
             wall[name].append(elapsed * 1000)
+            messages[name].append(session.page.messages)
+            if session.page.first_cost_s is not None:
+                first_cost[name].append(session.page.first_cost_s * 1000)
+                first_cost_at[name].append(session.page.first_cost_at)
     finally:
         await session.close()
     return {"repeats": repeats, "idle_cpu_s_per_s": round(idle_cpu_s_per_s, 4),
@@ -501,7 +515,10 @@ async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float) ->
             "actions": {a: {"n": len(cpu[a]),
                             "cpu_s_mean": _round(sum(cpu[a]) / len(cpu[a]), 3) if cpu[a] else None,
                             "cpu_s_median": _round(percentile(cpu[a], 50), 3),
-                            "wall_ms_median": _round(percentile(wall[a], 50))}
+                            "wall_ms_median": _round(percentile(wall[a], 50)),
+                            "messages_median": percentile(messages[a], 50),
+                            "first_cost_ms_median": _round(percentile(first_cost[a], 50)),
+                            "first_cost_message_median": percentile(first_cost_at[a], 50)}
                         for a in ACTIONS}}
 
 
@@ -518,12 +535,18 @@ def print_per_action(result: dict) -> None:
     print(f"\nserver CPU per action, one session, actions one after another ({result['repeats']} "
           f"of each; CPU of the server's process tree read {SETTLE_S:.1f} s before and after "
           f"each; idle server {result['idle_cpu_s_per_s'] * 1000:.1f} ms CPU per s):")
-    print(f"  {'action':<10}{'n':>4}{'mean CPU-s':>12}{'median':>9}{'wall p50':>10}")
+    print(f"  {'action':<10}{'n':>4}{'mean CPU-s':>12}{'median':>9}{'wall p50':>12}"
+          f"{'messages':>10}{'first cost p50':>20}")
     for action in ACTIONS:
         a = result["actions"][action]
         mean = "-" if a["cpu_s_mean"] is None else f"{a['cpu_s_mean']:.3f}"
         median = "-" if a["cpu_s_median"] is None else f"{a['cpu_s_median']:.3f}"
-        print(f"  {action:<10}{a['n']:>4}{mean:>12}{median:>9}{ms_text(a['wall_ms_median']):>8} ms")
+        first = ("-" if a["first_cost_ms_median"] is None else
+                 f"{ms_text(a['first_cost_ms_median'])} ms (msg {a['first_cost_message_median']:.0f})")
+        print(f"  {action:<10}{a['n']:>4}{mean:>12}{median:>9}{ms_text(a['wall_ms_median']):>9} ms"
+              f"{a['messages_median'] or 0:>10.0f}{first:>20}")
+    print("  (messages: ForwardMsgs the run sent; first cost: from the rerun request to the first "
+          "monthly-cost metric, and which message it was)")
     for e in result["errors"][:5]:
         print(f"    {e['action']}: {e['kind']}: {e['message']}")
 

@@ -303,7 +303,7 @@ def main() -> None:
     st.subheader("Export and share", anchor=False)
     link = share.share_url(scenario)
     with st.container(horizontal=True):
-        st.download_button("Download comparison (CSV)", data=plan_csv(result, link),
+        st.download_button("Download comparison (CSV)", data=lambda: plan_csv(result, link),
                            file_name=f"{file_slug(scenario.name)}-comparison.csv",
                            mime="text/csv", icon=":material/download:", key="download_csv",
                            on_click="ignore", type="primary")
