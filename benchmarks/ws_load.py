@@ -25,7 +25,8 @@ did not finish successfully, a closed connection or a wrong result (the checks a
 
 First (unless ``--repeats 0``), **server CPU per action type**: a fresh server, warmed by one
 unmeasured session, serves one session doing load and then ``--repeats`` x (edit, capacity,
-catalog, compare) one after another; the server tree's CPU-seconds are read 0.3 s before and
+catalog, advisor, compare) one after another (advisor: switch to the Advisor page, its title
+sent; after an edit, so a new search); the server tree's CPU-seconds are read 0.3 s before and
 0.3 s after each action (so work left after ``script_finished`` counts), and the mean and median
 per action type are printed with the idle server's CPU rate. ``--sessions ""`` prints only these.
 
@@ -84,8 +85,11 @@ from load_common import (  # noqa: E402
 ACTIONS = ("load", "edit", "capacity", "catalog", "compare")
 ITERATION = ("edit", "capacity", "catalog", "compare")
 REFERENCE = ("load",) + ITERATION * 2
-PAGES = {"capacity": "Capacity", "catalog": "Catalog", "compare": "Compare"}
-TITLES = {"capacity": "Capacity", "catalog": "Catalog", "compare": "Compare"}
+# the sequential per-action CPU also switches to the Advisor (its search cached by inputs)
+SEQUENTIAL = ("edit", "capacity", "catalog", "advisor", "compare")
+SEQUENTIAL_ACTIONS = ("load", *SEQUENTIAL)
+PAGES = {"capacity": "Capacity", "catalog": "Catalog", "compare": "Compare", "advisor": "Advisor"}
+TITLES = {"capacity": "Capacity", "catalog": "Catalog", "compare": "Compare", "advisor": "Advisor"}
 RPD_LABEL = "Requests per day"
 COST_LABEL = "monthly cost"
 MAX_SESSIONS, MAX_ITERATIONS, MAX_REPEATS, MAX_TIMEOUT_S = 32, 10, 50, 120
@@ -293,7 +297,7 @@ def check(name: str, page: Page, before: Page | None) -> None:
         old = {k: v for k, v in before.metrics.items() if COST_LABEL in k}
         if costs == old:
             raise ActionFailed("wrong result", "no monthly cost changed after the edit")
-    if name in ("capacity", "catalog") and not any(
+    if name in ("capacity", "catalog", "advisor") and not any(
             t.replace("\\", "").startswith(TITLES[name]) for t in page.titles):
         raise ActionFailed("wrong result", f"no {TITLES[name]} title in {page.titles[:3]}")
 
@@ -473,7 +477,8 @@ SETTLE_S = 0.3  # pause around each sequential action so its trailing server wor
 
 
 async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float) -> dict:
-    """One session, no think time: load, then ``repeats`` x (edit, capacity, catalog, compare);
+    """One session, no think time: load, then ``repeats`` x (edit, capacity, catalog, advisor,
+    compare);
     the server tree's CPU-seconds read before and after each action (with ``SETTLE_S`` of quiet
     around it, so work the server does after ``script_finished`` counts too). Also the idle
     server's CPU rate over the same kind of quiet, to show what the settling adds."""
@@ -481,13 +486,13 @@ async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float) ->
     await asyncio.sleep(2.0)
     idle_cpu_s_per_s = (cpu_seconds(pid) - idle_start) / 2.0
     session = Session(port, timeout_s)
-    cpu: dict[str, list[float]] = {a: [] for a in ACTIONS}
-    wall: dict[str, list[float]] = {a: [] for a in ACTIONS}
-    messages: dict[str, list[int]] = {a: [] for a in ACTIONS}
-    first_cost: dict[str, list[float]] = {a: [] for a in ACTIONS}
-    first_cost_at: dict[str, list[int]] = {a: [] for a in ACTIONS}
+    cpu: dict[str, list[float]] = {a: [] for a in SEQUENTIAL_ACTIONS}
+    wall: dict[str, list[float]] = {a: [] for a in SEQUENTIAL_ACTIONS}
+    messages: dict[str, list[int]] = {a: [] for a in SEQUENTIAL_ACTIONS}
+    first_cost: dict[str, list[float]] = {a: [] for a in SEQUENTIAL_ACTIONS}
+    first_cost_at: dict[str, list[int]] = {a: [] for a in SEQUENTIAL_ACTIONS}
     errors: list[dict] = []
-    plan = ["load"] + list(ITERATION) * repeats
+    plan = ["load", *SEQUENTIAL * repeats]
     try:
         for n, name in enumerate(plan):
             await asyncio.sleep(SETTLE_S)
@@ -519,7 +524,7 @@ async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float) ->
                             "messages_median": percentile(messages[a], 50),
                             "first_cost_ms_median": _round(percentile(first_cost[a], 50)),
                             "first_cost_message_median": percentile(first_cost_at[a], 50)}
-                        for a in ACTIONS}}
+                        for a in SEQUENTIAL_ACTIONS}}
 
 
 def per_action(args: argparse.Namespace) -> dict:
@@ -537,7 +542,7 @@ def print_per_action(result: dict) -> None:
           f"each; idle server {result['idle_cpu_s_per_s'] * 1000:.1f} ms CPU per s):")
     print(f"  {'action':<10}{'n':>4}{'mean CPU-s':>12}{'median':>9}{'wall p50':>12}"
           f"{'messages':>10}{'first cost p50':>20}")
-    for action in ACTIONS:
+    for action in SEQUENTIAL_ACTIONS:
         a = result["actions"][action]
         mean = "-" if a["cpu_s_mean"] is None else f"{a['cpu_s_mean']:.3f}"
         median = "-" if a["cpu_s_median"] is None else f"{a['cpu_s_median']:.3f}"
