@@ -21,7 +21,14 @@ from planner.physics.memory import memory_breakdown, tp_divides_heads
 from planner.physics.throughput import load_profiles, profile_for
 from planner.pipeline.plan import plan_deployment
 from planner.pipeline.sizing import size_replicas
-from planner.registry import KV_DTYPES, PRECISIONS, PRICING_PLANS, SCALING_POLICIES, TP_DEGREES
+from planner.registry import (
+    COMMITMENT_PLANS,
+    KV_DTYPES,
+    PRECISIONS,
+    PRICING_PLANS,
+    SCALING_POLICIES,
+    TP_DEGREES,
+)
 from planner.scenario import Workload, gpu_runs_precision
 
 WORKLOADS = [
@@ -98,6 +105,8 @@ def test_sampled_option_costs_equal_the_plan(catalog, workload):
     assert n > 10_000
     rows = result.azure_rows(np.random.default_rng(19).choice(n, 90, replace=False))
     assert set(rows["scaling"]) == set(SCALING_POLICIES)  # the sample has every policy
+    # and commitment plans autoscaled (their committed nodes sized from the hourly profile)
+    assert ((rows["plan"].isin(COMMITMENT_PLANS)) & (rows["scaling"] != "fixed")).sum() >= 10
     profiles = load_profiles()
     for row in rows.to_dict("records"):
         plan = plan_deployment(deployment_for(row, space), workload, catalog, profiles)

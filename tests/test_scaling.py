@@ -159,11 +159,12 @@ def test_az_export_uses_the_autoscaler_bounds_of_the_policy(catalog):
     assert export.max_count == plan.scaling.max_nodes == 2
 
 
-@pytest.mark.parametrize("plan", ["reserved-1y", "savings-3y"])
-def test_a_commitment_under_autoscaling_bills_its_base_every_hour(catalog, plan):
-    """A reservation or savings plan is paid for every hour of its term: autoscaled, only the
-    floor (the nodes min_replicas need) is committed, all 730 hours, and the node-hours above it
-    are pay-as-you-go. Hand-computed from the snapshot's hourly prices."""
+@pytest.mark.parametrize("plan", ["reserved-1y", "reserved-3y", "savings-3y"])
+def test_a_commitment_under_autoscaling_commits_the_nodes_worth_committing(catalog, plan):
+    """A reservation or savings plan is paid for every hour of its term: autoscaled, the plan
+    commits the nodes in service in more than commit/payg of the day's hours (all 730 hours)
+    and pays the node-hours above them at pay-as-you-go; cheaper than committing every node all
+    day and than committing only the floor. Hand-computed from the snapshot's hourly prices."""
     data = json.loads((ROOT / "examples/support-bot.json").read_text())
     data["workload"].update(requests_per_day=3_000_000, traffic_shape="business-hours",
                             min_replicas=1)
@@ -172,15 +173,39 @@ def test_a_commitment_under_autoscaling_bills_its_base_every_hour(catalog, plan)
                                        "pricing": plan}} for p in ("fixed", "autoscale")]
     fixed, scaled = plan_scenario(scenario_from_dict(data), catalog).deployments
     sku, region = "Standard_NC24ads_A100_v4", "eastus"
-    committed = catalog.price(sku, region, plan).price_per_hour
+    committed_usd = catalog.price(sku, region, plan).price_per_hour
     payg = catalog.price(sku, region, "payg").price_per_hour
+    hours = scaled.scaling.nodes_by_hour
+    ratio = committed_usd / payg
+    # the largest k held in more than ratio x 24 hours of the day
+    k = max(n for n in range(max(hours) + 1) if sum(h >= n for h in hours) > ratio * 24)
     gpu = [line for line in scaled.cost_lines if line.kind == "gpu_nodes"]
-    assert [line.quantity for line in gpu] == pytest.approx(
-        [HOURS_PER_MONTH, scaled.node_hours_per_month - HOURS_PER_MONTH])  # one base node
+    assert gpu[0].name.startswith(f"GPU nodes, committed base of {k} ")
+    burst = scaling.burst_node_hours_per_month(scaled.scaling, k)
+    assert [line.quantity for line in gpu] == pytest.approx([k * HOURS_PER_MONTH, burst])
     assert sum(line.amount_usd for line in gpu) == pytest.approx(
-        HOURS_PER_MONTH * committed + (scaled.node_hours_per_month - HOURS_PER_MONTH) * payg,
-        rel=1e-12)
+        k * HOURS_PER_MONTH * committed_usd + burst * payg, rel=1e-12)
+    floor_only = (HOURS_PER_MONTH * min(hours) * committed_usd
+                  + scaling.burst_node_hours_per_month(scaled.scaling, min(hours)) * payg)
+    assert sum(line.amount_usd for line in gpu) <= floor_only + 1e-9
     # fixed: every node committed all month, at the commitment's price
     fixed_gpu = next(line for line in fixed.cost_lines if line.kind == "gpu_nodes")
-    assert fixed_gpu.amount_usd == pytest.approx(fixed.nodes * HOURS_PER_MONTH * committed)
+    assert fixed_gpu.amount_usd == pytest.approx(fixed.nodes * HOURS_PER_MONTH * committed_usd)
     assert scaled.monthly_cost_usd < fixed.monthly_cost_usd
+
+
+def test_committed_nodes_by_hand():
+    """The business-hours profile of 16 peak nodes: sorted, 16 x8, 13, 12, 7, 5, 4, then 2."""
+    from planner.pricing.commitment import committed_nodes
+
+    day = [2] * 7 + [5, 12] + [16] * 8 + [13, 7, 4] + [2] * 4
+    # 3-year reservation at 0.44 of payg: 7 nodes run 11 h (0.458 > 0.44), 8 nodes 10 h (0.417)
+    assert committed_nodes(day, 0.44, 1.0) == 7
+    # 1-year at 0.64: only the 2 nodes that never go away run more than 15.4 h
+    assert committed_nodes(day, 0.64, 1.0) == 2
+    # exactly half: 5 nodes run 12 h = 0.5, no saving, so not committed; 4 nodes run 13 h
+    assert committed_nodes(day, 0.5, 1.0) == 4
+    assert committed_nodes(day, 1.0, 1.0) == 0  # no discount: commit nothing
+    # at 1 % of the price even the peak's 16 nodes (8 h a day) are worth committing
+    assert committed_nodes(day, 0.01, 1.0) == 16
+    assert committed_nodes(day, float("nan"), 1.0) == 0

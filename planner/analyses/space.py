@@ -39,7 +39,11 @@ from planner.physics.throughput import (
 )
 from planner.pipeline.plan import serving_lines
 from planner.pipeline.quality import quality_at
-from planner.pipeline.scaling import node_hours_per_month_of
+from planner.pipeline.scaling import (
+    burst_node_hours_per_month_of,
+    held_node_hours_per_month_of,
+    nodes_by_hour_of,
+)
 from planner.pipeline.sizing import (
     MAX_REPLICAS,
     nodes_needed_of,
@@ -48,16 +52,18 @@ from planner.pipeline.sizing import (
     replicas_needed_of,
 )
 from planner.pipeline.traffic import peak_factor
+from planner.pricing.commitment import committed_index
 from planner.pricing.money import (
     node_cost_terms,
     node_hour_cost_terms,
     usd_at_node_hours,
     usd_at_nodes,
+    usd_committed,
 )
 from planner.pricing.resolver import PriceResolver
 from planner.registry import TP_DEGREES
 from planner.scenario import Workload, gpu_runs_precision
-from planner.targets import AzureTarget
+from planner.targets import AzureTarget, module_for
 from planner.units import HOURS_PER_MONTH
 
 # reject reasons decided per configuration, in the order they are checked (advisor.RejectReason)
@@ -82,6 +88,9 @@ class PriceTable:
     scaled_fixed_usd: np.ndarray
     per_node_hour_usd: np.ndarray
     base_node_usd: np.ndarray  # a base node billed every hour (spot's base, a commitment's floor)
+    # commitment plans: the committed nodes' position in a day's sorted node counts
+    # (commitment.committed_index); -1 where the target is on no commitment plan
+    commit_index: np.ndarray
     sku_code: np.ndarray  # int: index into sorted distinct VM sizes (grouping)
     plan_code: np.ndarray  # int: index into sorted distinct plans
 
@@ -99,7 +108,7 @@ def price_table(catalog: Catalog, cluster_tier: str, system_nodes: int) -> Price
         return hit[1]
     resolver = PriceResolver(catalog)
     rows = sorted({(p.sku, p.region, p.plan) for p in catalog.prices if p.sku in catalog.skus})
-    fixed, per_node, per_base, scaled = [], [], [], []
+    fixed, per_node, per_base, scaled, commit = [], [], [], [], []
     for sku, region, plan in rows:
         target = AzureTarget(vm_sku=sku, region=region, pricing=plan,  # type: ignore[arg-type]
                              cluster_tier=cluster_tier, system_nodes=system_nodes)
@@ -114,6 +123,9 @@ def price_table(catalog: Catalog, cluster_tier: str, system_nodes: int) -> Price
             serving_lines(target, 1, None, catalog, resolver, "", 0.0, base_nodes=0),
             serving_lines(target, 1, None, catalog, resolver, "", 1.0, base_nodes=0),
             serving_lines(target, 1, None, catalog, resolver, "", 0.0, base_nodes=1)))
+        keys = module_for(target).commitment_prices(target)
+        commit.append(-1 if keys is None else int(committed_index(
+            *(np.nan if v is None else v for v in (resolver.resolve(k).value for k in keys)))))
     skus = [catalog.skus[r[0]] for r in rows]
     table = PriceTable(
         sku=np.array([r[0] for r in rows], dtype=object),
@@ -127,6 +139,7 @@ def price_table(catalog: Catalog, cluster_tier: str, system_nodes: int) -> Price
         scaled_fixed_usd=np.array([t[0] for t in scaled], dtype=float),
         per_node_hour_usd=np.array([t[1] for t in scaled], dtype=float),
         base_node_usd=np.array([t[2] for t in scaled], dtype=float),
+        commit_index=np.array(commit, dtype=np.int64),
         sku_code=np.unique(np.array([r[0] for r in rows], dtype=object), return_inverse=True)[1],
         plan_code=np.unique(np.array([r[2] for r in rows], dtype=object),
                             return_inverse=True)[1])
@@ -493,42 +506,56 @@ def _with_policies(policies: tuple[str, ...], cfg: np.ndarray, target: np.ndarra
                    table: PriceTable, workload: Workload) -> Options:
     """The joined (configuration, target) pairs once per scaling policy, each costed as the plan
     costs it: ``fixed`` holds the peak's nodes all month (:func:`usd_at_nodes`); a policy that
-    follows the traffic holds the node-hours :func:`node_hours_per_month_of` gives, priced per
-    node-hour above the base pool (:func:`usd_at_node_hours`). The node-hours depend on the
+    follows the traffic holds the nodes :func:`nodes_by_hour_of` gives each hour, priced per
+    node-hour above the base pool (:func:`usd_at_node_hours`), or, on a commitment plan, with
+    the nodes :mod:`planner.pricing.commitment` commits billed every hour and the node-hours
+    above them pay-as-you-go (:func:`usd_committed`). The hourly nodes depend on the
     configuration and the node size only, so they are computed once per (viable configuration,
-    node size) and gathered per option."""
+    node size) pair and gathered per option."""
     gpn = table.gpus_per_node[target]
     out_cost, out_hours = [], []
-    hours_by_pair = None
+    pairs = None
     if any(p != "fixed" for p in policies):
         sizes = np.unique(table.gpus_per_node)
-        size_code = np.searchsorted(sizes, gpn)
         slot = np.full(len(configs.reason), -1, dtype=np.int64)
         slot[viable] = np.arange(len(viable))
-        pair = slot[cfg] * len(sizes) + size_code
+        pair = slot[cfg] * len(sizes) + np.searchsorted(sizes, gpn)
         c = np.repeat(viable, len(sizes))
         size = np.tile(sizes, len(viable))
-        room = size >= configs.tp[c]  # pairs no option has (a TP larger than the node) are skipped
+        room = np.flatnonzero(size >= configs.tp[c])  # pairs with no option (TP > node) skipped
         c, size = c[room], size[room]
         peak = nodes_needed_of(configs.replicas[c], size, configs.tp[c])
-        hours_by_pair = {}
-        for policy in policies:
-            if policy != "fixed":
-                hours = np.full(len(viable) * len(sizes), np.nan)
-                hours[np.flatnonzero(room)] = node_hours_per_month_of(
-                    policy, workload, configs.replica_rps[c], size, configs.tp[c], peak,
-                    configs.weights_gb[c] * configs.tp[c])
-                hours_by_pair[policy] = hours[pair]
+        weights = configs.weights_gb[c] * configs.tp[c]
+        # option -> its row among the computed pairs
+        row_of = np.full(len(viable) * len(sizes), -1, dtype=np.int64)
+        row_of[room] = np.arange(len(room))
+        pairs = (row_of[pair], c, size, peak, weights)
+    commits = table.commit_index[target]
+    on_commitment = commits >= 0
     for policy in policies:
         if policy == "fixed":
             out_cost.append(usd_at_nodes(table.fixed_usd[target], table.per_node_usd[target],
                                          nodes, table.per_base_node_usd[target], base))
             out_hours.append(nodes * float(HOURS_PER_MONTH))
             continue
-        hours = hours_by_pair[policy]  # type: ignore[index]
-        out_cost.append(usd_at_node_hours(table.scaled_fixed_usd[target],
-                                          table.per_node_hour_usd[target], hours,
-                                          table.base_node_usd[target], base))
+        row, c, size, peak, weights = pairs  # type: ignore[misc]
+        by_hour = nodes_by_hour_of(policy, workload, configs.replica_rps[c], size,  # type: ignore[arg-type]
+                                   configs.tp[c], peak)
+        hours = held_node_hours_per_month_of(by_hour, weights)[row]
+        cost = usd_at_node_hours(table.scaled_fixed_usd[target], table.per_node_hour_usd[target],
+                                 hours, table.base_node_usd[target], base)
+        if on_commitment.any():
+            padded = np.concatenate([-np.sort(-by_hour, axis=1),
+                                     np.zeros((len(by_hour), 1), dtype=by_hour.dtype)], axis=1)
+            for index in np.unique(commits[on_commitment]):
+                where = np.flatnonzero(commits == index)
+                committed = padded[:, index]
+                burst = burst_node_hours_per_month_of(by_hour, committed, weights)
+                cost[where] = usd_committed(
+                    table.scaled_fixed_usd[target[where]], table.per_node_hour_usd[target[where]],
+                    burst[row[where]], table.base_node_usd[target[where]],
+                    np.minimum(committed[row[where]], nodes[where]))
+        out_cost.append(cost)
         out_hours.append(hours)
     k = len(policies)
     return Options(np.tile(cfg, k), np.tile(target, k), np.tile(nodes, k),

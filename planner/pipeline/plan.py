@@ -36,7 +36,11 @@ from planner.physics.throughput import (
     profile_for,
 )
 from planner.pipeline.quality import quality_at
-from planner.pipeline.scaling import ScalingReport, scaling_report
+from planner.pipeline.scaling import (
+    ScalingReport,
+    burst_node_hours_per_month,
+    scaling_report,
+)
 from planner.pipeline.sizing import (
     MAX_REPLICAS,
     BatchCurve,
@@ -51,6 +55,7 @@ from planner.pipeline.sizing import (
     sizing_of,
 )
 from planner.pipeline.traffic import peak_factor
+from planner.pricing.commitment import committed_nodes
 from planner.pricing.money import (
     CostLine,
     idle_share,
@@ -466,7 +471,8 @@ def _plan_self_hosted(dep: Deployment, hw: Hardware, workload: Workload, catalog
     lines = serving_lines(dep.target, sizing.nodes, energy.kwh_per_month, catalog, resolver,
                           dep.model,
                           None if scaling.policy == "fixed" else scaling.node_hours_per_month,
-                          nodes_needed(workload.min_replicas, hw.gpus_per_node, tp))
+                          nodes_needed(workload.min_replicas, hw.gpus_per_node, tp),
+                          commitment_split(dep.target, scaling, resolver))
     findings += _price_findings(lines)
     used = scaling.average_utilization
     total = total_usd(lines)
@@ -544,7 +550,8 @@ def _cost_range(dep: Deployment, workload: Workload, gpu: GpuSpec, choice: Batch
         cost = total_usd(serving_lines(
             dep.target, nodes, energy_kwh, catalog, resolver, dep.model,
             None if report.policy == "fixed" else report.node_hours_per_month,
-            nodes_needed(workload.min_replicas, gpus_per_node, tp)))
+            nodes_needed(workload.min_replicas, gpus_per_node, tp),
+            commitment_split(dep.target, report, resolver)))
         if cost is None:
             return None
         out.append((replicas, nodes, cost))
@@ -555,16 +562,40 @@ def _cost_range(dep: Deployment, workload: Workload, gpu: GpuSpec, choice: Batch
 def serving_lines(target: Target, nodes: int, energy_kwh: float | None, catalog: Catalog,
                   resolver: PriceResolver, model_id: str,
                   node_hours: float | None = None,
-                  base_nodes: int | None = None) -> list[CostLine]:
+                  base_nodes: int | None = None,
+                  commitment: tuple[int, float] | None = None) -> list[CostLine]:
     """A month of serving on ``nodes`` nodes of a self-hosted target, priced: the one builder
     the plan and the advisor share, so an option costs the same in both. ``node_hours`` is what
     a scaling policy holds in the month (None = ``nodes`` all month); ``base_nodes`` the nodes a
-    spot option keeps on a regular pool (the nodes min_replicas need)."""
+    spot option keeps on a regular pool (the nodes min_replicas need); ``commitment`` the
+    committed nodes and the node-hours above them of a commitment plan under such a policy
+    (:func:`commitment_split`)."""
     module = module_for(target)
+    committed, burst = commitment if commitment is not None else (None, None)
     usage = NodeUsage(nodes, HOURS_PER_MONTH, "month", "serving", energy_kwh, node_hours,
-                      base_nodes)
+                      base_nodes, committed, burst)
     return price_components(module.cost_components(target, usage, catalog, model_id),
                             resolver.with_overrides(module.price_overrides(target)))
+
+
+def commitment_split(target: Target, report: ScalingReport,
+                     resolver: PriceResolver) -> tuple[int, float] | None:
+    """(committed nodes, node-hours a month above them) of a target on a commitment plan under
+    a policy that follows the traffic: the nodes in service in more than commit/payg of the
+    day's hours (:mod:`planner.pricing.commitment`). None at a fixed policy, off a commitment
+    plan, or with a price unknown (then the nodes min_replicas need are committed)."""
+    if report.policy == "fixed":
+        return None
+    module = module_for(target)
+    keys = module.commitment_prices(target)
+    if keys is None:
+        return None
+    prices = resolver.with_overrides(module.price_overrides(target))
+    commit, payg = (prices.resolve(key).value for key in keys)
+    if commit is None or payg is None:
+        return None
+    committed = committed_nodes(report.nodes_by_hour, commit, payg)
+    return committed, burst_node_hours_per_month(report, committed)
 
 
 def _scaling_findings(report: ScalingReport) -> list[Finding]:

@@ -94,14 +94,23 @@ def _held(count: np.ndarray, lead_h: float, down_h: float) -> float:
     return float(held_of(count, lead_h, down_h))
 
 
-def node_hours_per_month_of(policy: ScalingPolicy, workload: Workload, replica_rps: np.ndarray,
-                            gpus_per_node: np.ndarray, tp: np.ndarray, peak_nodes: np.ndarray,
-                            weights_gb: np.ndarray) -> np.ndarray:
-    """:attr:`ScalingReport.node_hours_per_month` of :func:`scaling_report` for arrays of options
-    (one replica's capacity in requests/s, node size, TP, the peak's nodes, the model's weights
-    in GB), with the autoscaler's default bounds (no ``min_nodes``/``max_nodes``)."""
+def burst_node_hours_per_month(report: ScalingReport, committed: int) -> float:
+    """Node-hours a month held above ``committed`` always-billed nodes: the hours' nodes beyond
+    them, with the autoscaler's lead and scale-down times on those steps (as :func:`_held`)."""
+    above = np.maximum(np.asarray(report.nodes_by_hour) - committed, 0)
+    lead = (report.lead_time_minutes or 0.0) / 60
+    down = (report.scale_down_minutes or 0.0) / 60
+    return _held(above, lead, down) * DAYS_PER_MONTH
+
+
+def nodes_by_hour_of(policy: ScalingPolicy, workload: Workload, replica_rps: np.ndarray,
+                     gpus_per_node: np.ndarray, tp: np.ndarray,
+                     peak_nodes: np.ndarray) -> np.ndarray:
+    """:attr:`ScalingReport.nodes_by_hour` of :func:`scaling_report` for arrays of options (one
+    replica's capacity in requests/s, node size, TP, the peak's nodes), one row of 24 each, with
+    the autoscaler's default bounds (no ``min_nodes``/``max_nodes``)."""
     if policy == "fixed":
-        return peak_nodes * float(HOURS_PER_DAY) * DAYS_PER_MONTH
+        return np.repeat(np.asarray(peak_nodes)[:, None], HOURS_PER_DAY, axis=1)
     per_node = gpus_per_node // tp
     demand = hourly_peak_requests_per_s(workload)[None, :]
     floor = (np.zeros_like(peak_nodes) if policy == "scale-to-zero" else
@@ -112,9 +121,21 @@ def node_hours_per_month_of(policy: ScalingPolicy, workload: Workload, replica_r
     need = np.where(demand <= 0, 0, np.maximum(1, np.ceil(raw - 1e-9))).astype(np.int64)
     need = np.maximum(need, floor_replicas)
     node_need = np.ceil(need / per_node[:, None]).astype(np.int64)
-    nodes = np.clip(node_need, floor[:, None], np.maximum(peak_nodes, floor)[:, None])
+    return np.clip(node_need, floor[:, None], np.maximum(peak_nodes, floor)[:, None])
+
+
+def held_node_hours_per_month_of(nodes_by_hour: np.ndarray, weights_gb: np.ndarray) -> np.ndarray:
+    """Node-hours a month the autoscaler holds for rows of :func:`nodes_by_hour_of` (the lead
+    time loading ``weights_gb`` GB of weights, the scale-down delay), as :func:`scaling_report`."""
     lead = lead_time_minutes(weights_gb)
-    return held_of(nodes, (lead / 60), SCALE_DOWN_UNNEEDED_MINUTES / 60) * DAYS_PER_MONTH
+    return held_of(nodes_by_hour, lead / 60, SCALE_DOWN_UNNEEDED_MINUTES / 60) * DAYS_PER_MONTH
+
+
+def burst_node_hours_per_month_of(nodes_by_hour: np.ndarray, committed: np.ndarray,
+                                  weights_gb: np.ndarray) -> np.ndarray:
+    """:func:`burst_node_hours_per_month` for rows of :func:`nodes_by_hour_of`."""
+    above = np.maximum(nodes_by_hour - np.asarray(committed)[:, None], 0)
+    return held_node_hours_per_month_of(above, weights_gb)
 
 
 def scaling_report(policy: ScalingPolicy, workload: Workload, replica_rps: float,

@@ -200,6 +200,15 @@ def usd_at_node_hours(fixed_usd: np.ndarray, per_node_hour_usd: np.ndarray,
             + per_node_hour_usd * np.maximum(0.0, node_hours - base_hours))
 
 
+def usd_committed(fixed_usd: np.ndarray, per_node_hour_usd: np.ndarray,
+                  burst_node_hours: np.ndarray, base_node_usd: np.ndarray,
+                  committed_nodes: np.ndarray) -> np.ndarray:
+    """Cost (USD) of a month with ``committed_nodes`` nodes billed every hour (``base_node_usd``
+    each, :func:`node_hour_cost_terms`) and ``burst_node_hours`` held above them at
+    ``per_node_hour_usd`` (a commitment plan under autoscaling; NaN stays NaN)."""
+    return fixed_usd + base_node_usd * committed_nodes + per_node_hour_usd * burst_node_hours
+
+
 def usd_at_nodes(fixed_usd: np.ndarray, per_node_usd: np.ndarray, nodes: np.ndarray,
                  per_base_node_usd: np.ndarray, base_nodes: np.ndarray) -> np.ndarray:
     """Cost (USD) of ``nodes`` nodes, ``base_nodes`` of them on a base pool, of targets with

@@ -18,6 +18,8 @@ provides:
   training usage arrive as :class:`~planner.targets.base.NodeUsage` (hosted APIs:
   :class:`~planner.targets.base.TokenUsage`);
 * ``price_overrides(target)``: prices the user typed, which beat the catalog in the resolver;
+* ``commitment_prices(target)``: (commitment, pay-as-you-go) node-hour price keys of a target on
+  a commitment plan, from which the plan sizes the committed nodes under autoscaling (else None);
 * ``findings(target)``: what always holds for it (e.g. spot eviction);
 * ``key_text``, ``describe``: how it is written in exports and in sentences; ``placement``:
   its VM size or machine, region and plan (full name) as separate fields, for exports;

@@ -175,6 +175,11 @@ def cost_components(target: ApiTarget, usage: TokenUsage, catalog: Catalog,
     return components
 
 
+def commitment_prices(target: object) -> None:
+    """No commitment plan to size."""
+    return None
+
+
 def price_overrides(target: ApiTarget) -> dict[PriceKey, float]:
     return {}
 

@@ -164,26 +164,39 @@ def _spot_pools(target: AzureTarget, usage: NodeUsage) -> list[CostComponent]:
 
 
 def committed_base(usage: NodeUsage) -> int:
-    """GPU nodes a commitment plan covers when a scaling policy follows the traffic: the nodes
-    min_replicas need (the autoscaler's default floor), never more than the nodes planned."""
-    return min(usage.base_nodes or 0, usage.nodes)
+    """GPU nodes a commitment plan covers when a scaling policy follows the traffic: the count
+    the plan chose (:mod:`planner.pricing.commitment`), else the nodes min_replicas need (the
+    autoscaler's default floor); never more than the nodes planned."""
+    base = usage.committed_nodes if usage.committed_nodes is not None else usage.base_nodes
+    return min(base or 0, usage.nodes)
 
 
 def _committed_base(target: AzureTarget, usage: NodeUsage) -> list[CostComponent]:
     """A reservation or savings plan bills every hour of its term whether the node runs or not,
-    so under autoscaling only the floor is committed (all period) and the node-hours above it
-    are pay-as-you-go."""
+    so under autoscaling the committed nodes are billed all period and the node-hours held
+    above them are pay-as-you-go."""
     plan = PLAN_NAMES[target.pricing]
     base = committed_base(usage)
     base_hours = base * usage.hours
+    burst = (usage.burst_node_hours if usage.burst_node_hours is not None
+             else max(0.0, usage.gpu_node_hours - base_hours))
     return [
         CostComponent(f"GPU nodes, committed base of {base} ({target.vm_sku}, {plan}; billed "
                       "every hour)", "gpu_nodes", usage.period, base_hours, "node-hour",
                       vm_key(target.vm_sku, target.region, target.pricing)),
         CostComponent(f"GPU nodes, autoscaled above the base ({target.vm_sku}, pay-as-you-go)",
-                      "gpu_nodes", usage.period, max(0.0, usage.gpu_node_hours - base_hours),
-                      "node-hour", vm_key(target.vm_sku, target.region, "payg")),
+                      "gpu_nodes", usage.period, burst, "node-hour",
+                      vm_key(target.vm_sku, target.region, "payg")),
     ]
+
+
+def commitment_prices(target: AzureTarget) -> tuple[PriceKey, PriceKey] | None:
+    """(the commitment's node-hour price, pay-as-you-go's) for a target on a commitment plan
+    (the plan sizes its committed nodes from the two), else None."""
+    if target.pricing not in COMMITMENT_PLANS:
+        return None
+    return (vm_key(target.vm_sku, target.region, target.pricing),
+            vm_key(target.vm_sku, target.region, "payg"))
 
 
 def price_overrides(target: AzureTarget) -> dict[PriceKey, float]:

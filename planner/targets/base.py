@@ -54,6 +54,10 @@ class NodeUsage:
     # nodes of a spot plan kept on a regular (pay-as-you-go) pool all period: the base that
     # must not be evicted (None = no base); the rest of the node-hours are spot burst
     base_nodes: int | None = None
+    # a commitment plan under a policy that follows traffic: the nodes committed all period and
+    # the node-hours held above them (None = the base nodes, and the node-hours above theirs)
+    committed_nodes: int | None = None
+    burst_node_hours: float | None = None
 
     @property
     def gpu_node_hours(self) -> float:
@@ -134,6 +138,8 @@ class TargetModule(Protocol):
                         model_id: str) -> list[CostComponent]: ...
 
     def price_overrides(self, target: Any) -> dict[PriceKey, float]: ...
+
+    def commitment_prices(self, target: Any) -> tuple[PriceKey, PriceKey] | None: ...
 
     def findings(self, target: Any) -> list[Finding]: ...
 

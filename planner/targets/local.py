@@ -207,6 +207,11 @@ def cost_components(target: LocalTarget, usage: NodeUsage, catalog: Catalog,
     return out
 
 
+def commitment_prices(target: object) -> None:
+    """No commitment plan to size."""
+    return None
+
+
 def price_overrides(target: LocalTarget) -> dict[PriceKey, float]:
     out: dict[PriceKey, float] = {}
     if target.purchase_usd_per_machine is not None:

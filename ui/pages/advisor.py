@@ -134,8 +134,10 @@ def search_form(catalog: Catalog,
                            key=_seed("scaling"), format_func=SCALING_NAMES.__getitem__,
                            help="Fixed: sized for the peak all day. Autoscale: the cluster "
                                 "autoscaler follows the traffic shape (a commitment plan then "
-                                "covers only its floor). Scale to zero also drops the "
-                                "min-replicas floor (dev/test). Own machines are planned fixed.")
+                                "covers the nodes in service long enough to be worth "
+                                "committing, the rest pay-as-you-go). Scale to zero also drops "
+                                "the min-replicas floor (dev/test). Own machines are planned "
+                                "fixed.")
         with c3:
             st.selectbox("Serving engine", list(ENGINE_IDS), key=_seed("engine"),
                          format_func=lambda e: ENGINES[e].name)

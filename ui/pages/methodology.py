@@ -50,7 +50,10 @@ GLOSSARY = """
 - **Replica**: one running copy of the model; **node**: one VM or machine holding GPUs.
 - **Pricing plans**: *pay-as-you-go* (by the hour, no commitment), *spot* (spare capacity at a
   discount, can be taken back at 30 s notice), *1- or 3-year reservation* and *savings plan*
-  (a discount for committing to a year or three).
+  (a discount for committing to a year or three, billed every hour whether used or not: with
+  the autoscaler, the planner commits each node that is in service in more than the
+  commitment's share of the pay-as-you-go price of the day's hours, and pays the rest
+  pay-as-you-go).
 - **Per 1M output tokens**: the monthly cost divided by the output tokens served in the month;
   the *busy share* leaves out what idle capacity costs.
 """
