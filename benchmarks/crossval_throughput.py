@@ -96,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("per_engine", "per_regime"):
         for g, c in cov[key].items():
             print(_cov(g, c))
+    print("  by publication (each predicted, and its interval built, without it):")
+    for (engine, g), c in cov["per_publication"].items():
+        label = f"{engine}: {g if len(engine) + len(g) <= 40 else '...' + g[-(37 - len(engine)):]}"
+        print(_cov(label, c))
     overall = summaries["leave-one-source-out CV"]
     ok = (overall["median_ape"] <= 0.15 and overall["within_25"] >= 0.75
           and cov["coverage"] is not None and 0.75 <= cov["coverage"] <= 0.85)

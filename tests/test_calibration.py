@@ -19,11 +19,15 @@ from planner.physics.calibration import (
     predict,
     setup_for,
     source_group,
+    weighted_quantile,
 )
 from planner.physics.throughput import (
     CALIBRATION_FILE,
     DEFAULT_PROFILES,
+    gpu_vendor,
+    load_intervals,
     load_profiles,
+    output_range_factors,
     throughput_accuracy,
     throughput_curve,
 )
@@ -422,3 +426,49 @@ def test_engine_memory_reservations(catalog):
                             "llama.cpp").fits
     assert not memory_breakdown(catalog.models["llama-2-7b"], t4, "fp16", 1, "fp16", 512,
                                 "vllm").fits
+
+
+def test_weighted_quantile_weighs_each_publication_the_same():
+    # one publication with a ratio of 1.0, another with three ratios of 2.0. Each point sits at
+    # the midpoint of its cumulative weight: weighted 1/1 and 1/3 each, the points sit at 0.25,
+    # 7/12, 0.75 and 11/12, so the median is 1 + (0.5 - 0.25) / (7/12 - 0.25) = 1.75 (hand
+    # computed); unweighted they sit at 1/8, 3/8, 5/8, 7/8 and the median is 2.0.
+    values = [1.0, 2.0, 2.0, 2.0]
+    assert weighted_quantile(values, [1, 1 / 3, 1 / 3, 1 / 3], 0.5) == pytest.approx(1.75)
+    assert weighted_quantile(values, [1, 1, 1, 1], 0.5) == pytest.approx(2.0)
+
+
+def test_a_thin_cell_spans_the_union_of_its_own_and_its_parents_percentiles():
+    table = {"min_points": 30, "cells": {
+        "llama.cpp@nvidia|batch1|tp1": {"low": 0.6, "high": 1.0, "n": 12},
+        "batch1|tp1": {"low": 0.8, "high": 1.1, "n": 37},
+        "tensorrt-llm@nvidia|loaded|tp1": {"low": 0.85, "high": 1.15, "n": 73},
+        "loaded|tp1": {"low": 0.7, "high": 1.3, "n": 78}}}
+    # 12 ratios < 30: own low 0.6, parent's high 1.1 (the wider bound on each side)
+    assert output_range_factors(table, "llama.cpp", "nvidia", 1, 1) == (0.6, 1.1)
+    # no TensorRT-LLM batch-1 ratios: the first cell holding any is the parent itself
+    assert output_range_factors(table, "tensorrt-llm", "nvidia", 1, 1) == (0.8, 1.1)
+    # 73 ratios >= 30: the cell is used alone, the wider parent ignored
+    assert output_range_factors(table, "tensorrt-llm", "nvidia", 64, 1) == (0.85, 1.15)
+    # no cell with 30 ratios: uncalibrated
+    assert output_range_factors(table, "vllm", "amd", 64, 8) is None
+
+
+def test_llama_cpp_batch_1_range_is_at_least_tensorrt_llms(catalog):
+    # TensorRT-LLM has no batch-1 ratios, so at batch 1 it takes the pooled batch-1 cell;
+    # llama.cpp's own cell has 20 ratios (< 30), so its range is the union of that pooled cell and
+    # its own: never narrower, and wider on Apple, where its own ratios reach lower (M-series
+    # points over-predicted by up to 1.6x). TensorRT-LLM loaded uses its own 73 ratios alone.
+    intervals = load_intervals()
+    nvidia = gpu_vendor(catalog.gpus["h100-sxm"])
+    apple = gpu_vendor(catalog.gpus["apple-m2-ultra"])
+    trt_b1 = output_range_factors(intervals, "tensorrt-llm", nvidia, 1, 1)
+    llama_b1 = output_range_factors(intervals, "llama.cpp", nvidia, 1, 1)
+    llama_apple = output_range_factors(intervals, "llama.cpp", apple, 1, 1)
+    trt_loaded = output_range_factors(intervals, "tensorrt-llm", nvidia, 64, 1)
+    assert trt_b1 == pytest.approx((intervals["cells"]["batch1|tp1"]["low"],
+                                    intervals["cells"]["batch1|tp1"]["high"]))
+    assert llama_b1[0] <= trt_b1[0] and llama_b1[1] >= trt_b1[1]
+    assert llama_apple[0] < trt_b1[0] and llama_apple[1] >= trt_b1[1]
+    width = lambda f: f[1] / f[0]  # noqa: E731
+    assert width(llama_apple) > width(trt_b1) > width(trt_loaded)

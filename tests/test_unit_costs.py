@@ -48,9 +48,12 @@ def test_cost_range_brackets_the_estimate(catalog):
     result = plan_scenario(load_scenario(ROOT / "examples/internal-copilot.yaml"), catalog)
     plan = by_label(result, "Llama 3 70B on 8xL40S")
     low, high = plan.monthly_cost_range_usd
-    # 3-4 replicas of TP4 still fill the same two 8-GPU machines: the range is one number
-    assert low <= plan.monthly_cost_usd <= high
-    assert plan.nodes_range == [plan.nodes, plan.nodes] and low == high
+    # 3 replicas of TP4 fill two 8-GPU machines (two replicas each); the slow end of the interval
+    # (vLLM's thin loaded cells take the pooled loaded TP > 1 cell's low factor, 0.70) needs 5
+    # replicas, a third machine; the fast end still needs 3
+    assert plan.replicas == 3 and plan.replicas_range == [3, 5]
+    assert plan.nodes_range == [plan.nodes, plan.nodes + 1]
+    assert low == plan.monthly_cost_usd < high
     a10 = by_label(result, "Mistral 7B on A10")  # the fast end needs one node fewer
     assert a10.nodes_range[0] < a10.nodes_range[1]
     assert a10.monthly_cost_range_usd[0] < a10.monthly_cost_range_usd[1] == a10.monthly_cost_usd
@@ -58,5 +61,7 @@ def test_cost_range_brackets_the_estimate(catalog):
     assert lo_r <= plan.replicas <= hi_r
     # the slow end of the interval needs replicas for peak / (rps x low factor)
     gpu = catalog.gpus[catalog.skus["Standard_ND96isr_H100_v5"].gpu_id]  # any NVIDIA GPU
-    assert output_range_factors(load_intervals(), "vllm", gpu_vendor(gpu), plan.throughput.batch,
-                                plan.tp) is not None
+    intervals = load_intervals()
+    pooled = intervals["cells"]["loaded|tp>1"]
+    assert output_range_factors(intervals, "vllm", gpu_vendor(gpu), plan.throughput.batch,
+                                plan.tp) == (pooled["low"], pooled["high"])

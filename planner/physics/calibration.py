@@ -60,6 +60,7 @@ import datetime as dt
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -684,10 +685,11 @@ def kfold_groups(measurements: Sequence[Measurement], k: int = KFOLD_K,
 INTERVAL_METRICS = ("output_tokens_per_s_total",)
 INTERVAL_METHOD = (
     "ratios measured / predicted of output tokens/s, each predicted by a fit that left its "
-    "publication out; per regime cell (engine x GPU vendor, batch 1 vs loaded, TP 1 vs > 1, "
-    "backing off to coarser cells below min_points) the 5th and 95th percentiles "
-    "(quantile_span 0.90 and min_points 30, read off a small grid so that the "
-    "leave-one-publication-out coverage is 75-85 %)")
+    "publication out; per regime cell (engine x GPU vendor, batch 1 vs loaded, TP 1 vs > 1) the "
+    "5th and 95th percentiles, each publication in a cell weighing the same in total; a cell with "
+    "fewer than min_points ratios spans the union of its own percentiles and those of the first "
+    "coarser cell with min_points (quantile_span 0.90 and min_points 30, read off a small grid so "
+    "that the leave-one-publication-out coverage is 75-85 %)")
 
 
 def _regime_of(m: Measurement, catalog: Catalog) -> tuple[str, ...]:
@@ -701,18 +703,39 @@ def _ratio_rows(held_out: Sequence[Prediction]) -> list[Prediction]:
             and p.measurement.metric in INTERVAL_METRICS]
 
 
+def weighted_quantile(values: Sequence[float], weights: Sequence[float], q: float) -> float:
+    """The ``q`` quantile (0-1) of ``values`` with ``weights``: each value sits at the midpoint of
+    its share of the cumulative weight, linear in between (unweighted, this is the Hazen rule)."""
+    order = np.argsort(values, kind="stable")
+    v = np.asarray(values, dtype=float)[order]
+    w = np.asarray(weights, dtype=float)[order]
+    at = (np.cumsum(w) - w / 2) / w.sum()
+    return float(np.interp(q, at, v))
+
+
 def interval_cells(held_out: Sequence[Prediction], catalog: Catalog,
-                   level: float = INTERVAL_QUANTILE_SPAN) -> dict[str, dict[str, float]]:
+                   level: float = INTERVAL_QUANTILE_SPAN,
+                   group: Callable[[Measurement], str] = source_group) -> dict[str, dict[str, float]]:
     """Per regime cell: low and high multipliers (the (1 - level) / 2 and (1 + level) / 2
-    quantiles of measured / predicted over ``held_out`` predictions) and their count n."""
-    ratios: dict[str, list[float]] = {}
+    weighted quantiles of measured / predicted over ``held_out`` predictions), their count n and
+    the number of publications they come from. Each publication weighs the same in a cell (its
+    points share a weight of 1): leave-one-publication-out holds out publications, so the spread
+    a new one meets is the spread across publications, not across the points of the largest."""
+    ratios: dict[str, list[tuple[float, str]]] = {}
     for p in _ratio_rows(held_out):
+        ratio = p.measurement.value / float(p.predicted or 1.0)
         for key in _regime_of(p.measurement, catalog):
-            ratios.setdefault(key, []).append(p.measurement.value / float(p.predicted or 1.0))
+            ratios.setdefault(key, []).append((ratio, group(p.measurement)))
     q = ((1 - level) / 2, (1 + level) / 2)
-    return {key: {"low": round(float(np.quantile(r, q[0])), 6),
-                  "high": round(float(np.quantile(r, q[1])), 6), "n": len(r)}
-            for key, r in sorted(ratios.items())}
+    cells = {}
+    for key, rows in sorted(ratios.items()):
+        count = Counter(g for _, g in rows)
+        values = [r for r, _ in rows]
+        weights = [1.0 / count[g] for _, g in rows]
+        cells[key] = {"low": round(weighted_quantile(values, weights, q[0]), 6),
+                      "high": round(weighted_quantile(values, weights, q[1]), 6),
+                      "n": len(rows), "publications": len(count)}
+    return cells
 
 
 def interval_coverage(held_out: Sequence[Prediction], catalog: Catalog,
@@ -720,11 +743,13 @@ def interval_coverage(held_out: Sequence[Prediction], catalog: Catalog,
                       level: float = INTERVAL_QUANTILE_SPAN,
                       min_points: int = INTERVAL_MIN_POINTS) -> dict[str, Any]:
     """Share of held-out output tokens/s points inside their interval when the interval is built
-    without their own publication's residuals (overall, per engine, per batch regime)."""
+    without their own publication's residuals (overall, per engine, per batch regime and per
+    (engine, publication)), with the median width high / low."""
     rows = _ratio_rows(held_out)
     inside: list[tuple[Prediction, bool, float]] = []
     for g in sorted({group(p.measurement) for p in rows}):
-        cells = interval_cells([p for p in rows if group(p.measurement) != g], catalog, level)
+        cells = interval_cells([p for p in rows if group(p.measurement) != g], catalog, level,
+                               group)
         table = {"cells": cells, "min_points": min_points}
         for p in rows:
             if group(p.measurement) != g:
@@ -749,6 +774,10 @@ def interval_coverage(held_out: Sequence[Prediction], catalog: Catalog,
                          for e in sorted({x[0].measurement.engine for x in inside})}
     out["per_regime"] = {r: share([x for x in inside if x[0].measurement.regime == r])
                          for r in ("batch1", "large_batch")}
+    out["per_publication"] = {
+        (e, g): share([x for x in inside if (x[0].measurement.engine, group(x[0].measurement))
+                       == (e, g)])
+        for e, g in sorted({(x[0].measurement.engine, group(x[0].measurement)) for x in inside})}
     return out
 
 

@@ -670,15 +670,18 @@ def memory_cap(mem: MemoryBreakdown, input_tokens: int, output_tokens: int) -> i
 
 INTERVAL_LEVEL = 0.80  # share of unseen measurements the range is meant to cover
 # The range spans the 5th-95th percentiles of held-out measured / predicted ratios in a regime
-# cell (cells with fewer than INTERVAL_MIN_POINTS ratios back off to coarser ones). Span and
-# minimum were read off a small grid (spans 80-95 %, minima 5-40; benchmarks/crossval_throughput.py
-# prints the result): a held-out publication's ratios spread wider than the other publications'
-# held-out ratios, so an 80 % span covered only ~70 % of unseen publications' points; 90 % with
-# small cells (8 points) covered 77 % overall but only 20 % of llama.cpp's points (its cells then
-# hold one other publication); 90 % with 30 points covers ~83 %, llama.cpp 65 %. These two are
-# the only tuned numbers of the interval.
+# cell, each publication in the cell weighing the same (planner.physics.calibration.interval_cells).
+# Hierarchy: a cell with fewer than INTERVAL_MIN_POINTS ratios is not trusted alone; its range is
+# the union of its own percentiles and those of the first coarser cell (regime_cells order) that
+# has INTERVAL_MIN_POINTS, so a thin cell is never narrower than its parent and keeps its own
+# spread where that is wider (llama.cpp's 20 batch-1 points, most from one publication, spread
+# wider than the vLLM and TensorRT-LLM ratios of the pooled cells). Span and minimum were read off
+# a small grid (spans 80-95 %, minima 5-40; benchmarks/crossval_throughput.py prints the result):
+# a held-out publication's ratios spread wider than the other publications' held-out ratios, so
+# an 80 % span covers only ~75 % of unseen publications' points. These two are the only tuned
+# numbers of the interval.
 INTERVAL_QUANTILE_SPAN = 0.90
-INTERVAL_MIN_POINTS = 30  # fewest held-out ratios a regime cell needs before it is used
+INTERVAL_MIN_POINTS = 30  # held-out ratios a regime cell needs before its range is used alone
 
 
 def gpu_vendor(gpu: GpuSpec) -> str:
@@ -698,18 +701,23 @@ def regime_cells(engine: str, vendor: str, batch: int | None, tp: int) -> tuple[
 def output_range_factors(intervals: dict | None, engine: str, vendor: str, batch: int | None,
                          tp: int) -> tuple[float, float] | None:
     """(low, high) multipliers of predicted output tokens/s spanning the central
-    :data:`INTERVAL_LEVEL` of measured / predicted ratios held out from the fit, in the most
-    specific regime cell (:func:`regime_cells`) with at least ``min_points`` of them; None when
-    uncalibrated."""
+    :data:`INTERVAL_LEVEL` of measured / predicted ratios held out from the fit. The most specific
+    regime cell (:func:`regime_cells`) holding any ratios is used alone when it has at least
+    ``min_points`` of them (N, :data:`INTERVAL_MIN_POINTS` = 30 in the shipped file); with fewer,
+    the range is the union of its span and that of the first coarser cell with ``min_points`` (the
+    lower low and the higher high). None when uncalibrated or when no cell has ``min_points``."""
     if not intervals:
         return None
     cells = intervals.get("cells", {})
     need = intervals.get("min_points", INTERVAL_MIN_POINTS)
-    for key in regime_cells(engine, vendor, batch, tp):
-        cell = cells.get(key)
-        if cell and cell.get("n", 0) >= need:
-            return float(cell["low"]), float(cell["high"])
-    return None
+    chain = [cells[key] for key in regime_cells(engine, vendor, batch, tp)
+             if cells.get(key, {}).get("n", 0) > 0]
+    parent = next((cell for cell in chain if cell["n"] >= need), None)
+    if parent is None:
+        return None
+    own = chain[0]
+    return (min(float(own["low"]), float(parent["low"])),
+            max(float(own["high"]), float(parent["high"])))
 
 
 def load_intervals(path: Path = CALIBRATION_FILE) -> dict | None:
