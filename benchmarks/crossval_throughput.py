@@ -105,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
           and cov["coverage"] is not None and 0.75 <= cov["coverage"] <= 0.85)
     print(f"\ntargets (LOPO median <= 15 %, >= 75 % within 25 %, coverage 75-85 %): "
           f"{'met' if ok else 'NOT met'}")
+    outside = [f"{e} {_pct(c['coverage']).strip()}" for e, c in cov["per_engine"].items()
+               if c["coverage"] is not None and not 0.70 <= c["coverage"] <= 0.90]
+    print("every engine's coverage within 70-90 %: "
+          + ("met" if not outside else f"NOT met ({', '.join(outside)})"))
 
     print("\nworst held-out points (leave-one-source-out):")
     for w in summaries["leave-one-source-out CV"]["worst"]:

@@ -404,6 +404,10 @@ def test_interval_coverage_under_leave_one_publication_out_is_in_target():
     cov = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))["interval"][
         "coverage_leave_one_publication_out"]
     assert 0.75 <= cov["coverage"] <= 0.85 and cov["n"] >= 150
+    # engines with three or more publications are covered 70-90 % each; llama.cpp (two
+    # publications whose held-out ratios do not overlap) is not, see data/benchmarks/README.md
+    for engine in ("tensorrt-llm", "vllm"):
+        assert 0.70 <= cov["per_engine"][engine]["coverage"] <= 0.90, engine
 
 
 def test_validate_cross_validated_figures_meet_the_issue_targets():
