@@ -9,6 +9,10 @@ with Playwright (never a downloaded browser):
 * **open to first numbers, warm**: a new tab (a new session) opens the app on the warmed
   server; timed from navigation to the first monthly cost on the Compare page, and to the page
   being settled (script finished, no skeleton);
+* **reference**: between those opens, the same browser opens a title-and-metric Streamlit app on a
+  second server (same theme and settings), the floor any Streamlit page pays on this machine;
+  printed with the planner's ratio to it, which carries over better than seconds when the
+  machine is shared;
 * **edit to new numbers**: the person types another "Requests per day" in the sidebar; timed
   from the keypress to a monthly cost on the Compare page showing its new value;
 * **Advisor**: opening the page to its answer line, and a change of the search space (the
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -108,6 +113,12 @@ def _advisor(page, url: str) -> tuple[float, float]:
     return opened, changed
 
 
+REFERENCE_APP = '''import streamlit as st
+st.title("Reference", anchor=False)
+st.metric("Reference · monthly cost", "$1,000")
+'''
+
+
 def _summary(name: str, values: list[float]) -> str:
     return (f"  {name}: best {min(values):.2f} s, median {statistics.median(values):.2f} s "
             f"({len(values)} runs)")
@@ -123,39 +134,53 @@ def main() -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
-    with streamlit_server() as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                     headless=True)
-        try:
-            first, settled, page = _open(browser, url)
-            print(f"first open after start: first numbers {first:.2f} s, settled {settled:.2f} s")
-            page.context.close()
-            firsts, settles = [], []
-            for _ in range(args.opens):
-                first, settled, page = _open(browser, url)
-                firsts.append(first)
-                settles.append(settled)
-                page.context.close()
-            print("open to first numbers (warm server, new session each time):")
-            print(_summary("first monthly cost shown", firsts))
-            print(_summary("page settled", settles))
-            _, _, page = _open(browser, url)
-            edits = [_edit(page, 150_000 + 25_000 * (i % 7) + 1_000 * i)
-                     for i in range(args.edits)]
-            print("edit to new numbers (requests per day typed in the sidebar, Compare page):")
-            print(_summary("new monthly cost shown", edits))
-            print("", flush=True)
-            print("Advisor (no button):")
+    with tempfile.TemporaryDirectory() as tmp:
+        reference = Path(tmp) / "reference_app.py"
+        reference.write_text(REFERENCE_APP, encoding="utf-8")
+        with streamlit_server() as url, streamlit_server(reference) as ref_url, \
+                sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                         headless=True)
             try:
-                opened, changed = zip(*(_advisor(page, url) for _ in range(3)), strict=True)
-            except PlaywrightTimeout as exc:
-                print(f"  not measured: {str(exc).splitlines()[0]}")
-            else:
-                print(_summary("open to the answer", list(opened)))
-                print(_summary("quality floor raised to 70 -> the new answer", list(changed)))
-            page.context.close()
-        finally:
-            browser.close()
+                _measure(browser, url, ref_url, args, PlaywrightTimeout)
+            finally:
+                browser.close()
+
+
+def _measure(browser, url: str, ref_url: str, args, timeout_error) -> None:
+    first, settled, page = _open(browser, url)
+    print(f"first open after start: first numbers {first:.2f} s, settled {settled:.2f} s")
+    page.context.close()
+    _open(browser, ref_url)[2].context.close()  # the reference server's first open, unmeasured
+    firsts, settles, refs = [], [], []
+    for _ in range(args.opens):  # alternated, so both see the same machine
+        ref_first, _, page = _open(browser, ref_url)
+        refs.append(ref_first)
+        page.context.close()
+        first, settled, page = _open(browser, url)
+        firsts.append(first)
+        settles.append(settled)
+        page.context.close()
+    print("open to first numbers (warm server, new session each time):")
+    print(_summary("first monthly cost shown", firsts))
+    print(_summary("page settled", settles))
+    print(_summary("reference one-metric app, its metric shown", refs))
+    print(f"  planner / reference: x{statistics.median(firsts) / statistics.median(refs):.2f} "
+          f"(medians), x{min(firsts) / min(refs):.2f} (bests)")
+    _, _, page = _open(browser, url)
+    edits = [_edit(page, 150_000 + 25_000 * (i % 7) + 1_000 * i) for i in range(args.edits)]
+    print("edit to new numbers (requests per day typed in the sidebar, Compare page):")
+    print(_summary("new monthly cost shown", edits))
+    print("", flush=True)
+    print("Advisor (no button):")
+    try:
+        opened, changed = zip(*(_advisor(page, url) for _ in range(3)), strict=True)
+    except timeout_error as exc:
+        print(f"  not measured: {str(exc).splitlines()[0]}")
+    else:
+        print(_summary("open to the answer", list(opened)))
+        print(_summary("quality floor raised to 70 -> the new answer", list(changed)))
+    page.context.close()
 
 
 if __name__ == "__main__":
