@@ -86,6 +86,7 @@ from planner.pricing.money import (
     difference,
     known_usd_by_kind,
     monthly_from_hourly,
+    usd_by_kind,
 )
 from planner.pricing.projection import YearCost, serving_by_month, year_cost
 from planner.registry import (
@@ -296,6 +297,7 @@ __all__ = [
     "traffic_curves",
     "traffic_grid",
     "usable_cost",
+    "usd_by_kind",
     "with_traffic",
     "year_cost",
 ]

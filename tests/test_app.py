@@ -8,6 +8,7 @@ import math
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -98,6 +99,23 @@ def test_compare_page_answers_first(app, catalog):
                      for p in expected.deployments}
     assert app.get("download_button")
     assert "Break-even between self-hosting and the API" in text
+
+
+def test_compare_opens_on_the_cost_by_line_table(app, catalog):
+    """The default chart tab is a table (no chart library to load): one row per cost line and
+    the total, a column per option; the API's $730 of input and $730 of output tokens (see
+    test_export), the SLM's lines adding up to its cost."""
+    expected = plan_scenario(default_scenario(), catalog)
+    table = next(d.value for d in app.dataframe if "Cost line" in d.value.columns)
+    rows = table.set_index("Cost line")
+    assert list(rows.columns) == [p.label for p in expected.deployments]
+    assert rows.loc["Input tokens", "API"] == pytest.approx(730.0)
+    assert rows.loc["Output tokens", "API"] == pytest.approx(730.0)
+    slm = expected.deployments[0]
+    assert rows.loc["Total", "SLM"] == pytest.approx(slm.monthly_cost_usd)
+    assert rows["SLM"].drop("Total").sum() == pytest.approx(slm.monthly_cost_usd)
+    assert pd.isna(rows.loc["Input tokens", "SLM"])  # no such line: shown as —
+    assert not app.get("plotly_chart")  # the chart library is loaded by a chart tab
 
 
 @pytest.mark.parametrize("page", PAGES[1:])

@@ -120,6 +120,13 @@ def known_usd_by_kind(lines: Sequence[CostLine]) -> dict[CostKind, float]:
             for kind in COST_KINDS if any(line.kind == kind for line in lines)}
 
 
+def usd_by_kind(lines: Sequence[CostLine]) -> dict[CostKind, float | None]:
+    """Monthly amount (USD) per cost kind, in COST_KINDS order; None for a kind with a line
+    whose price is missing (a table shows unknown, never a partial sum)."""
+    return {kind: total_usd([line for line in lines if line.kind == kind])
+            for kind in COST_KINDS if any(line.kind == kind for line in lines)}
+
+
 def per_million(amount_usd: float | None, tokens: float) -> float | None:
     """USD per 1M tokens when ``amount_usd`` buys ``tokens`` tokens (None if unknown or no tokens)."""
     if amount_usd is None or tokens <= 0:

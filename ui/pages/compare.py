@@ -9,6 +9,7 @@ import pyarrow as pa
 import streamlit as st
 
 from planner.api import (
+    COST_KINDS,
     DeploymentPlan,
     FindingCode,
     PlannerError,
@@ -20,6 +21,7 @@ from planner.api import (
     fit_text,
     plan_csv,
     plan_workbook,
+    usd_by_kind,
     year_cost,
 )
 from ui import cached, charts, share, state
@@ -212,6 +214,22 @@ def _column_config() -> dict:
     }
 
 
+def cost_by_line_rows(result: PlanResult) -> tuple[list[dict], list[str]]:
+    """One row per cost kind (then the total) and a column per option: monthly USD, None where
+    the option has no such line or a price in it is missing. Returns (rows, column names)."""
+    first = "Cost line"
+    labels = [p.label for p in result.deployments]
+    while first in labels:  # an option may be called anything: the first column gives way
+        first += " "
+    amounts = [usd_by_kind(p.cost_lines) for p in result.deployments]
+    kinds = [k for k in COST_KINDS if any(k in a for a in amounts)]
+    rows = [{first: charts.KIND_NAMES[k],
+             **{label: a.get(k) for label, a in zip(labels, amounts, strict=True)}}
+            for k in kinds]
+    rows.append({first: "Total", **{p.label: p.monthly_cost_usd for p in result.deployments}})
+    return rows, [first, *labels]
+
+
 def _notes(result: PlanResult) -> list[str]:
     notes = []
     for p in result.deployments:
@@ -255,9 +273,21 @@ def main() -> None:
 
     st.subheader("Charts", anchor=False)
     sweep, summaries = cached.traffic(scenario)
-    tabs = st.tabs(["Cost breakdown", "Cost over 12 months", "Cost vs traffic",
+    # the first tab is a table: the page's numbers come without loading the chart library,
+    # which a chart tab loads when it is opened (~2 s of a first open in headless Chromium)
+    tabs = st.tabs(["Cost by line", "Cost breakdown", "Cost over 12 months", "Cost vs traffic",
                     "Nodes over 12 months", "Energy & CO2"], key="chart_tab", on_change="rerun")
-    breakdown, year_tab, traffic_tab, growth, energy = tabs
+    by_line, breakdown, year_tab, traffic_tab, growth, energy = tabs
+    if by_line.open:
+        with by_line:
+            rows, columns = cost_by_line_rows(result)
+            st.dataframe(arrow_table(rows), hide_index=True, placeholder="—",
+                         key="cost_by_line", column_config={
+                             c: st.column_config.NumberColumn(format=money_fmt("dollar"))
+                             for c in columns[1:]})
+            st.caption(cur("Monthly cost (USD) of each option by cost line; — where a price "
+                           "is missing or the option has no such line. The chart tabs draw the "
+                           "same figures."))
     if year_tab.open:
         with year_tab:
             st.plotly_chart(charts.cost_over_year(result, {p.label: p.cost_by_month_usd
