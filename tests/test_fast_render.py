@@ -95,8 +95,9 @@ def test_arrow_table_equals_pandas_conversion_of_the_same_rows():
 def test_compare_figures_table_carries_the_plans_numbers(catalog):
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception
-    (table,) = at.dataframe  # the page's one table: all figures
-    frame = table.value
+    # the page's tables: all figures, and the cost-by-line tab
+    frame = next(t.value for t in at.dataframe if "Option" in t.value.columns)
+    assert len(at.dataframe) == 2
     result = plan_scenario(default_scenario(), catalog)
     assert len(frame) == len(result.deployments)
     for (_, row), plan in zip(frame.iterrows(), result.deployments, strict=True):
