@@ -111,3 +111,31 @@ def test_compare_figures_table_carries_the_plans_numbers(catalog):
             assert math.isnan(row["GPUs"])
         else:
             assert row["GPUs"] == plan.gpus
+
+
+def test_pareto_specs_are_what_plotly_validation_makes_of_them(catalog):
+    """The Advisor's two trade-off charts (thousands of points): validation changes nothing,
+    the frontier trace is the ranking's frontier options cheapest first, the star the cheapest
+    option, the SLO a dotted line at its value; also with no options at all."""
+    from planner.analyses.advisor import SearchSpace, advise
+
+    result = advise(default_scenario().workload, SearchSpace(), catalog, top=10)
+    ranked = result.ranked
+    mine = [{"label": "<a href='x'>%{y}</a>", "monthly_cost_usd": 5000.0, "y": 60.0}]
+    for spec, column, flag in (
+            (charts.pareto_cost_quality_spec(ranked, mine), "mmlu_5shot", "pareto_cost_quality"),
+            (charts.pareto_cost_latency_spec(ranked, mine, 100.0), "tpot_ms",
+             "pareto_cost_latency")):
+        assert charts.Prevalidated(spec).to_dict() == go.Figure(spec).to_dict()
+        traces = {t["name"]: t for t in spec["data"]}
+        front = ranked[ranked[flag] & ranked[column].notna()].sort_values("monthly_cost_usd")
+        assert traces["Pareto frontier"]["x"] == front["monthly_cost_usd"].tolist()
+        assert traces["Pareto frontier"]["y"] == front[column].tolist()
+        shown = ranked[ranked[column].notna()].iloc[0]
+        assert traces["cheapest"]["x"] == [shown["monthly_cost_usd"]]
+        assert traces["your options"]["x"] == [5000.0]
+        assert "<a" not in " ".join(traces["your options"]["customdata"])  # escaped
+    assert spec["layout"]["shapes"][0]["y0"] == 100.0  # the latency chart's SLO line
+    empty = charts.pareto_cost_latency_spec(ranked.iloc[0:0], None, None)
+    assert empty["data"] == [] and charts.Prevalidated(empty).to_dict() == go.Figure(
+        empty).to_dict()

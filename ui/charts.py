@@ -441,40 +441,46 @@ def _log_ticks(low: float, high: float, most: int = 7) -> list[float]:
     return ticks
 
 
-def pareto(ranked: pd.DataFrame, *, y: str, flag: str, title: str, y_title: str, y_unit: str,
-           mine: list[dict] | None = None, slo: float | None = None,
-           lower_is_better: bool = False) -> go.Figure:
+def pareto_spec(ranked: pd.DataFrame, *, y: str, flag: str, title: str, y_title: str,
+                y_unit: str, mine: list[dict] | None = None, slo: float | None = None,
+                lower_is_better: bool = False) -> dict:
     """Monthly cost (log x) against a second objective for every ranked option, the Pareto
     frontier (the engine's ``flag`` column) drawn as a labelled line, the cheapest option starred,
-    and ``mine`` (the scenario's deployments: label, monthly_cost_usd, y) as diamonds.
+    and ``mine`` (the scenario's deployments: label, monthly_cost_usd, y) as diamonds (a
+    plain-dict figure; validating thousands of points cost ~0.1 s per chart).
 
     Of options with the same model and the same ``y`` only the cheapest is drawn (the others are
     the same option at a higher price), which keeps a chart of thousands of options light."""
     rows = ranked[ranked[y].notna()]
     points = [m for m in (mine or []) if m.get("monthly_cost_usd") and _known(m.get("y"))]
-    fig = go.Figure()
+    data: list[dict] = []
+    annotations: list[dict] = []
     xs = list(rows["monthly_cost_usd"]) + [m["monthly_cost_usd"] for m in points]
     ys = list(rows[y]) + [m["y"] for m in points] + ([slo] if slo is not None else [])
     if not xs:
-        return _layout(fig, title=title, height=420)
+        return {"data": data, "layout": _layout_spec(title=title, height=420)}
     x_lo, x_hi = math.log10(min(xs)) - 0.12, math.log10(max(xs)) + 0.12
     y_lo = 0.0 if lower_is_better else max(0.0, min(ys) - 6)
     y_hi = max(ys) * 1.12 if lower_is_better else min(100.0, max(ys) + 6)
+
+    def scatter(x: list, y_values: list, **kw) -> dict:
+        return {**kw, "x": x, "y": y_values, "type": "scatter"}
+
     if not rows.empty:
         thin = rows.assign(_y=rows[y].round(3)).drop_duplicates(subset=["model", "_y"])
         others = thin[~thin[flag]]
-        fig.add_scatter(x=others["monthly_cost_usd"], y=others[y], mode="markers",
-                        name="other options",
-                        marker={"size": 5, "color": "#cbd5e1", "line": {"width": 0}},
-                        customdata=[_option_text(r) for r in others.to_dict("records")],
-                        hovertemplate="%{customdata}<extra></extra>")
+        data.append(scatter(
+            others["monthly_cost_usd"].tolist(), others[y].tolist(), mode="markers",
+            name="other options", marker={"size": 5, "color": "#cbd5e1", "line": {"width": 0}},
+            customdata=[_option_text(r) for r in others.to_dict("records")],
+            hovertemplate="%{customdata}<extra></extra>"))
         front = rows[rows[flag]].sort_values("monthly_cost_usd")
-        fig.add_scatter(x=front["monthly_cost_usd"], y=front[y], mode="lines+markers",
-                        name="Pareto frontier",
-                        line={"color": "#2563eb", "width": 2, "shape": "hv"},
-                        marker={"size": 8, "color": "#2563eb"},
-                        customdata=[_option_text(r) for r in front.to_dict("records")],
-                        hovertemplate="<b>on the frontier</b><br>%{customdata}<extra></extra>")
+        data.append(scatter(
+            front["monthly_cost_usd"].tolist(), front[y].tolist(), mode="lines+markers",
+            name="Pareto frontier", line={"color": "#2563eb", "width": 2, "shape": "hv"},
+            marker={"size": 8, "color": "#2563eb"},
+            customdata=[_option_text(r) for r in front.to_dict("records")],
+            hovertemplate="<b>on the frontier</b><br>%{customdata}<extra></extra>"))
         labels, previous = [], None
         for model, cost, value in zip(front["model"], front["monthly_cost_usd"], front[y],
                                       strict=True):
@@ -490,56 +496,78 @@ def pareto(ranked: pd.DataFrame, *, y: str, flag: str, title: str, y_title: str,
         markers.append(frac(rows.iloc[0]["monthly_cost_usd"], rows.iloc[0][y]))
         offsets = _label_offsets([(fx, fy, text) for fx, fy, text, _, _ in labels],
                                  prefer_up=not lower_is_better, obstacles=markers)
-        # one layout update for all labels: add_annotation validates the figure each time
-        fig.update_layout(annotations=[
+        annotations += [
             {"x": math.log10(cost), "y": value, "text": plain(text), "ax": offset[0],
              "ay": offset[1], "showarrow": True, "arrowwidth": 1, "arrowhead": 0,
              "arrowcolor": "#93c5fd", "font": {"size": 11, "color": "#1e3a8a"},
              "bgcolor": "rgba(255,255,255,0.75)"}
             for (_, _, text, cost, value), offset in zip(labels, offsets, strict=True)
-            if offset is not None])
+            if offset is not None]
         best = rows.iloc[0]
-        fig.add_scatter(x=[best["monthly_cost_usd"]], y=[best[y]], mode="markers",
-                        name="cheapest", marker={"symbol": "star", "size": 16, "color": "#16a34a",
-                                                 "line": {"color": "#14532d", "width": 1}},
-                        customdata=[_option_text(best.to_dict())],
-                        hovertemplate="<b>cheapest</b><br>%{customdata}<extra></extra>")
+        data.append(scatter(
+            [float(best["monthly_cost_usd"])], [float(best[y])], mode="markers", name="cheapest",
+            marker={"symbol": "star", "size": 16, "color": "#16a34a",
+                    "line": {"color": "#14532d", "width": 1}},
+            customdata=[_option_text(best.to_dict())],
+            hovertemplate="<b>cheapest</b><br>%{customdata}<extra></extra>"))
     if points:
-        fig.add_scatter(x=[m["monthly_cost_usd"] for m in points], y=[m["y"] for m in points],
-                        mode="markers", name="your options",
-                        marker={"symbol": "diamond", "size": 11, "color": "#ea580c",
-                                "line": {"color": "#7c2d12", "width": 1}},
-                        customdata=[f"<b>{plain(m['label'])}</b> (in your comparison)<br>"
-                                    f"{usd(m['monthly_cost_usd'])}/month · {m['y']:,.3g} {y_unit}"
-                                    for m in points],
-                        hovertemplate="%{customdata}<extra></extra>")
-    if slo is not None:
-        fig.add_hline(y=slo, line={"color": "#6b7280", "dash": "dot", "width": 1},
-                      annotation_text=f"SLO {slo:,.0f} {y_unit}", annotation_position="top right",
-                      annotation_font={"color": "#6b7280", "size": 11})
-    fig = _layout(fig, title=title, height=420,
-                  xaxis={"type": "log", "title": cur("USD per month (log scale)"),
-                         **tick_fmt("$~s"), "range": [x_lo, x_hi],
-                         "tickvals": _log_ticks(10 ** x_lo, 10 ** x_hi)},
-                  yaxis={"title": y_title, "range": [y_lo, y_hi]})
-    fig.update_layout(legend={"y": -0.2})
-    return fig
+        data.append(scatter(
+            [m["monthly_cost_usd"] for m in points], [m["y"] for m in points], mode="markers",
+            name="your options", marker={"symbol": "diamond", "size": 11, "color": "#ea580c",
+                                         "line": {"color": "#7c2d12", "width": 1}},
+            customdata=[f"<b>{plain(m['label'])}</b> (in your comparison)<br>"
+                        f"{usd(m['monthly_cost_usd'])}/month · {m['y']:,.3g} {y_unit}"
+                        for m in points],
+            hovertemplate="%{customdata}<extra></extra>"))
+    layout = _layout_spec(title=title, height=420,
+                          xaxis={"type": "log",
+                                 "title": {"text": cur("USD per month (log scale)")},
+                                 **tick_fmt("$~s"), "range": [x_lo, x_hi],
+                                 "tickvals": _log_ticks(10 ** x_lo, 10 ** x_hi)},
+                          yaxis={"title": {"text": y_title}, "range": [y_lo, y_hi]})
+    layout["legend"] = {**layout["legend"], "y": -0.2}
+    if slo is not None:  # what plotly's add_hline makes: a line across the plot, its label
+        layout["shapes"] = [{"line": {"color": "#6b7280", "dash": "dot", "width": 1},
+                             "type": "line", "x0": 0, "x1": 1, "xref": "x domain", "y0": slo,
+                             "y1": slo, "yref": "y"}]
+        annotations.append({"font": {"color": "#6b7280", "size": 11}, "showarrow": False,
+                            "text": f"SLO {slo:,.0f} {y_unit}", "x": 1, "xanchor": "right",
+                            "xref": "x domain", "y": slo, "yanchor": "bottom", "yref": "y"})
+    if annotations:
+        layout["annotations"] = annotations
+    return {"data": data, "layout": layout}
+
+
+def pareto(ranked: pd.DataFrame, **kw) -> go.Figure:
+    """``pareto_spec`` as a validated go.Figure."""
+    return go.Figure(pareto_spec(ranked, **kw))
+
+
+def pareto_cost_quality_spec(ranked: pd.DataFrame, mine: list[dict] | None = None) -> dict:
+    """Monthly cost against MMLU (higher is better), a plain-dict figure."""
+    return pareto_spec(ranked, y="mmlu_5shot", flag="pareto_cost_quality",
+                       title="Cost vs quality: the cheapest way to each MMLU score",
+                       y_title="MMLU 5-shot (%)", y_unit="MMLU", mine=mine)
+
+
+def pareto_cost_latency_spec(ranked: pd.DataFrame, mine: list[dict] | None = None,
+                             tpot_slo_ms: float | None = None) -> dict:
+    """Monthly cost against time per output token (lower is better), a plain-dict figure."""
+    return pareto_spec(ranked, y="tpot_ms", flag="pareto_cost_latency",
+                       title="Cost vs latency: the cheapest way to each time per output token",
+                       y_title="time per output token (ms)", y_unit="ms", mine=mine,
+                       slo=tpot_slo_ms, lower_is_better=True)
 
 
 def pareto_cost_quality(ranked: pd.DataFrame, mine: list[dict] | None = None) -> go.Figure:
-    """Monthly cost against MMLU (higher is better)."""
-    return pareto(ranked, y="mmlu_5shot", flag="pareto_cost_quality",
-                  title="Cost vs quality: the cheapest way to each MMLU score",
-                  y_title="MMLU 5-shot (%)", y_unit="MMLU", mine=mine)
+    """``pareto_cost_quality_spec`` as a validated go.Figure."""
+    return go.Figure(pareto_cost_quality_spec(ranked, mine))
 
 
 def pareto_cost_latency(ranked: pd.DataFrame, mine: list[dict] | None = None,
                         tpot_slo_ms: float | None = None) -> go.Figure:
-    """Monthly cost against time per output token (lower is better)."""
-    return pareto(ranked, y="tpot_ms", flag="pareto_cost_latency",
-                  title="Cost vs latency: the cheapest way to each time per output token",
-                  y_title="time per output token (ms)", y_unit="ms", mine=mine,
-                  slo=tpot_slo_ms, lower_is_better=True)
+    """``pareto_cost_latency_spec`` as a validated go.Figure."""
+    return go.Figure(pareto_cost_latency_spec(ranked, mine, tpot_slo_ms))
 
 
 def tornado(rows: list[Sensitivity], label: str) -> go.Figure:

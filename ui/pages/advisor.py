@@ -377,12 +377,12 @@ def _tradeoffs(result: AdvisorResult, scenario: Scenario) -> None:
     st.subheader("Trade-offs", anchor=False)
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(charts.pareto_cost_quality(ranked, _mine(scenario, "mmlu")),
-                        config=PLOTLY_CONFIG, key="chart_pareto_quality")
+        st.plotly_chart(charts.Prevalidated(charts.pareto_cost_quality_spec(
+            ranked, _mine(scenario, "mmlu"))), config=PLOTLY_CONFIG, key="chart_pareto_quality")
     with right:
-        st.plotly_chart(charts.pareto_cost_latency(ranked, _mine(scenario, "tpot"),
-                                                   scenario.workload.tpot_slo_ms),
-                        config=PLOTLY_CONFIG, key="chart_pareto_latency")
+        st.plotly_chart(charts.Prevalidated(charts.pareto_cost_latency_spec(
+            ranked, _mine(scenario, "tpot"), scenario.workload.tpot_slo_ms)),
+            config=PLOTLY_CONFIG, key="chart_pareto_latency")
     no_mmlu = sorted(ranked.loc[ranked["mmlu_5shot"].isna(), "model"].unique())
     notes = ["On the frontier are the options no other beats on both monthly cost and the other "
              "measure; grey dots are the cheapest option of each model at each level."]
