@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from planner.pipeline.sizing import nodes_needed, nodes_needed_of, replicas_needed
+from planner.pipeline.sizing import nodes_needed_of
 from planner.pipeline.traffic import HOURS_PER_DAY, hourly_peak_requests_per_s, shape_peak_factor
 from planner.registry import ScalingPolicy
 from planner.scenario import Workload
@@ -103,6 +103,33 @@ def burst_node_hours_per_month(report: ScalingReport, committed: int) -> float:
     return _held(above, lead, down) * DAYS_PER_MONTH
 
 
+def hourly_need_of(policy: ScalingPolicy, workload: Workload, replica_rps: np.ndarray,
+                   gpus_per_node: np.ndarray, tp: np.ndarray, peak_nodes: np.ndarray,
+                   min_nodes: int | None = None, max_nodes: int | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For arrays of options (one replica's capacity in requests/s, node size, TP, the peak's
+    nodes) under a policy that follows the traffic: (replicas each hour needs, nodes those
+    need), one row of 24 each, and the autoscaler's floor and ceiling of each option. The floor
+    is ``min_nodes`` when given, else the nodes min_replicas need (none for scale-to-zero); the
+    ceiling ``max_nodes``, else the peak's nodes. Each hour is sized as the peak is
+    (:func:`~planner.pipeline.sizing.replicas_needed`, at least one replica in an hour with
+    traffic); hours are never busier than the peak, so none needs more than MAX_REPLICAS."""
+    per_node = gpus_per_node // tp
+    demand = hourly_peak_requests_per_s(workload)[None, :]
+    floor = (np.full(len(peak_nodes), min_nodes) if min_nodes is not None else
+             np.zeros_like(peak_nodes) if policy == "scale-to-zero" else
+             nodes_needed_of(np.full(len(peak_nodes), workload.min_replicas), gpus_per_node, tp))
+    ceiling = (np.full(len(peak_nodes), max_nodes) if max_nodes is not None else
+               np.maximum(peak_nodes, floor))
+    floor_replicas = np.minimum(workload.min_replicas, floor * per_node)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw = demand / (replica_rps[:, None] * workload.target_utilization)
+    need = np.where(demand <= 0, 0, np.maximum(1, np.ceil(raw - 1e-9))).astype(np.int64)
+    need = np.maximum(need, floor_replicas)
+    node_need = np.ceil(need / per_node[:, None]).astype(np.int64)
+    return need, node_need, floor, ceiling
+
+
 def nodes_by_hour_of(policy: ScalingPolicy, workload: Workload, replica_rps: np.ndarray,
                      gpus_per_node: np.ndarray, tp: np.ndarray,
                      peak_nodes: np.ndarray) -> np.ndarray:
@@ -111,17 +138,9 @@ def nodes_by_hour_of(policy: ScalingPolicy, workload: Workload, replica_rps: np.
     the autoscaler's default bounds (no ``min_nodes``/``max_nodes``)."""
     if policy == "fixed":
         return np.repeat(np.asarray(peak_nodes)[:, None], HOURS_PER_DAY, axis=1)
-    per_node = gpus_per_node // tp
-    demand = hourly_peak_requests_per_s(workload)[None, :]
-    floor = (np.zeros_like(peak_nodes) if policy == "scale-to-zero" else
-             nodes_needed_of(np.full(len(peak_nodes), workload.min_replicas), gpus_per_node, tp))
-    floor_replicas = np.minimum(workload.min_replicas, floor * per_node)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        raw = demand / (replica_rps[:, None] * workload.target_utilization)
-    need = np.where(demand <= 0, 0, np.maximum(1, np.ceil(raw - 1e-9))).astype(np.int64)
-    need = np.maximum(need, floor_replicas)
-    node_need = np.ceil(need / per_node[:, None]).astype(np.int64)
-    return np.clip(node_need, floor[:, None], np.maximum(peak_nodes, floor)[:, None])
+    _, node_need, floor, ceiling = hourly_need_of(policy, workload, replica_rps, gpus_per_node,
+                                                  tp, peak_nodes)
+    return np.clip(node_need, floor[:, None], ceiling[:, None])
 
 
 def held_node_hours_per_month_of(nodes_by_hour: np.ndarray, weights_gb: np.ndarray) -> np.ndarray:
@@ -156,19 +175,12 @@ def scaling_report(policy: ScalingPolicy, workload: Workload, replica_rps: float
         floor = ceiling = peak_nodes
         capped = 0
     else:
-        demand = hourly_peak_requests_per_s(workload)
-        # the floor: min_nodes when given, else the nodes min_replicas need (none for
-        # scale-to-zero); in between, each hour gets the replicas its own traffic needs
-        floor = (min_nodes if min_nodes is not None else
-                 0 if policy == "scale-to-zero" else
-                 nodes_needed(workload.min_replicas, gpus_per_node, tp))
-        floor_replicas = min(workload.min_replicas, floor * per_node)
-        ceiling = max_nodes if max_nodes is not None else max(peak_nodes, floor)
-        need = np.array([0 if rps <= 0 else
-                         replicas_needed(rps, replica_rps, workload.target_utilization, 1)
-                         for rps in demand])
-        need = np.maximum(need, floor_replicas)
-        node_need = np.array([nodes_needed(int(r), gpus_per_node, tp) for r in need])
+        # between the floor and the ceiling, each hour gets the replicas its own traffic needs
+        needs, node_needs, floors, ceilings = hourly_need_of(
+            policy, workload, np.array([replica_rps]), np.array([gpus_per_node]),
+            np.array([tp]), np.array([peak_nodes]), min_nodes, max_nodes)
+        need, node_need = needs[0], node_needs[0]
+        floor, ceiling = int(floors[0]), int(ceilings[0])
         capped = int((node_need > ceiling).sum())
         nodes = np.clip(node_need, floor, ceiling)
         replicas = np.minimum(need, nodes * per_node)
