@@ -52,8 +52,7 @@ with st.sidebar:
     st.caption(f"Costs in {snapshot_currency(catalog)}, the price snapshot's currency.")
     editor.render(catalog)
     share.sync_query_params(state.current_scenario())
-    with st.expander("Share this scenario", icon=":material/link:"):
-        share.render_share_box(state.current_scenario(), page.url_path)
+    share.share_button(state.current_scenario(), page.url_path, key="share_sidebar")
     with st.expander("Load a scenario file", icon=":material/upload_file:"):
         share.render_upload(catalog)
 

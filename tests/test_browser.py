@@ -95,8 +95,14 @@ def test_edit_download_and_share(page, app_url):
     assert workbook["Summary"]["A5"].value == "API"
     assert workbook["Summary"]["H5"].value == pytest.approx(7300, abs=0.01)
 
-    link = page.locator('[data-testid="stMainBlockContainer"] [data-testid="stCode"]').first.inner_text()
-    link = link.strip()
+    # the share link is drawn in a dialog, only when asked for; its reader link says view=summary
+    page.locator('[data-testid="stMainBlockContainer"]').get_by_role(
+        "button", name="Share this scenario").click()
+    codes = page.locator('[data-testid="stDialog"] [data-testid="stCode"]')
+    codes.nth(1).wait_for()
+    link, reader = (codes.nth(i).inner_text().strip() for i in range(2))
+    assert reader == f"{link}&view=summary"
+    page.keyboard.press("Escape")
     assert link.startswith(app_url) and "rpd=1000000" in link
     assert link.split("?", 1)[1] == page.url.split("?", 1)[1]
     other = page.context.new_page()

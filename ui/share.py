@@ -51,7 +51,7 @@ def share_url(scenario: Scenario, page_url_path: str = "") -> str | None:
     return f"{app_root_url(page_url_path)}?{to_query_string(params)}"
 
 
-def render_share_box(scenario: Scenario, page_url_path: str = "", *, key: str = "share") -> None:
+def render_share_box(scenario: Scenario, page_url_path: str = "") -> None:
     """The link to copy (st.code has a copy button) or why there is none."""
     url = share_url(scenario, page_url_path)
     if url is None:
@@ -63,6 +63,18 @@ def render_share_box(scenario: Scenario, page_url_path: str = "", *, key: str = 
                "same link: whoever opens it sees this scenario and these numbers.")
     st.markdown("**For readers** (read-only summary that prints to PDF):")
     st.code(f"{url}&{VIEW_PARAM}={SUMMARY_VIEW}", language=None, wrap_lines=True)
+
+
+@st.dialog("Share this scenario", width="large", icon=":material/link:")
+def _share_dialog(scenario: Scenario, page_url_path: str) -> None:
+    render_share_box(scenario, page_url_path)
+
+
+def share_button(scenario: Scenario, page_url_path: str = "", *, key: str) -> None:
+    """A button that opens the share links in a dialog. The links are drawn only when asked for:
+    a code box on the page costs a first open ~1 s of the browser's time (its highlighter)."""
+    if st.button("Share this scenario", icon=":material/link:", key=key):
+        _share_dialog(scenario, page_url_path)
 
 
 UPLOAD_KEY = "scenario_upload"

@@ -345,15 +345,16 @@ def main() -> None:
                            file_name=f"{file_slug(scenario.name)}-energy.csv", mime="text/csv",
                            icon=":material/bolt:", key="download_energy_csv", on_click="ignore")
         st.download_button("Download scenario (JSON)",
-                           data=scenario.model_dump_json(indent=2),
+                           data=lambda: scenario.model_dump_json(indent=2),
                            file_name=f"{file_slug(scenario.name)}.json",
                            mime="application/json", icon=":material/data_object:",
                            key="download_json", on_click="ignore")
+        share.share_button(scenario, key="share_compare")
     st.caption("The CSV is one table, one row per cost line per option (category, region, plan, "
                "monthly and 12-month amounts in USD); lines starting with # record the scenario and "
                "the price dates. The workbook adds a summary, the next 12 months, every assumption "
-               "with its source, and the scenario with its share link.")
-    share.render_share_box(scenario)
+               "with its source, and the scenario with its share link. 'Share this scenario' shows the link (the "
+               "address bar always holds the same one).")
     st.caption(price_dates_text(result))
 
 
