@@ -2,13 +2,14 @@
 
 A thin router: page setup, the session's scenario (from a share link or the default preset), the
 scenario editor in the sidebar, the address bar kept equal to the scenario, then the chosen page
-(files under ui/pages/).
+(files under ui/pages/). A new session's first run in a browser draws the page first and may stop
+after its headline numbers (ui/first_view.py); the next run draws everything.
 """
 
 import streamlit as st
 
 from planner.api import DataError, snapshot_currency
-from ui import cached, editor, share, state, summary
+from ui import cached, editor, first_view, share, state, summary
 from ui.format import set_currency
 
 st.set_page_config(page_title="planner — LLM cost & capacity",
@@ -21,7 +22,7 @@ except DataError as exc:  # refuse to start on broken reference data, naming fil
     st.error(f"The planner cannot start: a reference table failed validation.\n\n**{exc}**\n\n"
              "Fix the named file (see data/README.md) and reload this page.")
     st.stop()
-state.init_session(catalog)
+opening = state.init_session(catalog)
 set_currency(snapshot_currency(catalog))
 
 if summary.is_summary_view():  # a reader's link: the answer only, no editor, prints cleanly
@@ -43,18 +44,39 @@ page = st.navigation(PAGES, position="top")
 # instead, shown only on narrow screens.
 st.html("<style>.st-key-phone_menu { display: none; } @media (max-width: 640px) { "
         ".st-key-phone_menu { display: flex; } }</style>")
-with st.container(key="phone_menu", horizontal=True, gap="small"):
-    st.markdown("**Pages:**")
-    for item in PAGES:
-        st.page_link(item, label=item.title, icon=item.icon)
+phone_menu = st.container(key="phone_menu", horizontal=True, gap="small")
 
-with st.sidebar:
-    st.caption(f"Costs in {snapshot_currency(catalog)}, the price snapshot's currency.")
-    editor.render(catalog)
+
+def render_phone_menu() -> None:
+    with phone_menu:
+        st.markdown("**Pages:**")
+        for item in PAGES:
+            st.page_link(item, label=item.title, icon=item.icon)
+
+
+def render_sidebar() -> None:
+    with st.sidebar:
+        st.caption(f"Costs in {snapshot_currency(catalog)}, the price snapshot's currency.")
+        editor.render(catalog)
+        share.sync_query_params(state.current_scenario())
+        share.share_button(state.current_scenario(), page.url_path, key="share_sidebar")
+        with st.expander("Load a scenario file", icon=":material/upload_file:"):
+            share.render_upload(catalog)
+
+
+# A new session in a browser gets the page's answer first (ui/first_view.py): the sidebar and
+# the menu come after the page, which may end this run after its headline numbers.
+if first_view.begin(opening):
     share.sync_query_params(state.current_scenario())
-    share.share_button(state.current_scenario(), page.url_path, key="share_sidebar")
-    with st.expander("Load a scenario file", icon=":material/upload_file:"):
-        share.render_upload(catalog)
-
-state.render_banners()
-page.run()
+    state.render_banners()
+    opened_as = state.current_scenario()
+    page.run()
+    render_phone_menu()
+    render_sidebar()
+    if state.current_scenario() != opened_as:  # the editor adjusted what the page showed
+        st.rerun()
+else:
+    render_phone_menu()
+    render_sidebar()
+    state.render_banners()
+    page.run()

@@ -135,13 +135,15 @@ def element_screenshot(locator, name: str) -> Path:
 
 def wait_for_app(page, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
     """Wait until Streamlit has run the script and drawn the page: a title is shown, the script
-    is not running, and no element is still a loading skeleton."""
+    is not running, no element is still a loading skeleton, and a new session's first view (the
+    answer only, ui/first_view.py) has given way to the whole page."""
     page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=timeout_ms)
     page.wait_for_function(
         """() => {
             const app = document.querySelector('[data-testid="stApp"]');
             return app && app.getAttribute('data-test-script-state') === 'notRunning'
-                && !document.querySelector('[data-testid="stSkeleton"]');
+                && !document.querySelector('[data-testid="stSkeleton"]')
+                && !document.querySelector('.st-key-first_view');
         }""", timeout=timeout_ms)
 
 

@@ -43,11 +43,12 @@ def query_params_dict() -> dict[str, list[str]]:
     return {key: st.query_params.get_all(key) for key in st.query_params}
 
 
-def init_session(catalog: Catalog) -> None:
-    """On a session's first run: the scenario from the link, or the default preset."""
+def init_session(catalog: Catalog) -> bool:
+    """On a session's first run: the scenario from the link, or the default preset. Returns
+    whether this was the session's first run."""
     ss = st.session_state
     if ss.get(INITIALISED):
-        return
+        return False
     params = query_params_dict()
     if has_scenario_params(params):
         scenario, messages = decode_params(params, catalog, fallback=default_scenario())
@@ -61,6 +62,7 @@ def init_session(catalog: Catalog) -> None:
     ss[LINK_MESSAGES] = messages
     ss[FIRST_VISIT] = not has_scenario_params(params)  # no link: the example preset is shown
     ss[INITIALISED] = True
+    return True
 
 
 def first_visit() -> bool:

@@ -24,7 +24,7 @@ from planner.api import (
     usd_by_kind,
     year_cost,
 )
-from ui import cached, charts, share, state
+from ui import cached, charts, first_view, share, state
 from ui.format import (
     FIRST_VISIT_TEXT,
     cheapest_text,
@@ -262,6 +262,7 @@ def main() -> None:
     with st.container(horizontal=True, gap="small", key="cards"):
         for plan in result.deployments:
             _card(plan, result)
+    first_view.end()  # a new session's first run ends here: the answer is drawn first
 
     st.subheader("All figures", anchor=False)
     st.dataframe(_table(result), hide_index=True, placeholder="—", column_config=_column_config(),
