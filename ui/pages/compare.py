@@ -354,8 +354,8 @@ def main() -> None:
     st.caption("The CSV is one table, one row per cost line per option (category, region, plan, "
                "monthly and 12-month amounts in USD); lines starting with # record the scenario and "
                "the price dates. The workbook adds a summary, the next 12 months, every assumption "
-               "with its source, and the scenario with its share link. 'Share this scenario' shows the link (the "
-               "address bar always holds the same one).")
+               "with its source, and the scenario with its share link. 'Share this scenario' "
+               "shows the link (the address bar always holds the same one).")
     st.caption(price_dates_text(result))
 
 
