@@ -18,8 +18,8 @@ random 0.5-1.5 x ``--think`` seconds before each action:
 
 =========  ==========================================================================
 edit       type a new requests/day into the sidebar -> a monthly-cost card shows a new value
-share      (2nd, 6th, 10th... iteration) open the Compare page's share link in a new tab -> the
-           same costs shown; the tab is closed
+share      (2nd, 6th, 10th... iteration) open the Compare page's share link (its "Share this
+           scenario" dialog) in a new tab -> the same costs shown; the tab is closed
 capacity   click "Capacity" in the top navigation -> its title shown
 catalog    click "Catalog" -> its title shown
 compare    click "Compare" -> the answer and the cost cards shown
@@ -138,7 +138,8 @@ TITLE_JS = f"""(title) => {{
 IDLE_JS = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
-        && !document.querySelector('[data-testid="stSkeleton"]');
+        && !document.querySelector('[data-testid="stSkeleton"]')
+        && !document.querySelector('.st-key-first_view');
 }"""
 
 
@@ -338,8 +339,11 @@ async def act(name: str, page, run: Run, rng: random.Random, ctx: dict) -> tuple
     elif name == "share":
         await wait_idle(page, ctx)
         costs = await bounded(page.evaluate(COSTS_JS), ctx)
-        link = (await page.locator(f'{MAIN} [data-testid="stCode"]').first.inner_text(
-            timeout=timeoutms_text(ctx))).strip()
+        await page.locator(MAIN).get_by_role("button", name="Share this scenario").click(
+            timeout=timeoutms_text(ctx))  # the link is drawn in a dialog
+        link = (await page.locator('[data-testid="stDialog"] [data-testid="stCode"]').first
+                .inner_text(timeout=timeoutms_text(ctx))).strip()
+        await page.keyboard.press("Escape")
         if not link.startswith(run.base_url + "/"):
             raise ActionFailed("wrong result", f"share link not on {run.base_url}: {link[:120]}")
         start = time.perf_counter()  # reading the link is not part of opening it
