@@ -70,7 +70,12 @@ if first_view.begin(opening):
     share.sync_query_params(state.current_scenario())
     state.render_banners()
     opened_as = state.current_scenario()
-    page.run()
+    try:
+        page.run()
+    except Exception:  # a page that fails still leaves the editor to fix the scenario with
+        render_phone_menu()
+        render_sidebar()
+        raise
     render_phone_menu()
     render_sidebar()
     if state.current_scenario() != opened_as:  # the editor adjusted what the page showed

@@ -57,8 +57,10 @@ def active() -> bool:
 
 
 def end() -> None:
-    """A page calls this after its headline numbers. In a first view the run ends here, and the
-    browser's paint report starts the run that draws the whole page; otherwise nothing happens."""
+    """A page calls this after its headline numbers, and before any ``st.stop()`` that comes
+    first (on a first view the sidebar is drawn after the page, so a page that stopped would
+    leave it out). In a first view the run ends here, and the browser's paint report starts the
+    run that draws the whole page; otherwise nothing happens."""
     if not active():
         return
     st.session_state[_ACTIVE] = False

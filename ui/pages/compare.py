@@ -250,6 +250,7 @@ def main() -> None:
         result = cached.plan(scenario)
     except PlannerError as exc:
         st.error(f"The planner cannot plan this scenario: {escape_md(str(exc))}")
+        first_view.end()  # in a first view the whole page (the editor to fix it) follows
         st.stop()
         return
 
