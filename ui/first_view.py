@@ -6,7 +6,8 @@ A browser draws the elements that arrive together as one batch, and the whole Co
 On a session's first run a page may therefore end its *first view* after its headline numbers
 (:func:`end`): the run stops there and mounts a small component that reports back once the browser
 has painted; that report reruns the script, which sends the whole page as on any other run. The
-numbers show as fast as a one-metric page's, and the page is complete about as soon as before.
+numbers are painted within ~0.2-0.5 s of a one-metric Streamlit page's (benchmarks/page_speed.py),
+and the whole page follows.
 
 Only a browser can report a paint, so only a client that says it is one gets a first view; any
 other (Streamlit's AppTest, the websocket benchmark) gets the whole page in one run.
