@@ -52,7 +52,7 @@ from planner.pipeline.sizing import (
     replicas_needed_of,
 )
 from planner.pipeline.traffic import peak_factor
-from planner.pricing.commitment import committed_index
+from planner.pricing.commitment import committed_index, counts_largest_first
 from planner.pricing.money import (
     node_cost_terms,
     node_hour_cost_terms,
@@ -545,8 +545,7 @@ def _with_policies(policies: tuple[str, ...], cfg: np.ndarray, target: np.ndarra
         cost = usd_at_node_hours(table.scaled_fixed_usd[target], table.per_node_hour_usd[target],
                                  hours, table.base_node_usd[target], base)
         if on_commitment.any():
-            padded = np.concatenate([-np.sort(-by_hour, axis=1),
-                                     np.zeros((len(by_hour), 1), dtype=by_hour.dtype)], axis=1)
+            padded = counts_largest_first(by_hour)
             for index in np.unique(commits[on_commitment]):
                 where = np.flatnonzero(commits == index)
                 committed = padded[:, index]

@@ -34,12 +34,17 @@ def committed_index(commit_usd_per_hour: np.ndarray | float,
                     HOURS).astype(np.int64)
 
 
+def counts_largest_first(nodes_by_hour: np.ndarray) -> np.ndarray:
+    """Each row of 24-hour node counts sorted largest first, with a 0 appended: position ``i``
+    is the nodes to commit at :func:`committed_index` ``i`` (sort once, read many indices)."""
+    ordered = -np.sort(-np.asarray(nodes_by_hour), axis=-1)
+    return np.concatenate([ordered, np.zeros((*ordered.shape[:-1], 1), ordered.dtype)], axis=-1)
+
+
 def committed_nodes_of(nodes_by_hour: np.ndarray, index: np.ndarray) -> np.ndarray:
     """Nodes to commit for each row of 24-hour node counts at its :func:`committed_index`: the
     ``index``-th largest count (0 at index 24)."""
-    ordered = -np.sort(-np.asarray(nodes_by_hour), axis=-1)
-    padded = np.concatenate([ordered, np.zeros((*ordered.shape[:-1], 1), ordered.dtype)],
-                            axis=-1)
+    padded = counts_largest_first(nodes_by_hour)
     return np.take_along_axis(padded, np.asarray(index)[..., None], axis=-1)[..., 0]
 
 
