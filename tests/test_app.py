@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -437,18 +438,19 @@ def test_charts_build_for_every_preset_and_escape_labels(catalog):
         result = plan_scenario(scenario, catalog)
         cost = cost_fn_for(catalog)
         sweep = breakeven.sweep(scenario, cost, breakeven.traffic_grid(points=5))
-        figures = [charts.cost_breakdown(result), charts.nodes_over_time(result),
+        figures = [go.Figure(charts.cost_breakdown_spec(result)), charts.nodes_over_time(result),
                    charts.energy_and_co2(result),
                    charts.cost_vs_traffic(sweep, breakeven.summarise(scenario, sweep, cost),
                                           scenario.workload.requests_per_day,
                                           [d.label for d in scenario.deployments])]
-        figures += [charts.memory_breakdown(p) for p in result.deployments if p.memory]
+        figures += [go.Figure(charts.memory_breakdown_spec(p)) for p in result.deployments
+                    if p.memory]
         assert all(f.to_json() for f in figures)
     base = default_scenario()
     hostile = base.model_copy(update={"deployments": (
         base.deployments[0].model_copy(update={"label": "<a href='x'>%{y}</a>"}),
         base.deployments[3])})
-    fig = charts.cost_breakdown(plan_scenario(hostile, catalog))
+    fig = go.Figure(charts.cost_breakdown_spec(plan_scenario(hostile, catalog)))
     assert "&lt;a href='x'&gt;%{y}&lt;/a&gt;" in fig.data[0].x
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import plotly.graph_objects as go
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -232,8 +233,10 @@ def test_advisor_charts_build_and_escape_labels(catalog):
     scenario = preset("Internal copilot")
     result = advise(scenario.workload, SearchSpace(regions=("eastus", "westus2")), catalog, top=5)
     hostile = [{"label": "<b>%{y}</b>", "monthly_cost_usd": 5000.0, "y": 70.0}]
-    figures = [charts.pareto_cost_quality(result.ranked, hostile),
-               charts.pareto_cost_latency(result.ranked, hostile, scenario.workload.tpot_slo_ms)]
+    # the specs the page draws, validated as plotly figures
+    figures = [go.Figure(charts.pareto_cost_quality_spec(result.ranked, hostile)),
+               go.Figure(charts.pareto_cost_latency_spec(result.ranked, hostile,
+                                                         scenario.workload.tpot_slo_ms))]
     for dep in scenario.deployments:
         rows = sensitivity(scenario, dep.label, catalog)
         if any(r.swing_usd for r in rows):  # the 8x L40S server has no purchase price

@@ -143,11 +143,6 @@ def cost_breakdown_spec(result: PlanResult) -> dict:
     return {"data": data, "layout": layout}
 
 
-def cost_breakdown(result: PlanResult) -> go.Figure:
-    """``cost_breakdown_spec`` as a validated go.Figure."""
-    return go.Figure(cost_breakdown_spec(result))
-
-
 def cost_vs_traffic(data: Sweep, summaries: list[PairSummary], current_rpd: float,
                     labels: list[str]) -> go.Figure:
     """Monthly cost of each deployment against requests/day (log-log), break-evens marked."""
@@ -310,11 +305,6 @@ def memory_breakdown_spec(plan: DeploymentPlan) -> dict:
     return {"data": data, "layout": layout}
 
 
-def memory_breakdown(plan: DeploymentPlan) -> go.Figure:
-    """``memory_breakdown_spec`` as a validated go.Figure."""
-    return go.Figure(memory_breakdown_spec(plan))
-
-
 def _slo_line(y: float, colour: str, text: str, top: bool) -> tuple[dict, dict]:
     """A dashed horizontal target line across the plot and its label at the left end (above the
     line when ``top``, below it otherwise)."""
@@ -362,12 +352,6 @@ def batch_curve_spec(curve: dict, plan: DeploymentPlan, tpot_slo_ms: float,
                 "title": {"text": "output tokens/s"}, "rangemode": "tozero", "showgrid": False},
         shapes=shapes, annotations=annotations)
     return {"data": data, "layout": layout}
-
-
-def batch_curve(curve: dict, plan: DeploymentPlan, tpot_slo_ms: float,
-                ttft_slo_ms: float) -> go.Figure:
-    """``batch_curve_spec`` as a validated go.Figure."""
-    return go.Figure(batch_curve_spec(curve, plan, tpot_slo_ms, ttft_slo_ms))
 
 
 # ---------------------------------------------------------------- Advisor
@@ -538,11 +522,6 @@ def pareto_spec(ranked: pd.DataFrame, *, y: str, flag: str, title: str, y_title:
     return {"data": data, "layout": layout}
 
 
-def pareto(ranked: pd.DataFrame, **kw) -> go.Figure:
-    """``pareto_spec`` as a validated go.Figure."""
-    return go.Figure(pareto_spec(ranked, **kw))
-
-
 def pareto_cost_quality_spec(ranked: pd.DataFrame, mine: list[dict] | None = None) -> dict:
     """Monthly cost against MMLU (higher is better), a plain-dict figure."""
     return pareto_spec(ranked, y="mmlu_5shot", flag="pareto_cost_quality",
@@ -557,17 +536,6 @@ def pareto_cost_latency_spec(ranked: pd.DataFrame, mine: list[dict] | None = Non
                        title="Cost vs latency: the cheapest way to each time per output token",
                        y_title="time per output token (ms)", y_unit="ms", mine=mine,
                        slo=tpot_slo_ms, lower_is_better=True)
-
-
-def pareto_cost_quality(ranked: pd.DataFrame, mine: list[dict] | None = None) -> go.Figure:
-    """``pareto_cost_quality_spec`` as a validated go.Figure."""
-    return go.Figure(pareto_cost_quality_spec(ranked, mine))
-
-
-def pareto_cost_latency(ranked: pd.DataFrame, mine: list[dict] | None = None,
-                        tpot_slo_ms: float | None = None) -> go.Figure:
-    """``pareto_cost_latency_spec`` as a validated go.Figure."""
-    return go.Figure(pareto_cost_latency_spec(ranked, mine, tpot_slo_ms))
 
 
 def tornado(rows: list[Sensitivity], label: str) -> go.Figure:
