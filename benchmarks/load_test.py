@@ -67,7 +67,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # planner and ui, for the share links (see share_query)
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # load_common, a sibling
+sys.path.insert(0, str(ROOT / "tests"))  # browser_support: when a page counts as drawn
 
+from browser_support import SETTLED_JS  # noqa: E402
 from load_common import (  # noqa: E402
     ActionFailed,
     ms_text,
@@ -135,12 +137,7 @@ TITLE_JS = f"""(title) => {{
     const h1 = document.querySelector('{MAIN} h1');
     return !!h1 && h1.textContent.trim().startsWith(title);
 }}"""
-IDLE_JS = """() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
-        && !document.querySelector('[data-testid="stSkeleton"]')
-        && !document.querySelector('.st-key-first_view');
-}"""
+IDLE_JS = SETTLED_JS  # script finished, nothing loading, the first view replaced
 
 
 # --- measurements ----------------------------------------------------------------------------

@@ -133,18 +133,23 @@ def element_screenshot(locator, name: str) -> Path:
     return path
 
 
+# The page is drawn: the script is not running, no element is still a loading skeleton, and a
+# new session's first view (ui/first_view.py) has given way to the whole page. Also the load
+# test's idea of an idle page (benchmarks/load_test.py).
+SETTLED_JS = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+        && !document.querySelector('[data-testid="stSkeleton"]')
+        && !document.querySelector('.st-key-first_view');
+}"""
+
+
 def wait_for_app(page, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
     """Wait until Streamlit has run the script and drawn the page: a title is shown, the script
     is not running, no element is still a loading skeleton, and a new session's first view (the
     answer only, ui/first_view.py) has given way to the whole page."""
     page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=timeout_ms)
-    page.wait_for_function(
-        """() => {
-            const app = document.querySelector('[data-testid="stApp"]');
-            return app && app.getAttribute('data-test-script-state') === 'notRunning'
-                && !document.querySelector('[data-testid="stSkeleton"]')
-                && !document.querySelector('.st-key-first_view');
-        }""", timeout=timeout_ms)
+    page.wait_for_function(SETTLED_JS, timeout=timeout_ms)
 
 
 def rerun_after(page, action, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
