@@ -26,9 +26,9 @@ did not finish successfully, a closed connection or a wrong result (the checks a
 First (unless ``--repeats 0``), **server CPU per action type**: a fresh server, warmed by one
 unmeasured session, serves one session doing load and then ``--repeats`` x (edit, capacity,
 catalog, advisor, compare) one after another (advisor: switch to the Advisor page, its title
-sent; after an edit, so a new search); the server tree's CPU-seconds are read 0.3 s before and
-0.3 s after each action (so work left after ``script_finished`` counts), and the mean and median
-per action type are printed with the idle server's CPU rate. ``--sessions ""`` prints only these.
+sent; after an edit, so a new search); the server tree's CPU-seconds are read after 0.3 s of quiet
+before each action and 0.3 s after it (so work left after ``script_finished`` counts), and the mean
+and median per action type are printed with the idle server's CPU rate. ``--sessions ""`` prints only these.
 
 For each level in ``--sessions`` a fresh ``streamlit run app.py`` starts on a free 127.0.0.1 port
 (headless, no file watcher). One unmeasured session warms it; then the **reference** workload, one
@@ -479,9 +479,8 @@ IDLE_S = 5.0  # quiet over which the idle server's CPU rate is read (CPU time co
 
 async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float) -> dict:
     """One session, no think time: load, then ``repeats`` x (edit, capacity, catalog, advisor,
-    compare);
-    the server tree's CPU-seconds read before and after each action (with ``SETTLE_S`` of quiet
-    around it, so work the server does after ``script_finished`` counts too). Also the idle
+    compare); the server tree's CPU-seconds read before and after each action (with ``SETTLE_S``
+    of quiet around it, so work the server does after ``script_finished`` counts too). Also the idle
     server's CPU rate over 5 s of quiet (Streamlit polls its config and secrets files every
     0.2 s), and each action's CPU net of that rate over its window: what the action itself cost,
     as opposed to what the process spends anyway."""
@@ -546,8 +545,9 @@ def per_action(args: argparse.Namespace) -> dict:
 
 def print_per_action(result: dict) -> None:
     print(f"\nserver CPU per action, one session, actions one after another ({result['repeats']} "
-          f"of each; CPU of the server's process tree read {SETTLE_S:.1f} s before and after "
-          f"each; idle server {result['idle_cpu_s_per_s'] * 1000:.1f} ms CPU per s):")
+          f"of each; CPU of the server's process tree read just before each, after {SETTLE_S:.1f} s "
+          f"of quiet, and {SETTLE_S:.1f} s after it; idle server "
+          f"{result['idle_cpu_s_per_s'] * 1000:.1f} ms CPU per s):")
     print(f"  {'action':<10}{'n':>4}{'mean CPU-s':>12}{'median':>9}{'net of idle':>13}"
           f"{'wall p50':>12}"
           f"{'messages':>10}{'first cost p50':>20}")
