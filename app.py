@@ -40,18 +40,22 @@ PAGES = [
 ]
 page = st.navigation(PAGES, position="top")
 
-# On a phone the top navigation folds into an unlabelled icon: a labelled row of page links
-# instead, shown only on narrow screens.
+# On a phone the top navigation folds into an unlabelled icon: a labelled menu of the pages
+# instead, shown only on narrow screens (one widget: every element costs each run server time).
 st.html("<style>.st-key-phone_menu { display: none; } @media (max-width: 640px) { "
         ".st-key-phone_menu { display: flex; } }</style>")
-phone_menu = st.container(key="phone_menu", horizontal=True, gap="small")
+phone_menu = st.container(key="phone_menu")
 
 
 def render_phone_menu() -> None:
+    titles = {item.title: item for item in PAGES}
     with phone_menu:
-        st.markdown("**Pages:**")
-        for item in PAGES:
-            st.page_link(item, label=item.title, icon=item.icon)
+        # unkeyed, with the page on show as its default: each page has its own menu widget, so
+        # a pick is seen once, on the page it was made on
+        picked = st.pills("Pages", list(titles), default=page.title, required=True,
+                          format_func=lambda t: f"{titles[t].icon} {t}")
+    if picked != page.title:
+        st.switch_page(titles[picked])
 
 
 def render_sidebar() -> None:
@@ -60,8 +64,10 @@ def render_sidebar() -> None:
         editor.render(catalog)
         share.sync_query_params(state.current_scenario())
         share.share_button(state.current_scenario(), page.url_path, key="share_sidebar")
-        with st.expander("Load a scenario file", icon=":material/upload_file:"):
-            share.render_upload(catalog)
+        with st.expander("Load a scenario file", icon=":material/upload_file:", key="upload_box",
+                         on_change="rerun") as upload:
+            if upload.open:  # the uploader is drawn only when asked for
+                share.render_upload(catalog)
 
 
 # A new session in a browser gets the page's answer first (ui/first_view.py): the sidebar and

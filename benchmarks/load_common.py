@@ -74,20 +74,22 @@ class ActionFailed(Exception):
 
 
 @contextlib.contextmanager
-def streamlit_server(timeout_s: float, log_prefix: str) -> Iterator[tuple[int, subprocess.Popen]]:
-    """``streamlit run app.py`` on a free 127.0.0.1 port in its own process group; yields (port,
-    process) once /_stcore/health answers within ``timeout_s``; always stopped afterwards (the
-    whole group, children too). The server's log is kept only if something went wrong."""
+def streamlit_server(timeout_s: float, log_prefix: str,
+                     app: Path = ROOT / "app.py") -> Iterator[tuple[int, subprocess.Popen]]:
+    """``streamlit run app.py`` (or ``app``, run from its own folder, so that folder's
+    ``.streamlit/config.toml`` applies) on a free 127.0.0.1 port in its own process group; yields
+    (port, process) once /_stcore/health answers within ``timeout_s``; always stopped afterwards
+    (the whole group, children too). The server's log is kept only if something went wrong."""
     port = free_port()
     ok = False
     with tempfile.NamedTemporaryFile("w+", prefix=f"{log_prefix}-streamlit-{port}-", suffix=".log",
                                      delete=False) as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+            [sys.executable, "-m", "streamlit", "run", str(app), "--server.port",
              str(port), "--server.headless", "true", "--server.address", "127.0.0.1",
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
              "--server.runOnSave", "false"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=app.parent, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
         try:
             deadline = time.monotonic() + timeout_s

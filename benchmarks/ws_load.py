@@ -28,7 +28,12 @@ unmeasured session, serves one session doing load and then ``--repeats`` x (edit
 catalog, advisor, compare) one after another (advisor: switch to the Advisor page, its title
 sent; after an edit, so a new search); the server tree's CPU-seconds are read after 0.3 s of quiet
 before each action and 0.3 s after it (so work left after ``script_finished`` counts), and the mean
-and median per action type are printed with the idle server's CPU rate. ``--sessions ""`` prints only these.
+and median per action type are printed with the idle server's CPU rate. Then edits in batches
+(``--repeats``/4 batches of 20 edits one after another, the CPU read around each batch) for the
+planner and for the **reference workload**, a fixed app (a title, one number input, one metric:
+``REFERENCE_APP``) served with the planner's Streamlit settings on its own server; the planner's
+edit is printed as a multiple of the reference's, which carries over to another machine better
+than CPU-seconds. ``--sessions ""`` prints only these.
 
 For each level in ``--sessions`` a fresh ``streamlit run app.py`` starts on a free 127.0.0.1 port
 (headless, no file watcher). One unmeasured session warms it; then the **reference** workload, one
@@ -57,11 +62,14 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -474,12 +482,14 @@ def measured(port: int, process: subprocess.Popen, plans: list[list[str]], nice:
 
 
 SETTLE_S = 0.3  # pause around each sequential action so its trailing server work is counted
+EDITS_PER_BATCH = 20  # edits per CPU reading in batched_edit_cpu
 IDLE_S = 5.0  # quiet over which the idle server's CPU rate is read (CPU time comes in 10 ms ticks)
 
 
-async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float) -> dict:
-    """One session, no think time: load, then ``repeats`` x (edit, capacity, catalog, advisor,
-    compare); the server tree's CPU-seconds read before and after each action (with ``SETTLE_S``
+async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float,
+                         actions: tuple[str, ...] = SEQUENTIAL) -> dict:
+    """One session, no think time: load, then ``repeats`` x ``actions`` (edit, capacity, catalog,
+    advisor, compare); the server tree's CPU-seconds read before and after each action (with ``SETTLE_S``
     of quiet around it, so work the server does after ``script_finished`` counts too). Also the idle
     server's CPU rate over 5 s of quiet (Streamlit polls its config and secrets files every
     0.2 s), and each action's CPU net of that rate over its window: what the action itself cost,
@@ -488,14 +498,15 @@ async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float) ->
     await asyncio.sleep(IDLE_S)
     idle_cpu_s_per_s = (cpu_seconds(pid) - idle_start) / IDLE_S
     session = Session(port, timeout_s)
-    cpu: dict[str, list[float]] = {a: [] for a in SEQUENTIAL_ACTIONS}
-    net: dict[str, list[float]] = {a: [] for a in SEQUENTIAL_ACTIONS}
-    wall: dict[str, list[float]] = {a: [] for a in SEQUENTIAL_ACTIONS}
-    messages: dict[str, list[int]] = {a: [] for a in SEQUENTIAL_ACTIONS}
-    first_cost: dict[str, list[float]] = {a: [] for a in SEQUENTIAL_ACTIONS}
-    first_cost_at: dict[str, list[int]] = {a: [] for a in SEQUENTIAL_ACTIONS}
+    names = ("load", *actions)
+    cpu: dict[str, list[float]] = {a: [] for a in names}
+    net: dict[str, list[float]] = {a: [] for a in names}
+    wall: dict[str, list[float]] = {a: [] for a in names}
+    messages: dict[str, list[int]] = {a: [] for a in names}
+    first_cost: dict[str, list[float]] = {a: [] for a in names}
+    first_cost_at: dict[str, list[int]] = {a: [] for a in names}
     errors: list[dict] = []
-    plan = ["load", *SEQUENTIAL * repeats]
+    plan = ["load", *actions * repeats]
     try:
         for n, name in enumerate(plan):
             await asyncio.sleep(SETTLE_S)
@@ -531,16 +542,90 @@ async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float) ->
                             "messages_median": percentile(messages[a], 50),
                             "first_cost_ms_median": _round(percentile(first_cost[a], 50)),
                             "first_cost_message_median": percentile(first_cost_at[a], 50)}
-                        for a in SEQUENTIAL_ACTIONS}}
+                        for a in names}}
+
+
+# The fixed reference workload for the CPU figures: a title, one number input and one metric,
+# served by the same Streamlit with the planner's .streamlit/config.toml, its input edited as the
+# planner's is. Its CPU per edit is the floor any Streamlit app pays for a rerun on this machine,
+# so the planner's edit as a multiple of it carries over to another machine better than seconds.
+REFERENCE_APP = '''import streamlit as st
+
+st.title("Compare (reference)")
+requests_per_day = st.number_input("Requests per day", value=200000.0, step=10000.0)
+st.metric("Reference · monthly cost", f"${requests_per_day * 0.0073:,.0f}")
+'''
+
+
+@contextlib.contextmanager
+def reference_app() -> Iterator[Path]:
+    """The reference app's script in a temporary folder beside the planner's Streamlit config."""
+    with tempfile.TemporaryDirectory(prefix="ws-load-reference-") as folder:
+        app = Path(folder) / "reference_app.py"
+        app.write_text(REFERENCE_APP, encoding="utf-8")
+        (Path(folder) / ".streamlit").mkdir()
+        shutil.copy(ROOT / ".streamlit" / "config.toml", Path(folder) / ".streamlit")
+        yield app
+
+
+async def batched_edit_cpu(port: int, pid: int, batches: int, timeout_s: float) -> dict:
+    """One session: load, a few unmeasured edits, then ``batches`` x ``EDITS_PER_BATCH`` edits one
+    after another, the server tree's CPU read around each batch (after ``SETTLE_S`` of quiet, and
+    ``SETTLE_S`` after it): CPU-seconds per edit, mean over the batches and net of the idle rate
+    over each batch's window. A batch spans many 10 ms CPU ticks, so a few-ms edit (the reference
+    app's) is resolved as well as the planner's."""
+    idle_start = cpu_seconds(pid)
+    await asyncio.sleep(IDLE_S)
+    idle_cpu_s_per_s = (cpu_seconds(pid) - idle_start) / IDLE_S
+    session = Session(port, timeout_s)
+    per_edit: list[float] = []
+    errors: list[dict] = []
+    rpd = 300_000
+    try:
+        await act("load", session, rpd, "")
+        for _ in range(3):
+            rpd += 1_000
+            await act("edit", session, rpd, "")
+        for _ in range(batches):
+            await asyncio.sleep(SETTLE_S)
+            before, start = cpu_seconds(pid), time.perf_counter()
+            for _ in range(EDITS_PER_BATCH):
+                rpd += 1_000
+                await act("edit", session, rpd, "")
+            await asyncio.sleep(SETTLE_S)
+            window_s = time.perf_counter() - start
+            per_edit.append((cpu_seconds(pid) - before - idle_cpu_s_per_s * window_s)
+                            / EDITS_PER_BATCH)
+    except ActionFailed as exc:
+        errors.append({"session": 0, "action": "edit", "kind": exc.kind, "message": str(exc)})
+    finally:
+        await session.close()
+    return {"batches": len(per_edit), "edits_per_batch": EDITS_PER_BATCH,
+            "idle_cpu_s_per_s": round(idle_cpu_s_per_s, 4), "errors": errors,
+            "net_cpu_s_per_edit": (round(sum(per_edit) / len(per_edit), 4) if per_edit else None),
+            "per_batch": [round(v, 4) for v in per_edit]}
 
 
 def per_action(args: argparse.Namespace) -> dict:
-    """A fresh server, warmed by one unmeasured session, then the sequential CPU figures."""
+    """A fresh server, warmed by one unmeasured session, then the sequential CPU figures; then the
+    reference app's edit measured the same way on its own server, and the planner's edit as a
+    multiple of it."""
     with streamlit_server(SERVER_START_S, "ws-load") as (port, process):
         measured(port, process, [["load", *ITERATION]], think_s=0.0, ramp_s=0.0,
                  timeout_s=args.timeout, seed=args.seed, nice=args.nice)
-        return run_niced(args.nice, lambda: sequential_cpu(port, process.pid, args.repeats,
-                                                            args.timeout))
+        result = run_niced(args.nice, lambda: sequential_cpu(port, process.pid, args.repeats,
+                                                              args.timeout))
+        batches = max(1, args.repeats // 4)
+        result["batched_edit"] = run_niced(args.nice, lambda: batched_edit_cpu(
+            port, process.pid, batches, args.timeout))
+    with reference_app() as app, streamlit_server(SERVER_START_S, "ws-load-ref", app) as (
+            port, process):
+        result["reference_edit"] = run_niced(args.nice, lambda: batched_edit_cpu(
+            port, process.pid, batches, args.timeout))
+    result["errors"] += result["batched_edit"]["errors"] + result["reference_edit"]["errors"]
+    result["edit_ratio_to_reference"] = _ratio(result["batched_edit"]["net_cpu_s_per_edit"],
+                                               result["reference_edit"]["net_cpu_s_per_edit"])
+    return result
 
 
 def print_per_action(result: dict) -> None:
@@ -564,6 +649,16 @@ def print_per_action(result: dict) -> None:
           f"and the {SETTLE_S:.1f} s after it)")
     print("  (messages: ForwardMsgs the run sent; first cost: from the rerun request to the first "
           "monthly-cost metric, and which message it was)")
+    planner, ref = result["batched_edit"], result["reference_edit"]
+    print(f"\nedits in batches ({planner['batches']} x {EDITS_PER_BATCH} one after another, CPU "
+          "read around each batch, net of idle), the planner and the fixed reference workload (a "
+          "title, one number input and one metric; same Streamlit and settings, its own server):")
+    for name, figures in (("planner", planner), ("reference", ref)):
+        value = figures["net_cpu_s_per_edit"]
+        print(f"  {name:<10} " + ("no batch completed" if value is None else
+                                  f"{value:.4f} CPU-s per edit"))
+    print(f"  the planner's edit is x{result['edit_ratio_to_reference']} the reference's "
+          "(the figure to carry to another machine)")
     for e in result["errors"][:5]:
         print(f"    {e['action']}: {e['kind']}: {e['message']}")
 

@@ -193,3 +193,19 @@ def full_height_screenshot(page, name: str) -> Path:
         return screenshot(page, name, full_page=False)
     finally:
         page.set_viewport_size(size)
+
+
+def open_sidebar_section(page, title: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+    """Open the editor's section whose title holds ``title`` (its widgets are drawn only
+    once it is open) and wait for the run that draws them."""
+    summary = page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary').filter(
+        has_text=title).first
+    rerun_after(page, summary.click, timeout_ms)
+
+
+def open_downloads(page, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+    """Open Compare's download menu (its buttons are drawn when it opens) and wait for them."""
+    menu = page.locator('[data-testid="stMainBlockContainer"] [data-testid="stPopover"]').filter(
+        has_text="Download").first
+    rerun_after(page, menu.get_by_role("button").first.click, timeout_ms)
+    page.locator('[data-testid="stDownloadButton"]').first.wait_for(timeout=timeout_ms)

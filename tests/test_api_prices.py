@@ -176,6 +176,7 @@ def test_dashboard_reads_and_edits_cache_share_and_batch():
     rewrites the link."""
     from pathlib import Path
 
+    from app_support import open_section
     from streamlit.testing.v1 import AppTest
 
     app = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -183,9 +184,7 @@ def test_dashboard_reads_and_edits_cache_share_and_batch():
     at.query_params.update({"rpd": "1000", "in": "1000", "out": "100", "cache": "0.4",
                             "d": "API~gpt-4o-mini~fp16~vllm~api~type_batch"})
     at = at.run()
-    at.session_state["exp.0"] = True
-    at.session_state["open.0"] = True
-    at = at.run()
+    at = open_section(at, "0")
     assert not at.exception, [e.value for e in at.exception]
     assert at.number_input(key="w.cache").value == pytest.approx(40.0)
     assert at.selectbox(key="w.0.dtype").value == "batch"

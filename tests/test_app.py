@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from app_support import open_downloads, open_section
 from streamlit.testing.v1 import AppTest
 
 from planner.io.sharelink import encode_scenario
@@ -98,7 +99,8 @@ def test_compare_page_answers_first(app, catalog):
     costs = monthly_costs(app)
     assert costs == {p.label: usd(p.monthly_cost_usd) if p.monthly_cost_usd else "price missing"
                      for p in expected.deployments}
-    assert app.get("download_button")
+    assert not app.get("download_button")  # in the download menu, drawn when opened
+    assert len(open_downloads(app).get("download_button")) == 4
     assert "Break-even between self-hosting and the API" in text
 
 
@@ -196,6 +198,7 @@ def test_tighter_slo_lowers_the_batch_and_needs_more_gpus():
     at = run_app()
     at.number_input(key="w.rpd").set_value(2_000_000.0).run()
     before = money(monthly_costs(at)["SLM"])
+    open_section(at, "slo")
     at.number_input(key="w.tpot").set_value(30.0).run()
     no_problems(at)
     assert money(monthly_costs(at)["SLM"]) > before

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 import pytest
+from app_support import open_section
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
@@ -307,6 +308,7 @@ def test_the_advisor_ranks_autoscaled_options_on_a_shaped_day(catalog):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
     at.run()
     at.number_input(key="w.rpd").set_value(3_000_000.0).run()
+    open_section(at, "day")
     at.selectbox(key="w.shape").set_value("business-hours").run()
     at.switch_page(PAGE).run()
     at.multiselect(key="adv.plans").set_value(["payg"])

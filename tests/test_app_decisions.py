@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from app_support import open_section
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -17,12 +18,11 @@ def test_shape_and_autoscaler_from_the_editor():
     assert not at.exception
     at.number_input(key="w.rpd").set_value(2_000_000.0).run()
     fixed = costs(at)["SLM"]
+    open_section(at, "day")
     at.selectbox(key="w.shape").set_value("business-hours").run()
     assert at.query_params["shape"] == "business-hours"
     assert costs(at)["SLM"] == fixed  # a shape alone changes nothing while nodes stay fixed
-    at.session_state["exp.0"] = True
-    at.session_state["open.0"] = True
-    at.run()
+    open_section(at, "0")
     at.selectbox(key="w.0.scaling").set_value("autoscale").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     scaled = costs(at)["SLM"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from app_support import open_section
 from streamlit.testing.v1 import AppTest
 
 from planner.api import plan_scenario
@@ -53,6 +54,7 @@ def test_market_based_input_moves_co2_and_the_link(catalog):
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception
     before = _co2_lines(at)
+    open_section(at, "carbon")
     box = next(n for n in at.number_input if n.label.startswith("Market-based"))
     box.set_value(0.0).run()
     assert not at.exception, [e.value for e in at.exception]

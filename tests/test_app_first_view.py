@@ -39,20 +39,20 @@ def test_first_run_is_the_headline_then_the_whole_page(as_a_browser):
     assert costs["API"] == "$1,460" and len(costs) == 4
     # and nothing else yet: no editor, no tables, no exports
     assert editor_inputs(at) == 0 and not at.dataframe
-    assert not at.get("download_button")
+    assert not at.get("download_button") and not at.get("popover")
     assert reports_paint(at)
     at.run()  # what the browser's paint report does
     assert not at.exception and not reports_paint(at)
-    assert editor_inputs(at) >= 10 and len(at.dataframe) == 2
-    assert len(at.get("download_button")) == 4
+    assert editor_inputs(at) >= 6 and len(at.dataframe) == 2
+    assert [b.proto.popover.label for b in at.get("popover")] == ["Download"]  # the exports
     assert {m.label.removesuffix(" · monthly cost"): m.value for m in at.metric} == costs
     at.run()  # later runs are ordinary ones
-    assert editor_inputs(at) >= 10 and len(at.dataframe) == 2
+    assert editor_inputs(at) >= 6 and len(at.dataframe) == 2
 
 
 def test_without_a_browser_the_whole_page_comes_in_one_run():
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
-    assert editor_inputs(at) >= 10 and len(at.dataframe) == 2
+    assert editor_inputs(at) >= 6 and len(at.dataframe) == 2
     assert not reports_paint(at)
 
 
@@ -69,7 +69,7 @@ def test_an_unplannable_scenario_still_gets_its_editor(as_a_browser, monkeypatch
     at.run()  # the report of the first view's paint
     assert not at.exception
     assert any("cannot plan this scenario" in e.value for e in at.error)
-    assert editor_inputs(at) >= 10  # the editor to fix it with
+    assert editor_inputs(at) >= 6  # the editor to fix it with
 
 
 def test_a_failing_page_still_draws_the_editor(as_a_browser, monkeypatch):
@@ -81,4 +81,4 @@ def test_a_failing_page_still_draws_the_editor(as_a_browser, monkeypatch):
     monkeypatch.setattr(cached, "plan", failing)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
     assert at.exception  # shown, as on any run
-    assert editor_inputs(at) >= 10
+    assert editor_inputs(at) >= 6

@@ -9,7 +9,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from browser_support import DEFAULT_TIMEOUT_MS, full_height_screenshot, wait_for_app
+from browser_support import (
+    DEFAULT_TIMEOUT_MS,
+    full_height_screenshot,
+    open_sidebar_section,
+    wait_for_app,
+)
 
 from planner.io.sharelink import decode_query_string, encode_scenario, to_query_string
 from planner.scenario import load_scenario
@@ -57,6 +62,7 @@ def test_hourly_csv_upload_sets_a_custom_shape_and_a_bad_file_changes_nothing(pa
                                                                             catalog, tmp_path):
     page.goto(app_url)
     wait_for_app(page)
+    open_sidebar_section(page, "Traffic over the day")
     hourly = page.get_by_role("region", name=re.compile("Hourly traffic")).get_by_test_id(
         "stFileUploaderDropzoneInput")
     before = urlsplit(page.url).query

@@ -111,8 +111,11 @@ def test_phones_get_a_labelled_page_menu(page, app_url):
     page.goto(f"{app_url}/methodology")
     wait_for_app(page, LOADED_TIMEOUT_MS)
     menu = page.locator(".st-key-phone_menu")
-    assert menu.is_visible() and "Pages:" in menu.inner_text()
-    menu.get_by_role("link", name="Catalog").click()
+    assert menu.is_visible() and "Pages" in menu.inner_text()
+    pages = menu.get_by_role("radiogroup", name="Pages")  # one widget, the page on show picked
+    assert pages.get_by_role("radio", name=re.compile("Methodology")).get_attribute(
+        "aria-checked") == "true"
+    pages.get_by_role("radio", name=re.compile("Catalog")).click()
     page.wait_for_url(re.compile(r"/catalog"), timeout=DEFAULT_TIMEOUT_MS)
     wait_for_app(page, LOADED_TIMEOUT_MS)
     assert "Catalog" in page.locator(f"{MAIN} h1").first.inner_text()

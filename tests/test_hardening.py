@@ -666,6 +666,7 @@ def test_finding_09_upload_messages_are_escaped():
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["upload_box"] = True  # the "Load a scenario file" section, opened
     at.session_state["upload_error"] = f"{HOSTILE_MD}.yaml: model {HOSTILE_MD} is unknown"
     at.run()
     errors = [e.value for e in at.error]

@@ -8,7 +8,8 @@ widget shows 10 for a growth of 0.1 without the draft ever becoming 0.1000000000
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import streamlit as st
@@ -108,6 +109,18 @@ def _remove(dep_id: int) -> None:
 # ---------------------------------------------------------------- sections
 
 
+@contextmanager
+def _lazy_expander(title: str, name: str, icon: str) -> Iterator[bool]:
+    """An expander whose widgets are drawn only while it is open (a lighter sidebar on every run);
+    yields whether it is open. Its title may show the values inside: Streamlit then sees a new
+    expander, so whether it is open is kept here (``open.<name>``) rather than left to it."""
+    ss = st.session_state
+    with st.expander(title, key=f"exp.{name}", icon=icon, on_change="rerun",
+                     expanded=bool(ss.get(f"open.{name}", False))) as box:
+        ss[f"open.{name}"] = bool(box.open)
+        yield bool(box.open)
+
+
 def render(catalog: Catalog) -> None:
     """The whole editor; commits a valid draft as the session's scenario."""
     draft = state.draft()
@@ -117,16 +130,24 @@ def render(catalog: Catalog) -> None:
                  help="Replaces the scenario below with a ready-made one.")
     draft["name"] = _bind("name", draft["name"], lambda k: st.text_input(
         "Scenario name", key=k, max_chars=100))
+    w = draft["workload"]
     with st.expander("Workload", expanded=True, icon=":material/trending_up:"):
-        _workload(draft["workload"])
-    with st.expander("Carbon accounting", icon=":material/eco:"):
-        draft["market_gco2_per_kwh"] = _bind(
-            "mkt", draft.get("market_gco2_per_kwh"), lambda k: st.number_input(
-                "Market-based: your supply contract (g CO2e/kWh)", min_value=0.0,
-                max_value=2000.0, value=None, step=10.0, format="%.0f", key=k,
-                placeholder="location-based only",
-                help="0 for a 100 % renewable contract with certificates. Blank: CO2 is counted "
-                     "at the region's average grid intensity (location-based)."))
+        _workload(w)
+    with _lazy_expander(_service_title(w), "slo", ":material/timer:") as is_open:
+        if is_open:
+            _service_levels(w)
+    with _lazy_expander(_day_title(w), "day", ":material/schedule:") as is_open:
+        if is_open:
+            _traffic_shape(w)
+    with _lazy_expander("Carbon accounting", "carbon", ":material/eco:") as is_open:
+        if is_open:
+            draft["market_gco2_per_kwh"] = _bind(
+                "mkt", draft.get("market_gco2_per_kwh"), lambda k: st.number_input(
+                    "Market-based: your supply contract (g CO2e/kWh)", min_value=0.0,
+                    max_value=2000.0, value=None, step=10.0, format="%.0f", key=k,
+                    placeholder="location-based only",
+                    help="0 for a 100 % renewable contract with certificates. Blank: CO2 is counted "
+                         "at the region's average grid intensity (location-based)."))
     count = len(draft["deployments"])
     st.subheader(f"Options to compare ({count} of {MAX_DEPLOYMENTS})", anchor=False)
     for dep in draft["deployments"]:
@@ -154,6 +175,36 @@ def _workload(w: dict[str, Any]) -> None:
     w["peak_to_average"] = _bind("peak", w["peak_to_average"], lambda k: st.number_input(
         "Peak ÷ average traffic", min_value=1.0, max_value=100.0, step=0.5, format="%.2f", key=k,
         help="How much busier the busiest hour is than the daily average."), to_widget=float)
+    w["monthly_growth"] = _bind("growth", w["monthly_growth"], lambda k: st.number_input(
+        "Traffic growth per month (%)", min_value=-90.0, max_value=500.0, step=5.0,
+        format="%.1f", key=k), to_widget=_fraction_to_percent, from_widget=_percent_to_fraction)
+    w["cached_input_share"] = _bind("cache", w["cached_input_share"], lambda k: st.number_input(
+        "Input served from the prompt cache (%)", min_value=0.0, max_value=100.0, step=10.0,
+        format="%.0f", key=k, help="Hosted APIs only: this share of input tokens is billed at the "
+                                   "model's cached-input price."),
+        to_widget=_fraction_to_percent, from_widget=_percent_to_fraction)
+
+
+def _widget_value(key: str, fallback: Any) -> Any:
+    """A workload widget's current value (it may be newer than the draft), else ``fallback``."""
+    value = st.session_state.get(state.WIDGET_PREFIX + key)
+    return fallback if value is None else value
+
+
+def _service_title(w: dict[str, Any]) -> str:
+    """'Service levels · TTFT 2,000 ms · TPOT 100 ms': the section's title carries its SLOs."""
+    ttft = _widget_value("ttft", w["ttft_slo_ms"])
+    tpot = _widget_value("tpot", w["tpot_slo_ms"])
+    return f"Service levels · TTFT {ttft:,.0f} ms · TPOT {tpot:,.0f} ms"
+
+
+def _day_title(w: dict[str, Any]) -> str:
+    shape = _widget_value("shape", w.get("traffic_shape", "flat"))
+    return f"Traffic over the day · {DAY_NAMES.get(shape, shape)}"
+
+
+def _service_levels(w: dict[str, Any]) -> None:
+    """The SLOs and the headroom: what each option is sized to meet."""
     w["ttft_slo_ms"] = _bind("ttft", w["ttft_slo_ms"], lambda k: st.number_input(
         "Time to first token SLO (ms)", min_value=1.0, max_value=600_000.0, step=100.0,
         format="%.0f", key=k), to_widget=float)
@@ -164,24 +215,18 @@ def _workload(w: dict[str, Any]) -> None:
     w["min_replicas"] = _bind("minr", w["min_replicas"], lambda k: st.number_input(
         "Minimum replicas", min_value=1, max_value=1000, step=1, key=k,
         help="Kept running whatever the traffic, e.g. 2 for redundancy."))
-    w["monthly_growth"] = _bind("growth", w["monthly_growth"], lambda k: st.number_input(
-        "Traffic growth per month (%)", min_value=-90.0, max_value=500.0, step=5.0,
-        format="%.1f", key=k), to_widget=_fraction_to_percent, from_widget=_percent_to_fraction)
     w["target_utilization"] = _bind("util", w["target_utilization"], lambda k: st.number_input(
         "Target utilisation at peak (%)", min_value=5.0, max_value=100.0, step=5.0,
         format="%.0f", key=k, help="Headroom: replicas run at most this busy at peak."),
         to_widget=_fraction_to_percent, from_widget=_percent_to_fraction)
-    w["cached_input_share"] = _bind("cache", w["cached_input_share"], lambda k: st.number_input(
-        "Input served from the prompt cache (%)", min_value=0.0, max_value=100.0, step=10.0,
-        format="%.0f", key=k, help="Hosted APIs only: this share of input tokens is billed at the "
-                                   "model's cached-input price."),
-        to_widget=_fraction_to_percent, from_widget=_percent_to_fraction)
-    _traffic_shape(w)
 
 
 SHAPE_NAMES = {"flat": "flat (sized for the peak all day)", "business-hours": "business hours",
                "consumer-evening": "consumer, evening peak", "follow-the-sun": "follow the sun",
                "custom": "custom (your hourly CSV)"}
+DAY_NAMES = {"flat": "flat", "business-hours": "business hours",
+             "consumer-evening": "evening peak", "follow-the-sun": "follow the sun",
+             "custom": "your hourly CSV"}
 SCALING_NAMES = {"fixed": "fixed (peak nodes all day)", "autoscale": "cluster autoscaler",
                  "scale-to-zero": "scale to zero (dev/test)"}
 
@@ -293,15 +338,10 @@ def _has_advanced(dep: dict[str, Any]) -> bool:
 def _deployment(dep: dict[str, Any], catalog: Catalog, *, can_remove: bool,
                 can_add: bool) -> None:
     i = dep["id"]
-    ss = st.session_state
-    # the title changes with the option; Streamlit then sees a new expander, so whether it is
-    # open is remembered here (open.<id>) rather than left to the widget
     title = (f"**{escape_md(_live(i, 'label', dep['label']))}** · "
              f"{escape_md(_live_summary(dep, catalog))}")
-    with st.expander(title, key=f"exp.{i}", icon=":material/dns:", on_change="rerun",
-                     expanded=bool(ss.get(f"open.{i}", False))) as box:
-        ss[f"open.{i}"] = bool(box.open)
-        if not box.open:  # widgets of a closed option are not drawn: a lighter page
+    with _lazy_expander(title, str(i), ":material/dns:") as is_open:
+        if not is_open:
             return
         dep["label"] = _bind(f"{i}.label", dep["label"], lambda k: st.text_input(
             "Label", key=k, max_chars=60))

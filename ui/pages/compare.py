@@ -14,6 +14,7 @@ from planner.api import (
     FindingCode,
     PlannerError,
     PlanResult,
+    Scenario,
     carbon_method_text,
     difference,
     energy_csv,
@@ -255,10 +256,9 @@ def main() -> None:
         return
 
     st.subheader("The answer", anchor=False)
-    st.markdown("\n".join(f"- {headline(dep, plan, catalog, plan.label == result.cheapest_label)}"
-                          for dep, plan in zip(scenario.deployments, result.deployments,
-                                               strict=True)))
-    st.markdown(cheapest_text(result))
+    answer = "\n".join(f"- {headline(dep, plan, catalog, plan.label == result.cheapest_label)}"
+                       for dep, plan in zip(scenario.deployments, result.deployments, strict=True))
+    st.markdown(f"{answer}\n\n{cheapest_text(result)}")
 
     with st.container(horizontal=True, gap="small", key="cards"):
         for plan in result.deployments:
@@ -325,39 +325,50 @@ def main() -> None:
                        "traffic (full batch, then idle) to spread-out traffic (a smaller batch all "
                        "the time), across the throughput model's interval. Hosted APIs publish "
                        "no energy figures, so they are not shown. Sources: Methodology page.")
-    st.markdown("**Break-even between self-hosting and the API** (traffic at which their monthly "
-                "costs are equal; see Cost vs traffic)")
+    break_even = ("**Break-even between self-hosting and the API** (traffic at which their "
+                  "monthly costs are equal; see Cost vs traffic)\n\n")
     if summaries:
-        st.markdown("\n".join(f"- {escape_md(s.text)}" for s in summaries))
+        st.markdown(break_even + "\n".join(f"- {escape_md(s.text)}" for s in summaries))
     else:
-        st.caption("Add a hosted-API option and a self-hosted one to see where they break even.")
+        st.markdown(break_even + ":gray[Add a hosted-API option and a self-hosted one to see "
+                    "where they break even.]")
 
     st.subheader("Export and share", anchor=False)
-    link = share.share_url(scenario)
     with st.container(horizontal=True):
-        st.download_button("Download comparison (CSV)", data=lambda: plan_csv(result, link),
-                           file_name=f"{file_slug(scenario.name)}-comparison.csv",
-                           mime="text/csv", icon=":material/download:", key="download_csv",
-                           on_click="ignore", type="primary")
-        st.download_button("Download workbook (Excel)", data=lambda: plan_workbook(result, link),
-                           file_name=f"{file_slug(scenario.name)}-comparison.xlsx",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                           icon=":material/table_view:", key="download_xlsx", on_click="ignore")
-        st.download_button("Download energy and CO2 (CSV)", data=lambda: energy_csv(result, link),
-                           file_name=f"{file_slug(scenario.name)}-energy.csv", mime="text/csv",
-                           icon=":material/bolt:", key="download_energy_csv", on_click="ignore")
-        st.download_button("Download scenario (JSON)",
-                           data=lambda: scenario.model_dump_json(indent=2),
-                           file_name=f"{file_slug(scenario.name)}.json",
-                           mime="application/json", icon=":material/data_object:",
-                           key="download_json", on_click="ignore")
+        # the four files are drawn only when the menu is opened: a lighter page on every edit
+        with st.popover("Download", icon=":material/download:", type="primary",
+                        key="downloads", on_change="rerun") as downloads:
+            if downloads.open:
+                _downloads(scenario, result)
         share.share_button(scenario, key="share_compare")
-    st.caption("The CSV is one table, one row per cost line per option (category, region, plan, "
-               "monthly and 12-month amounts in USD); lines starting with # record the scenario and "
-               "the price dates. The workbook adds a summary, the next 12 months, every assumption "
-               "with its source, and the scenario with its share link. 'Share this scenario' "
-               "shows the link (the address bar always holds the same one).")
-    st.caption(price_dates_text(result))
+    st.caption("Download: the comparison as CSV, one table with a row per cost line per option "
+               "(category, region, plan, monthly and 12-month amounts in USD; lines starting with "
+               "# record the scenario and the price dates); an Excel workbook that adds a "
+               "summary, the next 12 months, every assumption with its source, and the scenario "
+               "with its share link; energy and CO2 as CSV; the scenario as JSON. 'Share this "
+               "scenario' shows the link (the address bar always holds the same one).\n\n"
+               + price_dates_text(result))
 
+
+def _downloads(scenario: Scenario, result: PlanResult) -> None:
+    """The export files, each built when its button is pressed."""
+    link = share.share_url(scenario)
+    st.download_button("Comparison (CSV)", data=lambda: plan_csv(result, link),
+                       file_name=f"{file_slug(scenario.name)}-comparison.csv",
+                       mime="text/csv", icon=":material/download:", key="download_csv",
+                       on_click="ignore", type="primary", width="stretch")
+    st.download_button("Workbook (Excel)", data=lambda: plan_workbook(result, link),
+                       file_name=f"{file_slug(scenario.name)}-comparison.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       icon=":material/table_view:", key="download_xlsx", on_click="ignore",
+                       width="stretch")
+    st.download_button("Energy and CO2 (CSV)", data=lambda: energy_csv(result, link),
+                       file_name=f"{file_slug(scenario.name)}-energy.csv", mime="text/csv",
+                       icon=":material/bolt:", key="download_energy_csv", on_click="ignore",
+                       width="stretch")
+    st.download_button("Scenario (JSON)", data=lambda: scenario.model_dump_json(indent=2),
+                       file_name=f"{file_slug(scenario.name)}.json",
+                       mime="application/json", icon=":material/data_object:",
+                       key="download_json", on_click="ignore", width="stretch")
 
 main()

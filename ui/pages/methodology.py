@@ -8,6 +8,7 @@ import streamlit as st
 from planner.api import methodology_constants
 from ui import cached
 from ui.format import accuracy_text
+from ui.tables import arrow_table
 
 SOURCES = {
     "KAITO's SKU calculation (memory overheads)":
@@ -108,11 +109,14 @@ engine allows. The Capacity page says which of these stopped it.
 
 Efficiency factors per engine (share of peak bandwidth / compute reached, per-step overhead):
 """)
-    st.dataframe([{"engine": p.name, "bandwidth": p.bandwidth_efficiency,
-                   "decode compute": p.compute_efficiency, "prefill compute": p.prefill_efficiency,
-                   "step overhead (ms)": p.step_overhead_ms,
-                   "slowdown per TP doubling": p.tp_overhead_per_doubling,
-                   "max batch": p.max_batch, "source": p.source} for p in profiles.values()],
+    # built once per process and price snapshot: a list of dicts is turned into pandas, then
+    # Arrow, on every run
+    st.dataframe(cached.per_catalog("arrow.profiles", lambda: arrow_table([
+        {"engine": p.name, "bandwidth": p.bandwidth_efficiency,
+         "decode compute": p.compute_efficiency, "prefill compute": p.prefill_efficiency,
+         "step overhead (ms)": p.step_overhead_ms,
+         "slowdown per TP doubling": p.tp_overhead_per_doubling,
+         "max batch": p.max_batch, "source": p.source} for p in profiles.values()])),
                  hide_index=True, placeholder="—", key="profiles")
     st.markdown(f"""
 **Accuracy:** {band}. Published roofline tools have been 1.4–2× off against real serving engines,
