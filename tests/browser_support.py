@@ -207,5 +207,8 @@ def open_downloads(page, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
     """Open Compare's download menu (its buttons are drawn when it opens) and wait for them."""
     menu = page.locator('[data-testid="stMainBlockContainer"] [data-testid="stPopover"]').filter(
         has_text="Download").first
-    rerun_after(page, menu.get_by_role("button").first.click, timeout_ms)
+    menu.get_by_role("button").first.click()
+    # the buttons come with the run the opening starts: waited for by what that run draws
+    # (rerun_after's observer did not always see this run begin)
     page.locator('[data-testid="stDownloadButton"]').first.wait_for(timeout=timeout_ms)
+    wait_for_app(page, timeout_ms)
