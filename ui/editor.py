@@ -185,21 +185,20 @@ def _workload(w: dict[str, Any]) -> None:
         to_widget=_fraction_to_percent, from_widget=_percent_to_fraction)
 
 
-def _widget_value(key: str, fallback: Any) -> Any:
-    """A workload widget's current value (it may be newer than the draft), else ``fallback``."""
-    value = st.session_state.get(state.WIDGET_PREFIX + key)
-    return fallback if value is None else value
+def _current(key: str, fallback: Any) -> Any:
+    """Widget ``w.<key>``'s current value (it may be newer than the draft), else ``fallback``."""
+    return st.session_state.get(state.WIDGET_PREFIX + key, fallback)
 
 
 def _service_title(w: dict[str, Any]) -> str:
     """'Service levels · TTFT 2,000 ms · TPOT 100 ms': the section's title carries its SLOs."""
-    ttft = _widget_value("ttft", w["ttft_slo_ms"])
-    tpot = _widget_value("tpot", w["tpot_slo_ms"])
+    ttft = _current("ttft", w["ttft_slo_ms"])
+    tpot = _current("tpot", w["tpot_slo_ms"])
     return f"Service levels · TTFT {ttft:,.0f} ms · TPOT {tpot:,.0f} ms"
 
 
 def _day_title(w: dict[str, Any]) -> str:
-    shape = _widget_value("shape", w.get("traffic_shape", "flat"))
+    shape = _current("shape", w.get("traffic_shape", "flat"))
     return f"Traffic over the day · {DAY_NAMES.get(shape, shape)}"
 
 
@@ -281,7 +280,7 @@ def _traffic_shape(w: dict[str, Any]) -> None:
 
 def _live(dep_id: int, field: str, fallback: Any) -> Any:
     """A deployment widget's current value (it may be newer than the draft), else the draft's."""
-    return st.session_state.get(f"{state.WIDGET_PREFIX}{dep_id}.{field}", fallback)
+    return _current(f"{dep_id}.{field}", fallback)
 
 
 def _model_key(kind: str) -> str:

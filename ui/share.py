@@ -104,8 +104,8 @@ def render_upload(catalog) -> None:
     """Load a scenario from a JSON or YAML file (the format of examples/ and the JSON download)."""
     st.file_uploader("Scenario file (JSON or YAML)", type=["json", "yaml", "yml"],
                      key=UPLOAD_KEY, on_change=_load_upload, args=(catalog,),
-                     help="The same format as the 'Download scenario (JSON)' button and the "
-                          "files in examples/.")
+                     help="The same format as the 'Scenario (JSON)' download (in Compare's "
+                          "Download menu) and the files in examples/.")
     if st.session_state.get(UPLOAD_ERROR):
         # the file name, the scenario's name and the model ids in the message are the
         # uploader's text: escaped, so no Markdown (remote images, links) is rendered from it
