@@ -409,13 +409,11 @@ def refresh_section(cat: Catalog) -> None:
         show_refresh_outcome(outcome)
 
 
-def main() -> None:
+@st.fragment
+def _tables() -> None:
+    """The reference tables: a change of tab (or a filter in one) reruns only this part (which
+    reads the catalog afresh, so a replaced price snapshot is seen here too)."""
     cat = cached.catalog()
-    st.title("Catalog", anchor=False)
-    st.caption(f"{len(cat.models)} models, {len(cat.api_models)} hosted models, {len(cat.gpus)} "
-               f"GPUs, {len(cat.skus)} Azure VM sizes, {len(cat.prices)} prices "
-               f"(snapshot {cat.prices_as_of}). Every row names its source and date; fields that "
-               "could not be confirmed are listed in its 'unconfirmed' column.")
     tabs = st.tabs(["Models", "GPUs", "Azure VM sizes", "Prices", "Own hardware & regions"],
                    key=TAB_KEY, on_change="rerun")
     for tab, render in zip(tabs, (models_tab, gpus_tab, skus_tab, prices_tab, hardware_tab),
@@ -423,6 +421,16 @@ def main() -> None:
         if tab.open:  # only the tab on show is built and sent
             with tab:
                 render(cat)
+
+
+def main() -> None:
+    cat = cached.catalog()
+    st.title("Catalog", anchor=False)
+    st.caption(f"{len(cat.models)} models, {len(cat.api_models)} hosted models, {len(cat.gpus)} "
+               f"GPUs, {len(cat.skus)} Azure VM sizes, {len(cat.prices)} prices "
+               f"(snapshot {cat.prices_as_of}). Every row names its source and date; fields that "
+               "could not be confirmed are listed in its 'unconfirmed' column.")
+    _tables()
     st.caption(escape_md(f"Reference data directory: {cat.data_dir.name}/ (see data/README.md)."))
 
 

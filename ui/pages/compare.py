@@ -25,7 +25,7 @@ from planner.api import (
     usd_by_kind,
     year_cost,
 )
-from ui import cached, charts, first_view, share, state
+from ui import breakeven, cached, charts, first_view, share, state
 from ui.format import (
     FIRST_VISIT_TEXT,
     cheapest_text,
@@ -240,41 +240,11 @@ def _notes(result: PlanResult) -> list[str]:
     return notes
 
 
-def main() -> None:
-    scenario = state.current_scenario()
-    catalog = cached.catalog()
-    st.title(f"Compare · {escape_md(scenario.name)}", anchor=False)
-    if state.first_visit():
-        st.info(escape_md(FIRST_VISIT_TEXT), icon=":material/waving_hand:")
-    st.caption(escape_md(workload_text(scenario)))
-    try:
-        result = cached.plan(scenario)
-    except PlannerError as exc:
-        st.error(f"The planner cannot plan this scenario: {escape_md(str(exc))}")
-        first_view.end()  # in a first view the whole page (the editor to fix it) follows
-        st.stop()
-        return
-
-    st.subheader("The answer", anchor=False)
-    answer = "\n".join(f"- {headline(dep, plan, catalog, plan.label == result.cheapest_label)}"
-                       for dep, plan in zip(scenario.deployments, result.deployments, strict=True))
-    st.markdown(f"{answer}\n\n{cheapest_text(result)}")
-
-    with st.container(horizontal=True, gap="small", key="cards"):
-        for plan in result.deployments:
-            _card(plan, result)
-    first_view.end()  # a new session's first run ends here: the answer is drawn first
-
-    st.subheader("All figures", anchor=False)
-    st.dataframe(_table(result), hide_index=True, placeholder="—", column_config=_column_config(),
-                 key="figures")
-    notes = _notes(result)
-    if notes:
-        with st.expander(f"Notes and estimates ({len(notes)})", icon=":material/info:"):
-            st.markdown("\n".join(f"- {n}" for n in notes))
-
-    st.subheader("Charts", anchor=False)
-    sweep, summaries = cached.traffic(scenario)
+@st.fragment
+def _charts(scenario: Scenario, result: PlanResult, sweep: breakeven.Sweep,
+            summaries: list[breakeven.PairSummary]) -> None:
+    """The chart tabs: a change of tab reruns only this part (the editor and the rest of the
+    page stay as they are)."""
     # the first tab is a table: the page's numbers come without loading the chart library,
     # which a chart tab loads when it is opened (~2 s of a first open in headless Chromium)
     tabs = st.tabs(["Cost by line", "Cost breakdown", "Cost over 12 months", "Cost vs traffic",
@@ -325,6 +295,44 @@ def main() -> None:
                        "traffic (full batch, then idle) to spread-out traffic (a smaller batch all "
                        "the time), across the throughput model's interval. Hosted APIs publish "
                        "no energy figures, so they are not shown. Sources: Methodology page.")
+
+
+def main() -> None:
+    scenario = state.current_scenario()
+    catalog = cached.catalog()
+    st.title(f"Compare · {escape_md(scenario.name)}", anchor=False)
+    if state.first_visit():
+        st.info(escape_md(FIRST_VISIT_TEXT), icon=":material/waving_hand:")
+    st.caption(escape_md(workload_text(scenario)))
+    try:
+        result = cached.plan(scenario)
+    except PlannerError as exc:
+        st.error(f"The planner cannot plan this scenario: {escape_md(str(exc))}")
+        first_view.end()  # in a first view the whole page (the editor to fix it) follows
+        st.stop()
+        return
+
+    st.subheader("The answer", anchor=False)
+    answer = "\n".join(f"- {headline(dep, plan, catalog, plan.label == result.cheapest_label)}"
+                       for dep, plan in zip(scenario.deployments, result.deployments, strict=True))
+    st.markdown(f"{answer}\n\n{cheapest_text(result)}")
+
+    with st.container(horizontal=True, gap="small", key="cards"):
+        for plan in result.deployments:
+            _card(plan, result)
+    first_view.end()  # a new session's first run ends here: the answer is drawn first
+
+    st.subheader("All figures", anchor=False)
+    st.dataframe(_table(result), hide_index=True, placeholder="—", column_config=_column_config(),
+                 key="figures")
+    notes = _notes(result)
+    if notes:
+        with st.expander(f"Notes and estimates ({len(notes)})", icon=":material/info:"):
+            st.markdown("\n".join(f"- {n}" for n in notes))
+
+    st.subheader("Charts", anchor=False)
+    sweep, summaries = cached.traffic(scenario)
+    _charts(scenario, result, sweep, summaries)
     break_even = ("**Break-even between self-hosting and the API** (traffic at which their "
                   "monthly costs are equal; see Cost vs traffic)\n\n")
     if summaries:
@@ -333,6 +341,12 @@ def main() -> None:
         st.markdown(break_even + ":gray[Add a hosted-API option and a self-hosted one to see "
                     "where they break even.]")
 
+    _export(scenario, result)
+
+
+@st.fragment
+def _export(scenario: Scenario, result: PlanResult) -> None:
+    """The exports and the share button: opening the download menu reruns only this part."""
     st.subheader("Export and share", anchor=False)
     with st.container(horizontal=True):
         # the four files are drawn only when the menu is opened: a lighter page on every edit
