@@ -29,11 +29,11 @@ catalog, advisor, compare) one after another (advisor: switch to the Advisor pag
 sent; after an edit, so a new search); the server tree's CPU-seconds are read after 0.3 s of quiet
 before each action and 0.3 s after it (so work left after ``script_finished`` counts), and the mean
 and median per action type are printed with the idle server's CPU rate. Then edits in batches
-(``--repeats``/4 batches of 20 edits one after another, the CPU read around each batch) for the
-planner and for the **reference workload**, a fixed app (a title, one number input, one metric:
-``REFERENCE_APP``) served with the planner's Streamlit settings on its own server; the planner's
-edit is printed as a multiple of the reference's, which carries over to another machine better
-than CPU-seconds. ``--sessions ""`` prints only these.
+(``--repeats``/2 batches, at least 3, of 50 edits one after another, the CPU read around each
+batch) for the planner and for the **reference workload**, a fixed app (a title, one number
+input, one metric: ``REFERENCE_APP``) served with the planner's Streamlit settings on its own
+server; the planner's edit is printed as a multiple of the reference's, which carries over to
+another machine better than CPU-seconds. ``--sessions ""`` prints only these.
 
 For each level in ``--sessions`` a fresh ``streamlit run app.py`` starts on a free 127.0.0.1 port
 (headless, no file watcher). One unmeasured session warms it; then the **reference** workload, one
@@ -482,14 +482,14 @@ def measured(port: int, process: subprocess.Popen, plans: list[list[str]], nice:
 
 
 SETTLE_S = 0.3  # pause around each sequential action so its trailing server work is counted
-EDITS_PER_BATCH = 20  # edits per CPU reading in batched_edit_cpu
+EDITS_PER_BATCH = 50  # edits per CPU reading in batched_edit_cpu: a 10 ms tick is 0.2 ms of one
+MIN_BATCHES = 3
 IDLE_S = 5.0  # quiet over which the idle server's CPU rate is read (CPU time comes in 10 ms ticks)
 
 
-async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float,
-                         actions: tuple[str, ...] = SEQUENTIAL) -> dict:
-    """One session, no think time: load, then ``repeats`` x ``actions`` (edit, capacity, catalog,
-    advisor, compare); the server tree's CPU-seconds read before and after each action (with ``SETTLE_S``
+async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float) -> dict:
+    """One session, no think time: load, then ``repeats`` x (edit, capacity, catalog, advisor,
+    compare); the server tree's CPU-seconds read before and after each action (with ``SETTLE_S``
     of quiet around it, so work the server does after ``script_finished`` counts too). Also the idle
     server's CPU rate over 5 s of quiet (Streamlit polls its config and secrets files every
     0.2 s), and each action's CPU net of that rate over its window: what the action itself cost,
@@ -498,7 +498,7 @@ async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float,
     await asyncio.sleep(IDLE_S)
     idle_cpu_s_per_s = (cpu_seconds(pid) - idle_start) / IDLE_S
     session = Session(port, timeout_s)
-    names = ("load", *actions)
+    names = SEQUENTIAL_ACTIONS
     cpu: dict[str, list[float]] = {a: [] for a in names}
     net: dict[str, list[float]] = {a: [] for a in names}
     wall: dict[str, list[float]] = {a: [] for a in names}
@@ -506,7 +506,7 @@ async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float,
     first_cost: dict[str, list[float]] = {a: [] for a in names}
     first_cost_at: dict[str, list[int]] = {a: [] for a in names}
     errors: list[dict] = []
-    plan = ["load", *actions * repeats]
+    plan = ["load", *SEQUENTIAL * repeats]
     try:
         for n, name in enumerate(plan):
             await asyncio.sleep(SETTLE_S)
@@ -607,15 +607,15 @@ async def batched_edit_cpu(port: int, pid: int, batches: int, timeout_s: float) 
 
 
 def per_action(args: argparse.Namespace) -> dict:
-    """A fresh server, warmed by one unmeasured session, then the sequential CPU figures; then the
-    reference app's edit measured the same way on its own server, and the planner's edit as a
-    multiple of it."""
+    """A fresh server, warmed by one unmeasured session, then the sequential CPU figures and edits
+    in batches; then edits in batches of the reference app on its own server, and the planner's
+    edit as a multiple of the reference's."""
     with streamlit_server(SERVER_START_S, "ws-load") as (port, process):
         measured(port, process, [["load", *ITERATION]], think_s=0.0, ramp_s=0.0,
                  timeout_s=args.timeout, seed=args.seed, nice=args.nice)
         result = run_niced(args.nice, lambda: sequential_cpu(port, process.pid, args.repeats,
                                                               args.timeout))
-        batches = max(1, args.repeats // 4)
+        batches = max(MIN_BATCHES, args.repeats // 2)
         result["batched_edit"] = run_niced(args.nice, lambda: batched_edit_cpu(
             port, process.pid, batches, args.timeout))
     with reference_app() as app, streamlit_server(SERVER_START_S, "ws-load-ref", app) as (
