@@ -72,9 +72,13 @@ sys.path.insert(0, str(ROOT / "tests"))  # browser_support: when a page counts a
 from browser_support import SETTLED_JS  # noqa: E402
 from load_common import (  # noqa: E402
     ActionFailed,
+    cpu_seconds,
+    machine_jiffies,
     ms_text,
     percentile,
+    process_tree,
     share_query,
+    status_kb,
     stop_process_group,
     streamlit_server,
 )
@@ -170,66 +174,6 @@ class Stats:
 
 # --- /proc readings ----------------------------------------------------------------------------
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        tree.setdefault(ppid, []).append(int(entry))
-    return tree
-
-
-def process_tree(pid: int) -> list[int]:
-    tree, out, todo = _children(), [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(tree.get(p, []))
-    return out
-
-
-def _status_kb(pid: int, key: str) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """utime + stime of each process, plus those of its reaped children (cutime + cstime)."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
-    return total / CLK_TCK
-
-
-def machine_cpu() -> tuple[int, int]:
-    """(busy, total) jiffies over all CPUs since boot."""
-    with open("/proc/stat") as fh:
-        values = [int(v) for v in fh.readline().split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    total = sum(values[:8])       # guest time is already inside user/nice
-    return total - idle, total
-
-
 def load_average() -> float:
     with open("/proc/loadavg") as fh:
         return float(fh.read().split()[0])
@@ -245,7 +189,7 @@ class Sampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            rss = sum(_status_kb(p, "VmRSS") for p in process_tree(self.pid))
+            rss = sum(status_kb(p, "VmRSS") for p in process_tree(self.pid))
             self.peak_rss_kb = max(self.peak_rss_kb, rss)
             self.peak_load = max(self.peak_load, load_average())
             self._stop.wait(0.5)
@@ -530,7 +474,7 @@ async def drive(base_url: str, server_pid: int, args: argparse.Namespace, hard_d
             server_pids = process_tree(server_pid)
             client_pids = [p for p in process_tree(os.getpid()) if p not in server_pids]
             cpu0_server, cpu0_client = cpu_seconds(server_pids), cpu_seconds(client_pids)
-            busy0, total0 = machine_cpu()
+            busy0, total0 = machine_jiffies()
             load0 = load_average()
             start = time.monotonic()
             hard_stop = hard_deadline - CLEANUP_MARGIN_S
@@ -555,13 +499,13 @@ async def drive(base_url: str, server_pid: int, args: argparse.Namespace, hard_d
                 window = time.monotonic() - start
                 server_pids = process_tree(server_pid)
                 client_pids = [p for p in process_tree(os.getpid()) if p not in server_pids]
-                busy1, total1 = machine_cpu()
+                busy1, total1 = machine_jiffies()
                 return {
                     "window_s": window,
                     "warmup_first_load_ms": None if warm_ms is None else round(warm_ms, 1),
                     "server_cpu_window_s": cpu_seconds(server_pids) - cpu0_server,
                     "server_cpu_total_s": cpu_seconds(server_pids),
-                    "server_peak_rss_kb": sum(_status_kb(p, "VmHWM") for p in server_pids),
+                    "server_peak_rss_kb": sum(status_kb(p, "VmHWM") for p in server_pids),
                     "server_peak_sampled_rss_kb": sampler.peak_rss_kb,
                     "server_processes": len(server_pids),
                     "client_cpu_window_s": cpu_seconds(client_pids) - cpu0_client,
@@ -577,9 +521,9 @@ async def drive(base_url: str, server_pid: int, args: argparse.Namespace, hard_d
 # --- the run -----------------------------------------------------------------------------------
 
 def busy_before(seconds: float = 1.0) -> float:
-    busy0, total0 = machine_cpu()
+    busy0, total0 = machine_jiffies()
     time.sleep(seconds)
-    busy1, total1 = machine_cpu()
+    busy1, total1 = machine_jiffies()
     return (busy1 - busy0) / max(1, total1 - total0)
 
 

@@ -1,6 +1,6 @@
 """How fast the dashboard answers one person, measured in Chromium. Prints figures; asserts nothing.
 
-    python benchmarks/page_speed.py [--opens 5] [--edits 10]
+    python benchmarks/page_speed.py [--opens 5] [--edits 10] [--switches 10]
 
 Starts ``streamlit run app.py`` on a free localhost port and drives Debian's headless Chromium
 with Playwright (never a downloaded browser):
@@ -19,6 +19,10 @@ with Playwright (never a downloaded browser):
   machine is shared;
 * **edit to new numbers**: the person types another "Requests per day" in the sidebar; timed
   from the keypress to a monthly cost on the Compare page showing its new value;
+* **tab switches**: Compare's chart tabs (Cost breakdown <-> Cost by line) and the Catalog's tables
+  (GPUs <-> Models), each a fragment: from the click to the tab's content shown, and the
+  server's CPU per switch (utime + stime of its process tree over the switches; its idle
+  polling included);
 * **Advisor**: opening the page to its answer line, and a change of the search space (the
   quality floor) to the new answer, with no button.
 
@@ -37,13 +41,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from browser_support import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
+    streamlit_process,
     streamlit_server,
     wait_for_app,
 )
+from load_common import tree_cpu_seconds  # noqa: E402
 
 MAIN = '[data-testid="stMainBlockContainer"]'
 FIRST_COST = f'{MAIN} [data-testid="stMetric"] [data-testid="stMetricValue"]'
@@ -134,6 +141,37 @@ def _advisor(page, url: str) -> tuple[float, float]:
     return opened, changed
 
 
+# Views switched back and forth: (name, page path, ((tab, a selector of what it shows) x 2)).
+TAB_VIEWS = (
+    ("Compare's chart tabs", "", (
+        ("Cost breakdown", '[data-testid="stTabs"] [data-testid="stPlotlyChart"]'),
+        ("Cost by line", '[data-testid="stTabs"] [data-testid="stDataFrame"]'))),
+    ("Catalog's tables", "/catalog", (
+        ("GPUs", ".st-key-filter-gpus"), ("Models", ".st-key-filter-models"))),
+)
+
+
+def _tab_switches(page, url: str, pid: int, path: str, tabs, n: int) -> tuple[list[float], float]:
+    """Seconds from a click on a tab to its content shown, for ``n`` switches back and forth,
+    and the server's CPU-seconds per switch (its idle polling included)."""
+    page.goto(f"{url}{path}")
+    _settled(page)
+    for name, shows in tabs:  # each once, unmeasured: the chart library loads with the first chart
+        page.get_by_role("tab", name=name).click()
+        page.locator(shows).first.wait_for(state="visible", timeout=TIMEOUT_MS)
+        _settled(page)
+    times = []
+    cpu_before = tree_cpu_seconds(pid)
+    for i in range(n):
+        name, shows = tabs[i % 2]
+        start = time.perf_counter()
+        page.get_by_role("tab", name=name).click()
+        page.locator(shows).first.wait_for(state="visible", timeout=TIMEOUT_MS)
+        times.append(time.perf_counter() - start)
+        _settled(page)
+    return times, (tree_cpu_seconds(pid) - cpu_before) / n
+
+
 REFERENCE_APP = '''import streamlit as st
 st.title("Reference", anchor=False)
 st.metric("Reference · monthly cost", "$1,000")
@@ -149,6 +187,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--opens", type=int, default=5)
     parser.add_argument("--edits", type=int, default=10)
+    parser.add_argument("--switches", type=int, default=10)
     args = parser.parse_args()
     if not CHROMIUM.exists():
         sys.exit(f"{CHROMIUM} not found: install Debian's chromium package")
@@ -158,17 +197,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         reference = Path(tmp) / "reference_app.py"
         reference.write_text(REFERENCE_APP, encoding="utf-8")
-        with streamlit_server() as url, streamlit_server(reference) as ref_url, \
+        with streamlit_process() as (url, server), streamlit_server(reference) as ref_url, \
                 sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
                                          headless=True)
             try:
-                _measure(browser, url, ref_url, args, PlaywrightTimeout)
+                _measure(browser, url, server.pid, ref_url, args, PlaywrightTimeout)
             finally:
                 browser.close()
 
 
-def _measure(browser, url: str, ref_url: str, args, timeout_error) -> None:
+def _measure(browser, url: str, pid: int, ref_url: str, args, timeout_error) -> None:
     painted, seen, settled, page = _open(browser, url)
     print(f"first open after start: first numbers painted {painted:.2f} s (seen {seen:.2f} s), "
           f"settled {settled:.2f} s")
@@ -197,6 +236,11 @@ def _measure(browser, url: str, ref_url: str, args, timeout_error) -> None:
     edits = [_edit(page, 150_000 + 25_000 * (i % 7) + 1_000 * i) for i in range(args.edits)]
     print("edit to new numbers (requests per day typed in the sidebar, Compare page):")
     print(_summary("new monthly cost shown", edits))
+    print("tab switches (a view of the page changed without the rest: an st.fragment's run):")
+    for name, path, tabs in TAB_VIEWS:
+        times, cpu_s = _tab_switches(page, url, pid, path, tabs, args.switches)
+        print(_summary(f"{name}, click to the tab's content shown", times)
+              + f"; server CPU {cpu_s * 1000:.1f} ms per switch")
     print("", flush=True)
     print("Advisor (no button):")
     try:

@@ -84,10 +84,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # load_common, a sibli
 
 from load_common import (  # noqa: E402
     ActionFailed,
+    machine_jiffies,
     ms_text,
     percentile,
+    process_tree,
     share_query,
+    status_kb,
     streamlit_server,
+    tree_cpu_seconds,
 )
 
 ACTIONS = ("load", "edit", "capacity", "catalog", "compare")
@@ -107,65 +111,9 @@ FINISHED_OK = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RU
 
 # --- /proc readings ----------------------------------------------------------------------------
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def process_tree(pid: int) -> list[int]:
-    """pid and all its descendants (from /proc/*/stat's parent pid)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
-
-
-def status_kb(pid: int, key: str) -> int:
-    """A ``/proc/<pid>/status`` field in kB (0 if the process is gone)."""
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime + cutime + cstime of pid's process tree, in CPU-seconds."""
-    total = 0
-    for p in process_tree(pid):
-        try:
-            with open(f"/proc/{p}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(f) for f in fields[11:15])
-    return total / CLK_TCK
-
-
 def rss_mb(pid: int, key: str = "VmRSS") -> float:
     """Summed ``key`` (VmRSS or VmHWM) over pid's process tree, in MB."""
     return sum(status_kb(p, key) for p in process_tree(pid)) / 1024
-
-
-def machine_jiffies() -> tuple[int, int]:
-    """(busy, total) jiffies over all CPUs since boot."""
-    with open("/proc/stat") as fh:
-        values = [int(v) for v in fh.readline().split()[1:]]
-    total = sum(values[:8])
-    return total - values[3] - values[4], total
 
 
 class RssSampler:
@@ -447,12 +395,12 @@ def measured(port: int, process: subprocess.Popen, plans: list[list[str]], nice:
              **kw) -> dict:
     """Run the users of ``plans`` against the server and return the figures of that window."""
     rss_before = rss_mb(process.pid)
-    cpu_before, (busy0, total0) = cpu_seconds(process.pid), machine_jiffies()
+    cpu_before, (busy0, total0) = tree_cpu_seconds(process.pid), machine_jiffies()
     start = time.perf_counter()
     with RssSampler(process.pid) as sampler:
         stats = run_niced(nice, lambda: run_users(port, plans, **kw))
     wall_s = time.perf_counter() - start
-    cpu_s = cpu_seconds(process.pid) - cpu_before
+    cpu_s = tree_cpu_seconds(process.pid) - cpu_before
     busy1, total1 = machine_jiffies()
     all_ms = [v for values in stats.latency_ms.values() for v in values]
     attempted = stats.total_attempted()
@@ -494,9 +442,9 @@ async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float) ->
     server's CPU rate over 5 s of quiet (Streamlit polls its config and secrets files every
     0.2 s), and each action's CPU net of that rate over its window: what the action itself cost,
     as opposed to what the process spends anyway."""
-    idle_start = cpu_seconds(pid)
+    idle_start = tree_cpu_seconds(pid)
     await asyncio.sleep(IDLE_S)
-    idle_cpu_s_per_s = (cpu_seconds(pid) - idle_start) / IDLE_S
+    idle_cpu_s_per_s = (tree_cpu_seconds(pid) - idle_start) / IDLE_S
     session = Session(port, timeout_s)
     names = SEQUENTIAL_ACTIONS
     cpu: dict[str, list[float]] = {a: [] for a in names}
@@ -510,7 +458,7 @@ async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float) ->
     try:
         for n, name in enumerate(plan):
             await asyncio.sleep(SETTLE_S)
-            before, start = cpu_seconds(pid), time.perf_counter()
+            before, start = tree_cpu_seconds(pid), time.perf_counter()
             try:
                 await act(name, session, 300_000 + 7_000 * n, "")
             except ActionFailed as exc:
@@ -521,7 +469,7 @@ async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float) ->
                 continue
             elapsed = time.perf_counter() - start
             await asyncio.sleep(SETTLE_S)
-            cpu[name].append(cpu_seconds(pid) - before)
+            cpu[name].append(tree_cpu_seconds(pid) - before)
             window_s = time.perf_counter() - start + SETTLE_S
             net[name].append(cpu[name][-1] - idle_cpu_s_per_s * window_s)
             wall[name].append(elapsed * 1000)
@@ -574,9 +522,9 @@ async def batched_edit_cpu(port: int, pid: int, batches: int, timeout_s: float) 
     ``SETTLE_S`` after it): CPU-seconds per edit, mean over the batches and net of the idle rate
     over each batch's window. A batch spans many 10 ms CPU ticks, so a few-ms edit (the reference
     app's) is resolved as well as the planner's."""
-    idle_start = cpu_seconds(pid)
+    idle_start = tree_cpu_seconds(pid)
     await asyncio.sleep(IDLE_S)
-    idle_cpu_s_per_s = (cpu_seconds(pid) - idle_start) / IDLE_S
+    idle_cpu_s_per_s = (tree_cpu_seconds(pid) - idle_start) / IDLE_S
     session = Session(port, timeout_s)
     per_edit: list[float] = []
     errors: list[dict] = []
@@ -588,13 +536,13 @@ async def batched_edit_cpu(port: int, pid: int, batches: int, timeout_s: float) 
             await act("edit", session, rpd, "")
         for _ in range(batches):
             await asyncio.sleep(SETTLE_S)
-            before, start = cpu_seconds(pid), time.perf_counter()
+            before, start = tree_cpu_seconds(pid), time.perf_counter()
             for _ in range(EDITS_PER_BATCH):
                 rpd += 1_000
                 await act("edit", session, rpd, "")
             await asyncio.sleep(SETTLE_S)
             window_s = time.perf_counter() - start
-            per_edit.append((cpu_seconds(pid) - before - idle_cpu_s_per_s * window_s)
+            per_edit.append((tree_cpu_seconds(pid) - before - idle_cpu_s_per_s * window_s)
                             / EDITS_PER_BATCH)
     except ActionFailed as exc:
         errors.append({"session": 0, "action": "edit", "kind": exc.kind, "message": str(exc)})

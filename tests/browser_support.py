@@ -60,8 +60,9 @@ def wait_for_health(url: str, process: subprocess.Popen, timeout_s: float) -> No
 
 
 @contextlib.contextmanager
-def streamlit_server(app: Path = ROOT / "app.py") -> Iterator[str]:
-    """Run ``streamlit run app.py`` on a free port; yield its URL; stop it afterwards."""
+def streamlit_process(app: Path = ROOT / "app.py") -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run ``streamlit run app.py`` on a free port; yield its URL and process; stop it
+    afterwards."""
     port = free_port()
     log = (ROOT / "test-artifacts")
     log.mkdir(parents=True, exist_ok=True)
@@ -75,7 +76,7 @@ def streamlit_server(app: Path = ROOT / "app.py") -> Iterator[str]:
         try:
             url = f"http://127.0.0.1:{port}"
             wait_for_health(url, process, SERVER_START_TIMEOUT_S)
-            yield url
+            yield url, process
         finally:
             process.terminate()
             try:
@@ -83,6 +84,13 @@ def streamlit_server(app: Path = ROOT / "app.py") -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def streamlit_server(app: Path = ROOT / "app.py") -> Iterator[str]:
+    """:func:`streamlit_process`, yielding only the URL."""
+    with streamlit_process(app) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="session", name="app_url")
