@@ -204,11 +204,15 @@ def full_height_screenshot(page, name: str) -> Path:
 
 
 def open_sidebar_section(page, title: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
-    """Open the editor's section whose title holds ``title`` (its widgets are drawn only
-    once it is open) and wait for the run that draws them."""
-    summary = page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary').filter(
-        has_text=title).first
-    rerun_after(page, summary.click, timeout_ms)
+    """Open the editor's section whose title holds ``title`` (its widgets are drawn only once it
+    is open) and wait for them. Waited for by what the run draws: ``rerun_after``'s observer has
+    missed such short runs on a busy machine (the page may never show them as running)."""
+    section = page.locator('[data-testid="stSidebar"] [data-testid="stExpander"]').filter(
+        has=page.locator("summary", has_text=title)).first
+    section.locator("summary").click()
+    section.locator('[data-testid="stExpanderDetails"] [data-testid="stElementContainer"]') \
+        .first.wait_for(state="visible", timeout=timeout_ms)
+    wait_for_app(page, timeout_ms)
 
 
 def open_downloads(page, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
@@ -217,6 +221,6 @@ def open_downloads(page, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
         has_text="Download").first
     menu.get_by_role("button").first.click()
     # the buttons come with the run the opening starts: waited for by what that run draws
-    # (rerun_after's observer did not always see this run begin)
+    # (see open_sidebar_section)
     page.locator('[data-testid="stDownloadButton"]').first.wait_for(timeout=timeout_ms)
     wait_for_app(page, timeout_ms)
