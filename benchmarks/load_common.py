@@ -1,6 +1,7 @@
-"""Helpers the two dashboard load benchmarks share (``load_test.py`` with browsers, ``ws_load.py``
-over the websocket protocol): a free port, stopping a server's process group, percentiles, share
-links. Imported by those scripts as a sibling module; not a benchmark itself."""
+"""Helpers the dashboard benchmarks share (``load_test.py`` with browsers, ``ws_load.py`` over the
+websocket protocol, ``page_speed.py``): a free port, stopping a server's process group,
+percentiles, share links, and ``/proc`` readings (a process tree's CPU time and memory, the
+machine's busy jiffies). Imported by those scripts as a sibling module; not a benchmark itself."""
 
 from __future__ import annotations
 
