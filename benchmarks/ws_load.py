@@ -435,6 +435,14 @@ MIN_BATCHES = 3
 IDLE_S = 5.0  # quiet over which the idle server's CPU rate is read (CPU time comes in 10 ms ticks)
 
 
+async def idle_cpu_rate(pid: int) -> float:
+    """The idle server tree's CPU-seconds per second, over ``IDLE_S`` of quiet (Streamlit polls
+    its config and secrets files every 0.2 s)."""
+    start = tree_cpu_seconds(pid)
+    await asyncio.sleep(IDLE_S)
+    return (tree_cpu_seconds(pid) - start) / IDLE_S
+
+
 async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float) -> dict:
     """One session, no think time: load, then ``repeats`` x (edit, capacity, catalog, advisor,
     compare); the server tree's CPU-seconds read before and after each action (with ``SETTLE_S``
@@ -442,17 +450,14 @@ async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float) ->
     server's CPU rate over 5 s of quiet (Streamlit polls its config and secrets files every
     0.2 s), and each action's CPU net of that rate over its window: what the action itself cost,
     as opposed to what the process spends anyway."""
-    idle_start = tree_cpu_seconds(pid)
-    await asyncio.sleep(IDLE_S)
-    idle_cpu_s_per_s = (tree_cpu_seconds(pid) - idle_start) / IDLE_S
+    idle_cpu_s_per_s = await idle_cpu_rate(pid)
     session = Session(port, timeout_s)
-    names = SEQUENTIAL_ACTIONS
-    cpu: dict[str, list[float]] = {a: [] for a in names}
-    net: dict[str, list[float]] = {a: [] for a in names}
-    wall: dict[str, list[float]] = {a: [] for a in names}
-    messages: dict[str, list[int]] = {a: [] for a in names}
-    first_cost: dict[str, list[float]] = {a: [] for a in names}
-    first_cost_at: dict[str, list[int]] = {a: [] for a in names}
+    cpu: dict[str, list[float]] = {a: [] for a in SEQUENTIAL_ACTIONS}
+    net: dict[str, list[float]] = {a: [] for a in SEQUENTIAL_ACTIONS}
+    wall: dict[str, list[float]] = {a: [] for a in SEQUENTIAL_ACTIONS}
+    messages: dict[str, list[int]] = {a: [] for a in SEQUENTIAL_ACTIONS}
+    first_cost: dict[str, list[float]] = {a: [] for a in SEQUENTIAL_ACTIONS}
+    first_cost_at: dict[str, list[int]] = {a: [] for a in SEQUENTIAL_ACTIONS}
     errors: list[dict] = []
     plan = ["load", *SEQUENTIAL * repeats]
     try:
@@ -490,7 +495,7 @@ async def sequential_cpu(port: int, pid: int, repeats: int, timeout_s: float) ->
                             "messages_median": percentile(messages[a], 50),
                             "first_cost_ms_median": _round(percentile(first_cost[a], 50)),
                             "first_cost_message_median": percentile(first_cost_at[a], 50)}
-                        for a in names}}
+                        for a in SEQUENTIAL_ACTIONS}}
 
 
 # The fixed reference workload for the CPU figures: a title, one number input and one metric,
@@ -522,9 +527,7 @@ async def batched_edit_cpu(port: int, pid: int, batches: int, timeout_s: float) 
     ``SETTLE_S`` after it): CPU-seconds per edit, mean over the batches and net of the idle rate
     over each batch's window. A batch spans many 10 ms CPU ticks, so a few-ms edit (the reference
     app's) is resolved as well as the planner's."""
-    idle_start = tree_cpu_seconds(pid)
-    await asyncio.sleep(IDLE_S)
-    idle_cpu_s_per_s = (tree_cpu_seconds(pid) - idle_start) / IDLE_S
+    idle_cpu_s_per_s = await idle_cpu_rate(pid)
     session = Session(port, timeout_s)
     per_edit: list[float] = []
     errors: list[dict] = []
